@@ -1,0 +1,61 @@
+// glowq: one command, subcommands. Each subcommand lives in its own file.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "glowq/error.hpp"
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(const std::vector<std::string>& args);
+};
+
+const Command kCommands[] = {
+    {"info", "list Vulkan devices and their capabilities", glowq::cli::cmd_info},
+    {"bench", "benchmarks: `glowq bench kernels` times the matmul kernels", glowq::cli::cmd_bench},
+};
+
+void usage(FILE* out) {
+    std::fprintf(out, "usage: glowq <command> [options]\n\ncommands:\n");
+    for (const auto& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+    std::fprintf(out, "\n`glowq <command> --help` describes a command.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const std::string name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        usage(stdout);
+        return 0;
+    }
+    if (name == "--version") {
+        std::printf("glowq 0.1.0\n");
+        return 0;
+    }
+    std::vector<std::string> args(argv + 2, argv + argc);
+    for (const auto& c : kCommands) {
+        if (name != c.name) continue;
+        try {
+            return c.run(args);
+        } catch (const glowq::Error& e) {
+            std::fprintf(stderr, "glowq %s: error: %s\n", c.name, e.what());
+            return 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "glowq %s: error: %s\n", c.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "glowq: unknown command '%s'\n\n", name.c_str());
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,63 @@
+// Matrix products as graph nodes: y = W x for T tokens, W int4 (runtime layout) or dense
+// fp32/fp16. Activations are row-major: X is T x K floats, Y is T x N floats.
+// The kernel and workgroup shape are chosen here from the device's capabilities.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "glowq/int4_matrix.hpp"
+#include "glowq/vk/device_caps.hpp"
+#include "glowq/vk/graph.hpp"
+#include "glowq/vk/memory.hpp"
+
+namespace glowq::ops {
+
+// A weight matrix split by rows into parts whose bindings each fit maxStorageBufferRange.
+struct DeviceMatrixPart {
+    uint32_t row0 = 0, rows = 0;
+    vk::Buffer weights;       // int4 codes, or dense values
+    vk::Buffer scale_offset;  // int4 only
+};
+
+enum class WeightType { Int4, F16, F32 };
+
+struct DeviceMatrix {
+    WeightType type = WeightType::Int4;
+    uint32_t rows = 0, cols = 0, group_size = 0;
+    std::vector<DeviceMatrixPart> parts;
+    uint64_t weight_bytes() const;  // bytes a full product streams from memory
+
+    // max_part_bytes: split rows so no binding exceeds this (0: the device's
+    // maxStorageBufferRange); tests set it small to exercise the split path.
+    static DeviceMatrix upload_int4(vk::Allocator& alloc, const Int4Matrix& m, uint64_t max_part_bytes = 0);
+    // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
+    static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
+                                     uint64_t max_part_bytes = 0);
+};
+
+enum class MatmulPath { Auto, Gemv, Gemm };
+
+struct MatmulOptions {
+    MatmulPath path = MatmulPath::Auto;  // Auto: GEMV for up to 8 tokens, else GEMM
+    bool subgroup_ops = true;            // use subgroup arithmetic where the device has it
+};
+
+struct MatmulPush {
+    uint32_t N, K, G, T;
+    uint32_t x_stride, y_stride;
+    uint32_t y_row0;
+};
+
+// One dispatch per part of W; add them all to a graph in order.
+std::vector<vk::Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
+                                 uint32_t tokens, const MatmulOptions& options = {});
+
+// The GEMV workgroup shape for K columns and T tokens on this device (exposed for tests
+// and the benchmark's report).
+struct GemvShape {
+    uint32_t workgroup = 64, rows = 4, tokens = 1;
+    bool subgroup = false;
+};
+GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, bool subgroup_ops = true);
+
+}  // namespace glowq::ops

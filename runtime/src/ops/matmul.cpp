@@ -1,0 +1,143 @@
+// Weight upload (with row splitting) and matmul kernel selection.
+#include "glowq/ops/matmul.hpp"
+
+#include <algorithm>
+
+#include "glowq/error.hpp"
+#include "glowq/fp16.hpp"
+#include "glowq/vk/context.hpp"
+#include "glowq/vk/kernel.hpp"
+
+namespace glowq::ops {
+
+using vk::Arg;
+using vk::Dispatch;
+
+static uint32_t rows_per_part(const vk::DeviceCaps& caps, uint64_t bytes_per_row, uint64_t max_part_bytes) {
+    uint64_t limit = std::min<uint64_t>(caps.max_storage_buffer_range, uint64_t(1) << 31);
+    if (max_part_bytes) limit = std::min(limit, max_part_bytes);
+    const uint64_t rows = std::max<uint64_t>(1, limit / std::max<uint64_t>(1, bytes_per_row));
+    return uint32_t(std::min<uint64_t>(rows, UINT32_MAX));
+}
+
+uint64_t DeviceMatrix::weight_bytes() const {
+    uint64_t b = 0;
+    for (const auto& p : parts) b += p.weights.size() + (p.scale_offset.valid() ? p.scale_offset.size() : 0);
+    return b;
+}
+
+DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m, uint64_t max_part_bytes) {
+    DeviceMatrix d;
+    d.type = WeightType::Int4;
+    d.rows = m.rows;
+    d.cols = m.cols;
+    d.group_size = m.group_size;
+    const uint32_t step = rows_per_part(alloc.context().caps(), uint64_t(m.row_words()) * 4, max_part_bytes);
+    for (uint32_t r0 = 0; r0 < m.rows; r0 += step) {
+        DeviceMatrixPart part;
+        part.row0 = r0;
+        part.rows = std::min(step, m.rows - r0);
+        part.weights = alloc.upload(m.codes.data() + size_t(r0) * m.row_words(), uint64_t(part.rows) * m.row_words() * 4);
+        part.scale_offset =
+            alloc.upload(m.scale_offset.data() + size_t(r0) * m.groups(), uint64_t(part.rows) * m.groups() * 4);
+        d.parts.push_back(std::move(part));
+    }
+    return d;
+}
+
+DeviceMatrix DeviceMatrix::upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
+                                       uint64_t max_part_bytes) {
+    DeviceMatrix d;
+    d.type = f16 ? WeightType::F16 : WeightType::F32;
+    d.rows = rows;
+    d.cols = cols;
+    const uint64_t row_bytes = f16 ? uint64_t(GQ_F16_ROW_WORDS(cols)) * 4 : uint64_t(cols) * 4;
+    const uint32_t step = rows_per_part(alloc.context().caps(), row_bytes, max_part_bytes);
+    for (uint32_t r0 = 0; r0 < rows; r0 += step) {
+        DeviceMatrixPart part;
+        part.row0 = r0;
+        part.rows = std::min(step, rows - r0);
+        if (f16) {
+            const uint32_t rw = GQ_F16_ROW_WORDS(cols);
+            std::vector<uint32_t> packed(size_t(part.rows) * rw, 0u);
+            for (uint32_t r = 0; r < part.rows; ++r)
+                for (uint32_t k = 0; k < cols; ++k) {
+                    const uint32_t h = float_to_half(w[size_t(r0 + r) * cols + k]);
+                    packed[size_t(r) * rw + k / 2] |= h << (16 * (k % 2));
+                }
+            part.weights = alloc.upload(packed.data(), packed.size() * 4);
+        } else {
+            part.weights = alloc.upload(w + size_t(r0) * cols, uint64_t(part.rows) * cols * 4);
+        }
+        d.parts.push_back(std::move(part));
+    }
+    return d;
+}
+
+static uint32_t pow2_floor(uint32_t v) {
+    uint32_t p = 1;
+    while (p * 2 <= v) p *= 2;
+    return p;
+}
+
+GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, bool subgroup_ops) {
+    GemvShape s;
+    s.workgroup = std::min<uint32_t>(64, caps.max_workgroup_invocations);
+    // Enough lanes per row that each streams a few 32-column blocks, no more: short rows
+    // (K = 576: 18 blocks) share a workgroup between several rows.
+    const uint32_t blocks = (K + 31) / 32;
+    uint32_t tpr = std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, blocks / 2)), 1, s.workgroup);
+    const uint32_t sg = caps.subgroup_size;
+    if (subgroup_ops && caps.subgroup_arithmetic && sg > 0 && (sg & (sg - 1)) == 0 && sg <= s.workgroup) {
+        tpr = std::max(tpr, sg);
+        s.subgroup = true;
+    }
+    s.rows = s.workgroup / tpr;
+    s.tokens = std::clamp<uint32_t>(T, 1, 8);
+    return s;
+}
+
+std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
+                             uint32_t tokens, const MatmulOptions& options) {
+    MatmulPath path = options.path;
+    if (tokens == 0) throw Error(ErrorKind::InvalidArgument, "matmul with zero tokens");
+    if (x.size() < uint64_t(tokens) * w.cols * 4)
+        throw Error(ErrorKind::InvalidArgument, "matmul: X holds fewer than " + std::to_string(tokens) + " x " +
+                                                    std::to_string(w.cols) + " floats");
+    if (y.size() < uint64_t(tokens) * w.rows * 4)
+        throw Error(ErrorKind::InvalidArgument, "matmul: Y holds fewer than " + std::to_string(tokens) + " x " +
+                                                    std::to_string(w.rows) + " floats");
+    if (path == MatmulPath::Auto) path = tokens <= 8 ? MatmulPath::Gemv : MatmulPath::Gemm;
+    if (w.type != WeightType::Int4) path = MatmulPath::Gemv;  // dense weights: one kernel
+
+    std::vector<Dispatch> out;
+    for (const DeviceMatrixPart& part : w.parts) {
+        Dispatch d;
+        MatmulPush push{part.rows, w.cols, w.group_size, tokens, w.cols, w.rows, part.row0};
+        d.push_constants(push);
+        if (path == MatmulPath::Gemm) {
+            d.kernel = &ctx.kernel({"matmul_q4_gemm", 4, sizeof(MatmulPush), {}});
+            d.groups[0] = (part.rows + 63) / 64;
+            d.groups[1] = (tokens + 31) / 32;
+        } else {
+            const GemvShape s = gemv_shape(ctx.caps(), w.cols, tokens, options.subgroup_ops);
+            std::string name = w.type == WeightType::Int4 ? "matmul_q4_gemv"
+                               : w.type == WeightType::F16 ? "matmul_f16"
+                                                           : "matmul_f32";
+            if (s.subgroup) name += "_subgroup";
+            const uint32_t bindings = w.type == WeightType::Int4 ? 4 : 3;
+            d.kernel = &ctx.kernel({name, bindings, sizeof(MatmulPush), {s.workgroup, s.rows, s.tokens}});
+            d.groups[0] = (part.rows + s.rows - 1) / s.rows;
+            d.groups[1] = (tokens + s.tokens - 1) / s.tokens;
+        }
+        d.args.push_back(Arg::in(part.weights));
+        if (w.type == WeightType::Int4) d.args.push_back(Arg::in(part.scale_offset));
+        d.args.push_back(Arg::in(x));
+        d.args.push_back(Arg::out(y));
+        d.label = d.kernel->desc().shader;
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+}  // namespace glowq::ops

@@ -1,0 +1,312 @@
+// Instance, device selection, logical device, validation messages and one-shot submits.
+#include "glowq/vk/context.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+#include "device_caps_query.hpp"
+#include "glowq/error.hpp"
+#include "glowq/vk/kernel.hpp"
+
+namespace glowq::vk {
+
+const char* result_name(VkResult r) {
+    switch (r) {
+        case VK_SUCCESS: return "VK_SUCCESS";
+        case VK_NOT_READY: return "VK_NOT_READY";
+        case VK_TIMEOUT: return "VK_TIMEOUT";
+        case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
+        case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+        case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
+        case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
+        case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
+        case VK_ERROR_LAYER_NOT_PRESENT: return "VK_ERROR_LAYER_NOT_PRESENT";
+        case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
+        case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
+        case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
+        case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
+        case VK_ERROR_OUT_OF_POOL_MEMORY: return "VK_ERROR_OUT_OF_POOL_MEMORY";
+        default: return "VkResult error";
+    }
+}
+
+void check(VkResult result, const char* what) {
+    if (result == VK_SUCCESS) return;
+    const ErrorKind kind = (result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY)
+                               ? ErrorKind::OutOfMemory
+                               : ErrorKind::Vulkan;
+    throw Error(kind, std::string(what) + " failed: " + result_name(result) + " (" +
+                          std::to_string(static_cast<int>(result)) + ")");
+}
+
+static bool env_flag(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+
+static bool layer_available(const char* name) {
+    uint32_t count = 0;
+    vkEnumerateInstanceLayerProperties(&count, nullptr);
+    std::vector<VkLayerProperties> layers(count);
+    vkEnumerateInstanceLayerProperties(&count, layers.data());
+    return std::any_of(layers.begin(), layers.end(),
+                       [&](const VkLayerProperties& l) { return std::strcmp(l.layerName, name) == 0; });
+}
+
+static uint32_t instance_api_version() {
+    uint32_t v = VK_API_VERSION_1_0;
+    vkEnumerateInstanceVersion(&v);
+    return std::min<uint32_t>(v, VK_API_VERSION_1_3);
+}
+
+static VkInstance create_instance(bool validation, const void* pnext) {
+    VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+    app.pApplicationName = "glowq";
+    app.pEngineName = "glowq";
+    app.apiVersion = instance_api_version();
+    if (app.apiVersion < VK_API_VERSION_1_1)
+        throw Error(ErrorKind::NoDevice, "the Vulkan loader supports only Vulkan 1.0; glowq needs 1.1 or newer");
+    const char* layers[] = {"VK_LAYER_KHRONOS_validation"};
+    const char* exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+    VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+    ci.pNext = pnext;
+    ci.pApplicationInfo = &app;
+    if (validation) {
+        ci.enabledLayerCount = 1;
+        ci.ppEnabledLayerNames = layers;
+        ci.enabledExtensionCount = 1;
+        ci.ppEnabledExtensionNames = exts;
+    }
+    VkInstance instance = VK_NULL_HANDLE;
+    const VkResult r = vkCreateInstance(&ci, nullptr, &instance);
+    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+        throw Error(ErrorKind::NoDevice,
+                    "no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); install one, "
+                    "e.g. Debian's mesa-vulkan-drivers for the lavapipe CPU device");
+    check(r, "vkCreateInstance");
+    return instance;
+}
+
+static std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
+    uint32_t count = 0;
+    check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "vkEnumeratePhysicalDevices");
+    std::vector<VkPhysicalDevice> devices(count);
+    check(vkEnumeratePhysicalDevices(instance, &count, devices.data()), "vkEnumeratePhysicalDevices");
+    return devices;
+}
+
+std::vector<DeviceCaps> list_devices() {
+    VkInstance instance = create_instance(false, nullptr);
+    std::vector<DeviceCaps> out;
+    try {
+        const auto devices = physical_devices(instance);
+        for (uint32_t i = 0; i < devices.size(); ++i)
+            out.push_back(query_device_caps(devices[i], i, instance_api_version()));
+    } catch (...) {
+        vkDestroyInstance(instance, nullptr);
+        throw;
+    }
+    vkDestroyInstance(instance, nullptr);
+    return out;
+}
+
+static std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Chooses by index or name substring, else by type: discrete, integrated, virtual, cpu.
+static uint32_t select_device(const std::vector<DeviceCaps>& caps, std::string want) {
+    if (caps.empty())
+        throw Error(ErrorKind::NoDevice,
+                    "no Vulkan device found; install a driver (e.g. mesa-vulkan-drivers for lavapipe)");
+    if (want.empty()) {
+        const char* env = std::getenv("GLOWQ_DEVICE");
+        if (env) want = env;
+    }
+    if (!want.empty()) {
+        const bool numeric = std::all_of(want.begin(), want.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+        if (numeric) {
+            const unsigned long i = std::strtoul(want.c_str(), nullptr, 10);
+            if (i >= caps.size())
+                throw Error(ErrorKind::NoDevice, "device index " + want + " is out of range: " +
+                                                     std::to_string(caps.size()) + " Vulkan device(s) present");
+            return static_cast<uint32_t>(i);
+        }
+        for (const auto& c : caps)
+            if (lower(c.name).find(lower(want)) != std::string::npos) return c.index;
+        std::string names;
+        for (const auto& c : caps) names += (names.empty() ? "" : ", ") + c.name;
+        throw Error(ErrorKind::NoDevice, "no Vulkan device matches '" + want + "' (present: " + names + ")");
+    }
+    for (const char* type : {"discrete", "integrated", "virtual", "cpu", "other"})
+        for (const auto& c : caps)
+            if (c.type == type) return c.index;
+    return 0;
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL Context::on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                         VkDebugUtilsMessageTypeFlagsEXT types,
+                                                         const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                                         void* user) {
+    auto* self = static_cast<Context*>(user);
+    const std::string text = data && data->pMessage ? data->pMessage : "(no message)";
+    const bool counts = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
+    if (counts) {
+        std::lock_guard<std::mutex> lock(self->messages_mutex_);
+        self->messages_.push_back(text);
+    }
+    self->log(counts ? LogLevel::Warning : LogLevel::Debug, "vulkan validation: " + text);
+    return VK_FALSE;
+}
+
+Context::Context(const ContextOptions& options) : log_(options.log) {
+    const bool forced = env_flag("GLOWQ_VALIDATION");
+    validation_ = options.validation || forced;
+    if (validation_ && !layer_available("VK_LAYER_KHRONOS_validation")) {
+        if (forced)
+            throw Error(ErrorKind::Unsupported,
+                        "GLOWQ_VALIDATION is set but VK_LAYER_KHRONOS_validation is not installed "
+                        "(Debian package vulkan-validationlayers)");
+        log(LogLevel::Warning, "validation requested but VK_LAYER_KHRONOS_validation is missing; running without");
+        validation_ = false;
+    }
+
+    // Synchronization validation checks every barrier the graph places (or leaves out).
+    VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+    VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+    features.enabledValidationFeatureCount = 1;
+    features.pEnabledValidationFeatures = enables;
+    VkDebugUtilsMessengerCreateInfoEXT mci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+    mci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    mci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                      VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+    mci.pfnUserCallback = &Context::on_debug_message;
+    mci.pUserData = this;
+    features.pNext = &mci;  // also catches messages from vkCreateInstance itself
+
+    instance_ = create_instance(validation_, validation_ ? &features : nullptr);
+    try {
+        if (validation_) {
+            auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+                vkGetInstanceProcAddr(instance_, "vkCreateDebugUtilsMessengerEXT"));
+            if (!create) throw Error(ErrorKind::Vulkan, "vkCreateDebugUtilsMessengerEXT is not available");
+            check(create(instance_, &mci, nullptr, &messenger_), "vkCreateDebugUtilsMessengerEXT");
+        }
+        const auto devices = physical_devices(instance_);
+        std::vector<DeviceCaps> all;
+        for (uint32_t i = 0; i < devices.size(); ++i)
+            all.push_back(query_device_caps(devices[i], i, instance_api_version()));
+        const uint32_t chosen = select_device(all, options.device);
+        physical_ = devices[chosen];
+        caps_ = all[chosen];
+        if (VK_API_VERSION_MINOR(caps_.api_version) < 1 && VK_API_VERSION_MAJOR(caps_.api_version) == 1)
+            throw Error(ErrorKind::Unsupported, caps_.name + " supports only Vulkan 1.0; glowq needs 1.1");
+
+        uint32_t qcount = 0;
+        vkGetPhysicalDeviceQueueFamilyProperties(physical_, &qcount, nullptr);
+        std::vector<VkQueueFamilyProperties> queues(qcount);
+        vkGetPhysicalDeviceQueueFamilyProperties(physical_, &qcount, queues.data());
+        bool found = false;
+        for (uint32_t i = 0; i < qcount && !found; ++i)
+            if (queues[i].queueFlags & VK_QUEUE_COMPUTE_BIT) { queue_family_ = i; found = true; }
+        if (!found) throw Error(ErrorKind::Unsupported, caps_.name + " has no compute queue");
+
+        const float priority = 1.0f;
+        VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+        qci.queueFamilyIndex = queue_family_;
+        qci.queueCount = 1;
+        qci.pQueuePriorities = &priority;
+        VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+        dci.queueCreateInfoCount = 1;
+        dci.pQueueCreateInfos = &qci;
+        check(vkCreateDevice(physical_, &dci, nullptr, &device_), "vkCreateDevice");
+        vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+
+        VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+        pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+        pci.queueFamilyIndex = queue_family_;
+        check(vkCreateCommandPool(device_, &pci, nullptr, &command_pool_), "vkCreateCommandPool");
+        VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        check(vkCreateFence(device_, &fci, nullptr, &fence_), "vkCreateFence");
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+Context::~Context() { release(); }
+
+void Context::release() {
+    if (device_) vkDeviceWaitIdle(device_);
+    kernels_.clear();
+    if (fence_) vkDestroyFence(device_, fence_, nullptr);
+    if (command_pool_) vkDestroyCommandPool(device_, command_pool_, nullptr);
+    if (device_) vkDestroyDevice(device_, nullptr);
+    if (messenger_) {
+        auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+            vkGetInstanceProcAddr(instance_, "vkDestroyDebugUtilsMessengerEXT"));
+        if (destroy) destroy(instance_, messenger_, nullptr);
+    }
+    if (instance_) vkDestroyInstance(instance_, nullptr);
+    fence_ = VK_NULL_HANDLE;
+    command_pool_ = VK_NULL_HANDLE;
+    device_ = VK_NULL_HANDLE;
+    messenger_ = VK_NULL_HANDLE;
+    instance_ = VK_NULL_HANDLE;
+}
+
+void Context::log(LogLevel level, const std::string& message) const {
+    if (log_) log_(level, message);
+}
+
+std::vector<std::string> Context::validation_messages() const {
+    std::lock_guard<std::mutex> lock(messages_mutex_);
+    return messages_;
+}
+
+void Context::clear_validation_messages() {
+    std::lock_guard<std::mutex> lock(messages_mutex_);
+    messages_.clear();
+}
+
+Kernel& Context::kernel(const KernelDesc& desc) {
+    const std::string key = desc.key();
+    auto it = kernels_.find(key);
+    if (it == kernels_.end()) it = kernels_.emplace(key, std::make_unique<Kernel>(*this, desc)).first;
+    return *it->second;
+}
+
+void Context::submit_and_wait(VkCommandBuffer cmd) {
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cmd;
+    check(vkResetFences(device_, 1, &fence_), "vkResetFences");
+    check(vkQueueSubmit(queue_, 1, &si, fence_), "vkQueueSubmit");
+    check(vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+}
+
+void Context::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) {
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = command_pool_;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    check(vkAllocateCommandBuffers(device_, &ai, &cmd), "vkAllocateCommandBuffers");
+    try {
+        VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+        bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+        check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
+        record(cmd);
+        check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+        submit_and_wait(cmd);
+    } catch (...) {
+        vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
+        throw;
+    }
+    vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
+}
+
+}  // namespace glowq::vk

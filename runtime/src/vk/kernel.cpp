@@ -1,0 +1,97 @@
+// Pipeline creation from embedded SPIR-V with specialization constants.
+#include "glowq/vk/kernel.hpp"
+
+#include "glowq/error.hpp"
+#include "glowq/vk/context.hpp"
+#include "shaders_embedded.hpp"
+
+namespace glowq::vk {
+
+std::string KernelDesc::key() const {
+    std::string k = shader + "/" + std::to_string(bindings) + "/" + std::to_string(push_constant_bytes);
+    for (uint32_t v : spec) k += ":" + std::to_string(v);
+    return k;
+}
+
+SpirvView embedded_shader(const std::string& name) {
+    for (const auto& s : glowq_shaders::all())
+        if (name == s.name) return {s.words, s.count};
+    throw Error(ErrorKind::Internal, "no embedded shader named '" + name + "'");
+}
+
+std::vector<std::string> embedded_shader_names() {
+    std::vector<std::string> names;
+    for (const auto& s : glowq_shaders::all()) names.emplace_back(s.name);
+    return names;
+}
+
+Kernel::Kernel(Context& ctx, const KernelDesc& desc) : device_(ctx.device()), desc_(desc) {
+    if (desc.push_constant_bytes > ctx.caps().max_push_constants)
+        throw Error(ErrorKind::Unsupported, desc.shader + " needs " + std::to_string(desc.push_constant_bytes) +
+                                                " bytes of push constants; the device allows " +
+                                                std::to_string(ctx.caps().max_push_constants));
+    const SpirvView spirv = embedded_shader(desc.shader);
+    try {
+        VkShaderModuleCreateInfo smci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+        smci.codeSize = spirv.count * sizeof(uint32_t);
+        smci.pCode = spirv.words;
+        check(vkCreateShaderModule(device_, &smci, nullptr, &module_), "vkCreateShaderModule");
+
+        std::vector<VkDescriptorSetLayoutBinding> bindings(desc.bindings);
+        for (uint32_t i = 0; i < desc.bindings; ++i) {
+            bindings[i].binding = i;
+            bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            bindings[i].descriptorCount = 1;
+            bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+        }
+        VkDescriptorSetLayoutCreateInfo dslci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+        dslci.bindingCount = desc.bindings;
+        dslci.pBindings = bindings.data();
+        check(vkCreateDescriptorSetLayout(device_, &dslci, nullptr, &set_layout_), "vkCreateDescriptorSetLayout");
+
+        VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, desc.push_constant_bytes};
+        VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+        plci.setLayoutCount = 1;
+        plci.pSetLayouts = &set_layout_;
+        plci.pushConstantRangeCount = desc.push_constant_bytes ? 1 : 0;
+        plci.pPushConstantRanges = &pcr;
+        check(vkCreatePipelineLayout(device_, &plci, nullptr, &layout_), "vkCreatePipelineLayout");
+
+        std::vector<VkSpecializationMapEntry> entries(desc.spec.size());
+        for (uint32_t i = 0; i < desc.spec.size(); ++i)
+            entries[i] = {i, uint32_t(i * sizeof(uint32_t)), sizeof(uint32_t)};
+        VkSpecializationInfo si{};
+        si.mapEntryCount = uint32_t(entries.size());
+        si.pMapEntries = entries.data();
+        si.dataSize = desc.spec.size() * sizeof(uint32_t);
+        si.pData = desc.spec.data();
+
+        VkComputePipelineCreateInfo cpci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+        cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+        cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+        cpci.stage.module = module_;
+        cpci.stage.pName = "main";
+        cpci.stage.pSpecializationInfo = desc.spec.empty() ? nullptr : &si;
+        cpci.layout = layout_;
+        check(vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_),
+              ("vkCreateComputePipelines(" + desc.shader + ")").c_str());
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+Kernel::~Kernel() { release(); }
+
+void Kernel::release() {
+    if (pipeline_) vkDestroyPipeline(device_, pipeline_, nullptr);
+    if (layout_) vkDestroyPipelineLayout(device_, layout_, nullptr);
+    if (set_layout_) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
+    if (module_) vkDestroyShaderModule(device_, module_, nullptr);
+    pipeline_ = VK_NULL_HANDLE;
+    layout_ = VK_NULL_HANDLE;
+    set_layout_ = VK_NULL_HANDLE;
+    module_ = VK_NULL_HANDLE;
+}
+
+}  // namespace glowq::vk

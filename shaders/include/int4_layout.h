@@ -1,0 +1,31 @@
+/* The runtime's int4 weight layout: the one definition, included by C++ and by GLSL.
+ *
+ * A weight matrix W has N rows (outputs) and K columns (inputs); y = W x.
+ *   codes:        N rows of GQ_ROW_WORDS(K) uint32 words. Word j of row n holds the 4-bit
+ *                 codes of columns 8j .. 8j+7, column 8j+i in bits [4i, 4i+4).
+ *                 Rows are padded to a multiple of 32 columns (4 words) with zero codes
+ *                 so a kernel can load 32 codes as one aligned uvec4; padded columns
+ *                 are never read as weights (kernels stop at K).
+ *   scale_offset: N rows of GQ_GROUPS(K, g) uint32 words; word j packs the fp16 scale s
+ *                 (low half) and fp16 offset m (high half) of columns [g*j, g*j+g) as
+ *                 packHalf2x16(vec2(s, m)). The last group may be shorter than g.
+ *   weight:       w[n][k] = q[n][k] * s + m.
+ * g is 32, 64 or 128, so every 32-column block lies inside a single group.
+ * This represents asymmetric RTN (m = -z*s), llama.cpp Q4_0 (g = 32, m = -8s) and
+ * Q4_1 (g = 32, any m) exactly.
+ */
+#ifndef GLOWQ_INT4_LAYOUT_H
+#define GLOWQ_INT4_LAYOUT_H
+
+#define GQ_CODE_BITS 4
+#define GQ_CODES_PER_WORD 8
+#define GQ_BLOCK_COLS 32 /* columns per aligned uvec4 load */
+#define GQ_BLOCK_WORDS 4
+#define GQ_ROW_WORDS(K) ((((K) + 31u) / 32u) * 4u)
+#define GQ_ROW_BLOCKS(K) (((K) + 31u) / 32u)
+#define GQ_GROUPS(K, G) (((K) + (G) - 1u) / (G))
+
+/* fp16 dense weights: rows of (K+1)/2 uint32 words, two halves each (low half first). */
+#define GQ_F16_ROW_WORDS(K) (((K) + 1u) / 2u)
+
+#endif

@@ -1,0 +1,81 @@
+#version 450
+// int4 dequant matrix-vector product for decode: y[t][n] = sum_k w[n][k] * x[t][k] for a
+// few tokens t. Bandwidth-bound: each invocation streams 32 codes (one aligned uvec4) at a
+// time along its row; TPR invocations share a row and their partial sums are reduced.
+// Workgroup (x: block of ROWS rows, y: block of NTOK tokens).
+#extension GL_GOOGLE_include_directive : require
+#include "int4_layout.h"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint ROWS = 4;  // rows per workgroup; TPR = WG / ROWS
+layout(constant_id = 2) const uint NTOK = 1;  // tokens per workgroup, 1..8
+const uint WG = gl_WorkGroupSize.x;
+const uint TPR = WG / ROWS;
+
+layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
+layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Push {
+    uint N, K, G, T;      // rows, columns, group size, tokens
+    uint x_stride, y_stride;
+    uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
+} p;
+
+#include "row_reduce.glsl"
+
+// Sum over the 32 columns of block b of q*x and of x (so w*x = s*sum(q*x) + m*sum(x)).
+void block_dot(uvec4 q, uint xb, uint valid, out float qx, out float sx) {
+    qx = 0.0;
+    sx = 0.0;
+    if (valid == 32) {
+        for (uint w = 0; w < 4; ++w) {
+            const uint word = q[w];
+            for (uint i = 0; i < 8; ++i) {
+                const float xv = x[xb + w * 8 + i];
+                qx += float((word >> (4 * i)) & 15u) * xv;
+                sx += xv;
+            }
+        }
+    } else {
+        for (uint i = 0; i < valid; ++i) {
+            const float xv = x[xb + i];
+            qx += float((q[i / 8] >> (4 * (i % 8))) & 15u) * xv;
+            sx += xv;
+        }
+    }
+}
+
+void main() {
+    const uint tid = gl_LocalInvocationID.x;
+    const uint lane = tid % TPR;
+    const uint row = gl_WorkGroupID.x * ROWS + tid / TPR;
+    const uint t0 = gl_WorkGroupID.y * NTOK;
+
+    float acc[NTOK];
+    for (uint t = 0; t < NTOK; ++t) acc[t] = 0.0;
+
+    if (row < p.N) {
+        const uint nblocks = GQ_ROW_BLOCKS(p.K);
+        const uint ngroups = GQ_GROUPS(p.K, p.G);
+        for (uint b = lane; b < nblocks; b += TPR) {
+            const uvec4 q = codes[row * nblocks + b];
+            const vec2 sm = unpackHalf2x16(scale_offset[row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
+            const uint k0 = b * GQ_BLOCK_COLS;
+            const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
+            for (uint t = 0; t < NTOK; ++t) {
+                if (t0 + t < p.T) {
+                    float qx, sx;
+                    block_dot(q, (t0 + t) * p.x_stride + k0, valid, qx, sx);
+                    acc[t] += sm.x * qx + sm.y * sx;
+                }
+            }
+        }
+    }
+
+    for (uint t = 0; t < NTOK; ++t) row_reduce_put(t, acc[t]);
+    row_reduce();
+    if (lane == 0 && row < p.N)
+        for (uint t = 0; t < NTOK; ++t)
+            if (t0 + t < p.T) y[(t0 + t) * p.y_stride + p.y_row0 + row] = row_reduce_get(t);
+}

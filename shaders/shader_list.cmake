@@ -1,0 +1,10 @@
+# Every embedded shader: glowq_shader(NAME SOURCE [DEFINE=VALUE ...]).
+glowq_shader(copy_bandwidth copy_bandwidth.comp)
+glowq_shader(matmul_q4_gemv matmul_q4_gemv.comp)
+glowq_shader(matmul_q4_gemv_subgroup matmul_q4_gemv.comp USE_SUBGROUP=1)
+glowq_shader(matmul_q4_gemm matmul_q4_gemm.comp)
+glowq_shader(matmul_f32 matmul_dense.comp)
+glowq_shader(matmul_f32_subgroup matmul_dense.comp USE_SUBGROUP=1)
+glowq_shader(matmul_f16 matmul_dense.comp WEIGHT_F16=1)
+glowq_shader(matmul_f16_subgroup matmul_dense.comp WEIGHT_F16=1 USE_SUBGROUP=1)
+glowq_shader(test_step_axpy test/step_axpy.comp)

@@ -1,0 +1,153 @@
+// int4 and dense matmul kernels against a CPU loop (double accumulation) over awkward
+// shapes: odd N, K not a multiple of the group size (and not of 32 or 8), 1 to 300 tokens.
+#include <cmath>
+
+#include "glowq/int4_matrix.hpp"
+#include "glowq/ops/matmul.hpp"
+#include "glowq/vk/graph.hpp"
+#include "support/vk_fixture.hpp"
+
+using namespace glowq;
+
+namespace {
+
+struct Shape {
+    uint32_t N, K, g, T;
+};
+
+// y_ref[t][n] = sum_k w[n][k] x[t][k] in double; also the scale the tolerance needs.
+void reference(const std::vector<float>& w, const std::vector<float>& x, uint32_t N, uint32_t K, uint32_t T,
+               std::vector<double>& y, std::vector<double>& mag) {
+    y.assign(size_t(T) * N, 0.0);
+    mag.assign(size_t(T) * N, 0.0);
+    for (uint32_t t = 0; t < T; ++t)
+        for (uint32_t n = 0; n < N; ++n) {
+            double s = 0, m = 0;
+            for (uint32_t k = 0; k < K; ++k) {
+                const double p = double(w[size_t(n) * K + k]) * x[size_t(t) * K + k];
+                s += p;
+                m += std::fabs(p);
+            }
+            y[size_t(t) * N + n] = s;
+            mag[size_t(t) * N + n] = m;
+        }
+}
+
+// fp32 accumulation over K products: the error bound grows with K and the magnitude sum.
+void check_close(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& mag,
+                 uint32_t K) {
+    REQUIRE(got.size() == want.size());
+    size_t bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        const double tol = 1e-6 + 4.0 * std::sqrt(double(K)) * 6e-8 * mag[i] + 1e-6 * mag[i];
+        const double err = std::fabs(got[i] - want[i]);
+        worst = std::max(worst, err / (tol));
+        if (!(err <= tol)) ++bad;
+    }
+    INFO("worst error / tolerance = " << worst);
+    CHECK(bad == 0);
+}
+
+std::vector<float> run(test::VkFixture& f, const ops::DeviceMatrix& dm, const std::vector<float>& x, uint32_t T,
+                       const ops::MatmulOptions& opt) {
+    vk::Buffer xb = f.alloc.upload(x.data(), x.size() * 4);
+    vk::Buffer yb = f.alloc.allocate(uint64_t(T) * dm.rows * 4);
+    vk::Graph g(f.ctx, f.alloc);
+    for (auto& d : ops::matmul(f.ctx, dm, xb, yb, T, opt)) g.add(std::move(d));
+    g.run();
+    return f.alloc.read_all<float>(yb);
+}
+
+const Shape kShapes[] = {
+    {1, 32, 32, 1},     {7, 100, 32, 3},   {63, 576, 128, 8},  {129, 200, 64, 1},  {33, 1000, 128, 64},
+    {65, 576, 128, 300}, {17, 13, 32, 5},  {250, 96, 32, 9},   {5, 4100, 128, 2},  {130, 161, 64, 33},
+};
+
+}  // namespace
+
+TEST_CASE("RTN quantizer: codes in range, error at most half a step", "[int4]") {
+    const uint32_t N = 9, K = 200;
+    for (uint32_t g : {32u, 64u, 128u}) {
+        auto w = test::random_floats(size_t(N) * K, g, -2.0f, 3.0f);
+        const Int4Matrix m = quantize_rtn(w.data(), N, K, g);
+        CHECK(m.groups() == (K + g - 1) / g);
+        for (uint32_t n = 0; n < N; ++n)
+            for (uint32_t k = 0; k < K; ++k) {
+                const float s = m.scale(n, k / g);
+                CHECK(std::fabs(m.weight(n, k) - w[size_t(n) * K + k]) <= 0.5f * s * 1.01f + 1e-3f);
+            }
+        // padded columns of the last word hold zero codes
+        for (uint32_t n = 0; n < N; ++n)
+            for (uint32_t k = K; k < GQ_ROW_WORDS(K) * 8; ++k) CHECK(m.code(n, k) == 0);
+    }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", "[int4][matmul]") {
+    for (const Shape& s : kShapes) {
+        for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
+            for (bool subgroup : {true, false}) {
+                if (path == ops::MatmulPath::Gemm && !subgroup) continue;  // GEMM has no subgroup variant
+                DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " path="
+                                     << int(path) << " subgroup=" << subgroup) {
+                    auto w = test::random_floats(size_t(s.N) * s.K, s.N * 7 + s.K);
+                    auto x = test::random_floats(size_t(s.T) * s.K, s.T * 13 + s.K);
+                    const Int4Matrix m = quantize_rtn(w.data(), s.N, s.K, s.g);
+                    const auto wq = m.dequantize();  // the reference uses the stored weights
+                    std::vector<double> want, mag;
+                    reference(wq, x, s.N, s.K, s.T, want, mag);
+                    const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
+                    check_close(run(*this, dm, x, s.T, {path, subgroup}), want, mag, s.K);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "int4 matrices split by rows give the same product", "[int4][matmul]") {
+    const uint32_t N = 37, K = 300, T = 4;
+    auto w = test::random_floats(size_t(N) * K, 1);
+    auto x = test::random_floats(size_t(T) * K, 2);
+    const Int4Matrix m = quantize_rtn(w.data(), N, K, 64);
+    std::vector<double> want, mag;
+    reference(m.dequantize(), x, N, K, T, want, mag);
+    // 10 rows' codes per part: four parts, the last one short.
+    const auto dm = ops::DeviceMatrix::upload_int4(alloc, m, uint64_t(m.row_words()) * 4 * 10);
+    REQUIRE(dm.parts.size() == 4);
+    for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm})
+        check_close(run(*this, dm, x, T, {path, true}), want, mag, K);
+}
+
+TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU reference", "[dense][matmul]") {
+    const Shape shapes[] = {{1, 1, 0, 1}, {7, 33, 0, 3}, {64, 576, 0, 8}, {129, 101, 0, 20}, {3, 2000, 0, 1}};
+    for (const Shape& s : shapes) {
+        for (bool f16 : {false, true}) {
+            for (bool subgroup : {true, false}) {
+                DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " T=" << s.T << " f16=" << f16 << " subgroup=" << subgroup) {
+                    auto w = test::random_floats(size_t(s.N) * s.K, s.N + s.K);
+                    auto x = test::random_floats(size_t(s.T) * s.K, s.T + 3 * s.K);
+                    std::vector<float> wr = w;
+                    if (f16)
+                        for (float& v : wr) v = round_to_half(v);
+                    std::vector<double> want, mag;
+                    reference(wr, x, s.N, s.K, s.T, want, mag);
+                    const auto dm = ops::DeviceMatrix::upload_dense(alloc, w.data(), s.N, s.K, f16, 4096);
+                    check_close(run(*this, dm, x, s.T, {ops::MatmulPath::Auto, subgroup}), want, mag, s.K);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("fp16 conversion matches IEEE binary16", "[fp16]") {
+    CHECK(float_to_half(1.0f) == 0x3c00);
+    CHECK(float_to_half(-2.0f) == 0xc000);
+    CHECK(float_to_half(65504.0f) == 0x7bff);
+    CHECK(float_to_half(65520.0f) == 0x7c00);           // rounds to infinity
+    CHECK(float_to_half(5.9604645e-08f) == 0x0001);     // smallest subnormal
+    CHECK(float_to_half(2.98e-08f) == 0x0000);          // below half of it
+    CHECK(float_to_half(1.0009765625f) == 0x3c01);      // exact
+    CHECK(float_to_half(1.00048828125f) == 0x3c00);     // tie rounds to even
+    CHECK(float_to_half(1.00146484375f) == 0x3c02);     // tie rounds to even (up)
+    for (uint32_t h = 0; h < 0x7c00; ++h) CHECK(float_to_half(half_to_float(uint16_t(h))) == h);
+}
