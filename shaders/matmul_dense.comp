@@ -17,14 +17,17 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };  // rows of GQ_F16_
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 #endif
 layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push {
     uint N, K, G, T;      // G is unused: the same push layout as the int4 kernels
     uint x_stride, y_stride;
     uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
+    uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
 } p;
 
 #include "row_reduce.glsl"
+
+void store_y(uint i, float v) { y[i] = p.accumulate != 0 ? y[i] + v : v; }
 
 void main() {
     const uint tid = gl_LocalInvocationID.x;
@@ -62,5 +65,5 @@ void main() {
     row_reduce();
     if (lane == 0 && row < p.N)
         for (uint t = 0; t < NTOK; ++t)
-            if (t0 + t < p.T) y[(t0 + t) * p.y_stride + p.y_row0 + row] = row_reduce_get(t);
+            if (t0 + t < p.T) store_y((t0 + t) * p.y_stride + p.y_row0 + row, row_reduce_get(t));
 }

@@ -14,15 +14,18 @@ layout(local_size_x = 128) in;
 layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
 layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 3) buffer Y { float y[]; };
 layout(push_constant) uniform Push {
     uint N, K, G, T;
     uint x_stride, y_stride;
     uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
+    uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
 } p;
 
 shared float ws[GQ_BLOCK_COLS][BM + 1];  // +1: no bank conflicts on the transposed store
 shared float xs[GQ_BLOCK_COLS][BT + 1];
+
+void store_y(uint i, float v) { y[i] = p.accumulate != 0 ? y[i] + v : v; }
 
 void main() {
     const uint tid = gl_LocalInvocationID.x;
@@ -77,7 +80,7 @@ void main() {
         if (row >= p.N) continue;
         for (uint j = 0; j < TT; ++j) {
             const uint tok = tok0 + tt + j * (BT / TT);
-            if (tok < p.T) y[tok * p.y_stride + p.y_row0 + row] = acc[i][j];
+            if (tok < p.T) store_y(tok * p.y_stride + p.y_row0 + row, acc[i][j]);
         }
     }
 }

@@ -86,10 +86,13 @@ TEST_CASE("RTN quantizer: codes in range, error at most half a step", "[int4]") 
 TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", "[int4][matmul]") {
     for (const Shape& s : kShapes) {
         for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
-            for (bool subgroup : {true, false}) {
-                if (path == ops::MatmulPath::Gemm && !subgroup) continue;  // GEMM has no subgroup variant
+            // GEMV lanes per row: the device's choice, one, and a reduction over 16 lanes
+            // with and without subgroup arithmetic. GEMM has a single variant.
+            for (uint32_t variant = 0; variant < (path == ops::MatmulPath::Gemm ? 1u : 4u); ++variant) {
+                const bool subgroup = variant != 3;
+                const uint32_t tpr = variant == 0 ? 0 : variant == 1 ? 1 : 16;
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " path="
-                                     << int(path) << " subgroup=" << subgroup) {
+                                     << int(path) << " tpr=" << tpr << " subgroup=" << subgroup) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N * 7 + s.K);
                     auto x = test::random_floats(size_t(s.T) * s.K, s.T * 13 + s.K);
                     const Int4Matrix m = quantize_rtn(w.data(), s.N, s.K, s.g);
@@ -97,7 +100,7 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
                     std::vector<double> want, mag;
                     reference(wq, x, s.N, s.K, s.T, want, mag);
                     const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
-                    check_close(run(*this, dm, x, s.T, {path, subgroup}), want, mag, s.K);
+                    check_close(run(*this, dm, x, s.T, {path, subgroup, tpr}), want, mag, s.K);
                 }
             }
         }
@@ -115,15 +118,18 @@ TEST_CASE_METHOD(test::VkFixture, "int4 matrices split by rows give the same pro
     const auto dm = ops::DeviceMatrix::upload_int4(alloc, m, uint64_t(m.row_words()) * 4 * 10);
     REQUIRE(dm.parts.size() == 4);
     for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm})
-        check_close(run(*this, dm, x, T, {path, true}), want, mag, K);
+        check_close(run(*this, dm, x, T, {path, true, 0}), want, mag, K);
 }
 
 TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU reference", "[dense][matmul]") {
     const Shape shapes[] = {{1, 1, 0, 1}, {7, 33, 0, 3}, {64, 576, 0, 8}, {129, 101, 0, 20}, {3, 2000, 0, 1}};
     for (const Shape& s : shapes) {
         for (bool f16 : {false, true}) {
-            for (bool subgroup : {true, false}) {
-                DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " T=" << s.T << " f16=" << f16 << " subgroup=" << subgroup) {
+            for (uint32_t variant = 0; variant < 3; ++variant) {
+                const bool subgroup = variant != 2;
+                const uint32_t tpr = variant == 0 ? 0 : 32;
+                DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " T=" << s.T << " f16=" << f16 << " tpr=" << tpr
+                                     << " subgroup=" << subgroup) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N + s.K);
                     auto x = test::random_floats(size_t(s.T) * s.K, s.T + 3 * s.K);
                     std::vector<float> wr = w;
@@ -132,7 +138,7 @@ TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU refe
                     std::vector<double> want, mag;
                     reference(wr, x, s.N, s.K, s.T, want, mag);
                     const auto dm = ops::DeviceMatrix::upload_dense(alloc, w.data(), s.N, s.K, f16, 4096);
-                    check_close(run(*this, dm, x, s.T, {ops::MatmulPath::Auto, subgroup}), want, mag, s.K);
+                    check_close(run(*this, dm, x, s.T, {ops::MatmulPath::Auto, subgroup, tpr}), want, mag, s.K);
                 }
             }
         }

@@ -40,12 +40,15 @@ enum class MatmulPath { Auto, Gemv, Gemm };
 struct MatmulOptions {
     MatmulPath path = MatmulPath::Auto;  // Auto: GEMV for up to 8 tokens, else GEMM
     bool subgroup_ops = true;            // use subgroup arithmetic where the device has it
+    uint32_t threads_per_row = 0;        // GEMV lanes per row, a power of two; 0: chosen for the device
+    bool accumulate = false;             // Y += W X instead of Y = W X (residual connections)
 };
 
 struct MatmulPush {
     uint32_t N, K, G, T;
     uint32_t x_stride, y_stride;
     uint32_t y_row0;
+    uint32_t accumulate;
 };
 
 // One dispatch per part of W; add them all to a graph in order.
@@ -58,6 +61,6 @@ struct GemvShape {
     uint32_t workgroup = 64, rows = 4, tokens = 1;
     bool subgroup = false;
 };
-GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, bool subgroup_ops = true);
+GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, const MatmulOptions& options = {});
 
 }  // namespace glowq::ops

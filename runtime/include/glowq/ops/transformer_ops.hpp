@@ -1,0 +1,40 @@
+// The non-matmul kernels of a Llama decoder layer as graph nodes. Activations are
+// row-major per token; the KV caches are per layer, fp16 pairs packed in uint32.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "glowq/ops/matmul.hpp"
+#include "glowq/vk/graph.hpp"
+
+namespace glowq::ops {
+
+// out[t] = dequantized row tokens[t] of table (int4 or fp16 DeviceMatrix).
+vk::Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table, const vk::Buffer& out,
+                   uint32_t n_tokens);
+
+// out[t] = x[row0 + t] * rsqrt(mean(x^2) + eps) * w, for rows t < n_rows.
+vk::Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, const vk::Buffer& out, uint32_t dim,
+                     uint32_t n_rows, uint32_t row0, float eps);
+
+struct AttentionShape {
+    uint32_t n_heads, n_kv, head_dim, rope_dim;
+    float freq_base, freq_scale;
+};
+
+// RoPE on q and k of the fused qkv rows, then k and v into the caches at step[0] + t.
+vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const vk::Buffer& kcache,
+                     const vk::Buffer& vcache, const AttentionShape& s, uint32_t n_tokens);
+
+// Causal attention of the q part of qkv against the caches into out (T x n_heads*head_dim):
+// the split kernel and the combine kernel. partial holds T*n_heads*splits*(head_dim+2) floats.
+std::vector<vk::Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
+                                    const vk::Buffer& kcache, const vk::Buffer& vcache, const vk::Buffer& partial,
+                                    const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens,
+                                    uint32_t splits);
+
+// out[t][i] = silu(gu[t][i]) * gu[t][n_ff + i].
+vk::Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff,
+                      uint32_t n_tokens);
+
+}  // namespace glowq::ops

@@ -1,0 +1,116 @@
+// Kernel selection and push constants for the decoder-layer kernels.
+#include "glowq/ops/transformer_ops.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "glowq/error.hpp"
+#include "glowq/vk/context.hpp"
+#include "glowq/vk/kernel.hpp"
+
+namespace glowq::ops {
+
+using vk::Arg;
+using vk::Dispatch;
+
+Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table, const vk::Buffer& out,
+               uint32_t n_tokens) {
+    if (table.parts.size() != 1)
+        throw Error(ErrorKind::Unsupported, "embedding table larger than one storage-buffer binding");
+    struct {
+        uint32_t dim, n_rows, G;
+    } push{table.cols, table.rows, table.group_size};
+    Dispatch d;
+    if (table.type == WeightType::Int4) {
+        d.kernel = &ctx.kernel({"embed_q4", 4, sizeof(push), {}});
+        d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::in(table.parts[0].scale_offset), Arg::out(out)};
+    } else if (table.type == WeightType::F16) {
+        d.kernel = &ctx.kernel({"embed_f16", 3, sizeof(push), {}});
+        d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::out(out)};
+    } else {
+        throw Error(ErrorKind::Unsupported, "embedding tables must be int4 or fp16");
+    }
+    d.push_constants(push);
+    d.groups[0] = n_tokens;
+    return d;
+}
+
+Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, const vk::Buffer& out, uint32_t dim,
+                 uint32_t n_rows, uint32_t row0, float eps) {
+    struct {
+        uint32_t dim, row0;
+        float eps;
+    } push{dim, row0, eps};
+    Dispatch d;
+    d.kernel = &ctx.kernel({"rmsnorm", 3, sizeof(push), {}});
+    d.args = {Arg::in(x), Arg::in(w), Arg::out(out)};
+    d.push_constants(push);
+    d.groups[0] = n_rows;
+    return d;
+}
+
+static void check_shape(const AttentionShape& s) {
+    if (s.n_kv == 0 || s.n_heads % s.n_kv || s.head_dim % 2 || s.head_dim > 256 || s.rope_dim > s.head_dim)
+        throw Error(ErrorKind::Unsupported, "attention shape: heads " + std::to_string(s.n_heads) + ", kv heads " +
+                                                std::to_string(s.n_kv) + ", head dim " + std::to_string(s.head_dim) +
+                                                " (needs an even head dim up to 256 and kv heads dividing heads)");
+}
+
+Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const vk::Buffer& kcache,
+                 const vk::Buffer& vcache, const AttentionShape& s, uint32_t n_tokens) {
+    check_shape(s);
+    struct {
+        uint32_t n_heads, n_kv, head_dim, rope_dim;
+        float freq_base, freq_scale;
+    } push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale};
+    Dispatch d;
+    d.kernel = &ctx.kernel({"rope_kv", 4, sizeof(push), {}});
+    d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(kcache), Arg::out(vcache)};
+    d.push_constants(push);
+    d.groups[0] = n_tokens;
+    return d;
+}
+
+std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
+                                const vk::Buffer& kcache, const vk::Buffer& vcache, const vk::Buffer& partial,
+                                const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits) {
+    check_shape(s);
+    splits = std::max(1u, splits);
+    if (partial.size() < uint64_t(n_tokens) * s.n_heads * splits * (s.head_dim + 2) * 4)
+        throw Error(ErrorKind::InvalidArgument, "attention: partial buffer too small");
+    struct {
+        uint32_t n_heads, n_kv, head_dim, splits;
+        float scale;
+    } push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim))};
+    Dispatch a;
+    a.kernel = &ctx.kernel({"attention", 5, sizeof(push), {}});
+    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(kcache), Arg::in(vcache), Arg::out(partial)};
+    a.push_constants(push);
+    a.groups[0] = s.n_heads;
+    a.groups[1] = n_tokens;
+    a.groups[2] = splits;
+    struct {
+        uint32_t n_heads, head_dim, splits;
+    } cpush{s.n_heads, s.head_dim, splits};
+    Dispatch c;
+    c.kernel = &ctx.kernel({"attention_combine", 2, sizeof(cpush), {}});
+    c.args = {Arg::in(partial), Arg::out(out)};
+    c.push_constants(cpush);
+    c.groups[0] = s.n_heads;
+    c.groups[1] = n_tokens;
+    return {std::move(a), std::move(c)};
+}
+
+Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens) {
+    struct {
+        uint32_t n_ff, n_total;
+    } push{n_ff, n_ff * n_tokens};
+    Dispatch d;
+    d.kernel = &ctx.kernel({"silu_mul", 2, sizeof(push), {}});
+    d.args = {Arg::in(gate_up), Arg::out(out)};
+    d.push_constants(push);
+    d.groups[0] = std::min<uint32_t>((push.n_total + 63) / 64, 4096);
+    return d;
+}
+
+}  // namespace glowq::ops

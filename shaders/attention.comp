@@ -1,0 +1,109 @@
+#version 450
+// Causal attention over the fp16 KV cache, one workgroup per (head, token, split):
+// query token t sits at position pos + t and sees positions [0, pos + t]. Each split takes
+// a contiguous slice of those positions and keeps an online softmax (running max m, sum l,
+// unnormalized output o); attention_combine.comp merges the splits. Splitting over the KV
+// length gives a GPU enough workgroups when decoding one token with few heads.
+// GQA: query head h reads KV head h / (n_heads / n_kv).
+layout(local_size_x = 64) in;
+const uint WG = 64;
+const uint MAX_DPT = 4;  // head_dim up to 256: each invocation owns head_dim/64 output dims
+
+layout(std430, binding = 0) readonly buffer Step { uint step[]; };
+layout(std430, binding = 1) readonly buffer QKV { float qkv[]; };
+layout(std430, binding = 2) readonly buffer KCache { uint kcache[]; };
+layout(std430, binding = 3) readonly buffer VCache { uint vcache[]; };
+layout(std430, binding = 4) writeonly buffer Partial { float partial[]; };  // [t][h][split][hd + 2]
+layout(push_constant) uniform Push {
+    uint n_heads, n_kv, head_dim, splits;
+    float scale;  // 1 / sqrt(head_dim)
+} p;
+
+shared float qs[256];
+shared float scores[WG];
+shared float red[WG];
+
+float reduce_max(float v) {
+    const uint tid = gl_LocalInvocationID.x;
+    red[tid] = v;
+    for (uint s = WG / 2; s > 0; s >>= 1) {
+        barrier();
+        if (tid < s) red[tid] = max(red[tid], red[tid + s]);
+    }
+    barrier();
+    const float r = red[0];
+    barrier();
+    return r;
+}
+
+float reduce_sum(float v) {
+    const uint tid = gl_LocalInvocationID.x;
+    red[tid] = v;
+    for (uint s = WG / 2; s > 0; s >>= 1) {
+        barrier();
+        if (tid < s) red[tid] += red[tid + s];
+    }
+    barrier();
+    const float r = red[0];
+    barrier();
+    return r;
+}
+
+void main() {
+    const uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y, split = gl_WorkGroupID.z;
+    const uint tid = gl_LocalInvocationID.x;
+    const uint hd = p.head_dim, q_dim = p.n_heads * hd, kv_dim = p.n_kv * hd;
+    const uint kvh = h / (p.n_heads / p.n_kv);
+    const uint n_pos = step[0] + t + 1;
+    const uint chunk = (n_pos + p.splits - 1) / p.splits;
+    const uint begin = min(n_pos, split * chunk), end = min(n_pos, begin + chunk);
+
+    const uint q_at = t * (q_dim + 2 * kv_dim) + h * hd;
+    for (uint d = tid; d < hd; d += WG) qs[d] = qkv[q_at + d] * p.scale;
+    barrier();
+
+    float m = -1e30, l = 0.0;
+    float o[MAX_DPT];
+    for (uint i = 0; i < MAX_DPT; ++i) o[i] = 0.0;
+
+    for (uint base = begin; base < end; base += WG) {
+        const uint j = base + tid;
+        float s = -1e30;
+        if (j < end) {
+            const uint k_at = j * (kv_dim / 2) + kvh * (hd / 2);
+            s = 0.0;
+            for (uint d2 = 0; d2 < hd / 2; ++d2) {
+                const vec2 k = unpackHalf2x16(kcache[k_at + d2]);
+                s += qs[2 * d2] * k.x + qs[2 * d2 + 1] * k.y;
+            }
+        }
+        const float m_new = max(m, reduce_max(s));
+        const float pj = j < end ? exp(s - m_new) : 0.0;
+        scores[tid] = pj;
+        const float correction = exp(m - m_new);
+        l = l * correction + reduce_sum(pj);  // reduce_sum's barriers publish scores[]
+        m = m_new;
+        const uint n_here = min(WG, end - base);
+        for (uint i = 0; i < MAX_DPT; ++i) {
+            const uint d = tid + i * WG;
+            if (d >= hd) break;
+            float acc = o[i] * correction;
+            for (uint jj = 0; jj < n_here; ++jj) {
+                const vec2 v = unpackHalf2x16(vcache[(base + jj) * (kv_dim / 2) + kvh * (hd / 2) + d / 2]);
+                acc += scores[jj] * ((d % 2 == 0) ? v.x : v.y);
+            }
+            o[i] = acc;
+        }
+        barrier();  // scores[] is rewritten by the next tile
+    }
+
+    const uint out_at = ((t * p.n_heads + h) * p.splits + split) * (hd + 2);
+    for (uint i = 0; i < MAX_DPT; ++i) {
+        const uint d = tid + i * WG;
+        if (d < hd) partial[out_at + d] = o[i];
+    }
+    if (tid == 0) {
+        partial[out_at + hd] = m;
+        partial[out_at + hd + 1] = l;
+    }
+}

@@ -1,0 +1,37 @@
+#version 450
+// Embedding gather: out[t][:] = row tokens[t] of the embedding table, dequantized.
+// EMBED_Q4: table in the int4 layout; otherwise fp16 rows (GQ_F16_ROW_WORDS words each).
+// A token id outside the table writes zeros (the host validates ids; this keeps a bad id
+// from reading out of bounds). One workgroup per token.
+#extension GL_GOOGLE_include_directive : require
+#include "int4_layout.h"
+
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer Tokens { int tokens[]; };
+#ifdef EMBED_Q4
+layout(std430, binding = 1) readonly buffer Codes { uint codes[]; };
+layout(std430, binding = 2) readonly buffer ScaleOffset { uint scale_offset[]; };
+layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
+#else
+layout(std430, binding = 1) readonly buffer W { uint w[]; };
+layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
+#endif
+layout(push_constant) uniform Push { uint dim, n_rows, G; } p;
+
+void main() {
+    const uint t = gl_WorkGroupID.x;
+    const int id = tokens[t];
+    const bool valid = id >= 0 && uint(id) < p.n_rows;
+    const uint row = valid ? uint(id) : 0u;
+    for (uint k = gl_LocalInvocationID.x; k < p.dim; k += gl_WorkGroupSize.x) {
+#ifdef EMBED_Q4
+        const uint code = (codes[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
+        const vec2 sm = unpackHalf2x16(scale_offset[row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
+        const float v = float(code) * sm.x + sm.y;
+#else
+        const vec2 pair = unpackHalf2x16(w[row * GQ_F16_ROW_WORDS(p.dim) + k / 2]);
+        const float v = (k % 2 == 0) ? pair.x : pair.y;
+#endif
+        outv[t * p.dim + k] = valid ? v : 0.0;
+    }
+}

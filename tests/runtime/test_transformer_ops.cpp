@@ -1,0 +1,193 @@
+// Decoder-layer kernels against CPU loops: embedding gather, RMSNorm, RoPE + KV store,
+// split attention (with GQA, causal masking, several splits), SiLU*mul.
+#include <cmath>
+
+#include "glowq/fp16.hpp"
+#include "glowq/ops/transformer_ops.hpp"
+#include "support/vk_fixture.hpp"
+
+using namespace glowq;
+
+namespace {
+
+void run_nodes(test::VkFixture& f, vk::Graph& g, std::vector<vk::Dispatch> ds) {
+    for (auto& d : ds) g.add(std::move(d));
+    g.run();
+}
+
+void check_close(const std::vector<float>& got, const std::vector<double>& want, double tol) {
+    REQUIRE(got.size() == want.size());
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+    INFO("max abs error " << worst << " tolerance " << tol);
+    CHECK(worst <= tol);
+}
+
+// Llama RoPE on adjacent pairs, as GGUF llama files expect.
+void rope_cpu(double* v, uint32_t head_dim, uint32_t rope_dim, double pos, double base, double scale) {
+    for (uint32_t i = 0; 2 * i < rope_dim; ++i) {
+        const double theta = pos * scale * std::pow(base, -double(2 * i) / rope_dim);
+        const double a = v[2 * i], b = v[2 * i + 1];
+        v[2 * i] = a * std::cos(theta) - b * std::sin(theta);
+        v[2 * i + 1] = a * std::sin(theta) + b * std::cos(theta);
+    }
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4 and fp16 tables", "[ops]") {
+    const uint32_t rows = 50, dim = 100;
+    auto w = test::random_floats(size_t(rows) * dim, 1);
+    const std::vector<int32_t> ids = {3, 0, 49, 7, 3, -1, 50};  // the last two are out of range
+    vk::Buffer tok = alloc.upload(ids.data(), ids.size() * 4);
+    const Int4Matrix q = quantize_rtn(w.data(), rows, dim, 32);
+    for (bool f16 : {false, true}) {
+        const auto table = f16 ? ops::DeviceMatrix::upload_dense(alloc, w.data(), rows, dim, true)
+                               : ops::DeviceMatrix::upload_int4(alloc, q);
+        vk::Buffer out = alloc.allocate(ids.size() * dim * 4);
+        vk::Graph g(ctx, alloc);
+        run_nodes(*this, g, {ops::embed(ctx, tok, table, out, uint32_t(ids.size()))});
+        auto got = alloc.read_all<float>(out);
+        for (size_t t = 0; t < ids.size(); ++t)
+            for (uint32_t k = 0; k < dim; ++k) {
+                const bool valid = ids[t] >= 0 && uint32_t(ids[t]) < rows;
+                const float want = !valid ? 0.0f : f16 ? round_to_half(w[size_t(ids[t]) * dim + k]) : q.weight(ids[t], k);
+                CHECK(got[t * dim + k] == want);
+            }
+    }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "RMSNorm matches the CPU loop", "[ops]") {
+    for (uint32_t dim : {1u, 63u, 576u, 1001u}) {
+        const uint32_t rows = 5, row0 = 2, n = 3;
+        auto x = test::random_floats(size_t(rows) * dim, dim, -3, 3);
+        auto w = test::random_floats(dim, dim + 1);
+        vk::Buffer xb = alloc.upload(x.data(), x.size() * 4), wb = alloc.upload(w.data(), w.size() * 4);
+        vk::Buffer out = alloc.allocate(size_t(n) * dim * 4);
+        vk::Graph g(ctx, alloc);
+        run_nodes(*this, g, {ops::rmsnorm(ctx, xb, wb, out, dim, n, row0, 1e-5f)});
+        std::vector<double> want(size_t(n) * dim);
+        for (uint32_t t = 0; t < n; ++t) {
+            double ss = 0;
+            for (uint32_t i = 0; i < dim; ++i) ss += double(x[(row0 + t) * dim + i]) * x[(row0 + t) * dim + i];
+            const double inv = 1.0 / std::sqrt(ss / dim + 1e-5);
+            for (uint32_t i = 0; i < dim; ++i) want[t * dim + i] = x[(row0 + t) * dim + i] * inv * w[i];
+        }
+        check_close(alloc.read_all<float>(out), want, 1e-5 * 3 * 3);
+    }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "RoPE, KV store and split attention match the CPU reference", "[ops][attention]") {
+    struct Case {
+        ops::AttentionShape s;
+        uint32_t T, pos0, splits;
+    };
+    const Case cases[] = {
+        {{4, 2, 64, 64, 10000.0f, 1.0f}, 1, 0, 1},    {{4, 2, 64, 64, 10000.0f, 1.0f}, 1, 37, 3},
+        {{9, 3, 64, 64, 100000.0f, 1.0f}, 5, 20, 1},  {{9, 3, 64, 64, 100000.0f, 1.0f}, 7, 0, 4},
+        {{2, 1, 128, 96, 500000.0f, 0.5f}, 3, 130, 8}, {{3, 3, 32, 32, 10000.0f, 1.0f}, 64, 10, 2},
+        {{8, 2, 256, 256, 10000.0f, 1.0f}, 1, 200, 5},
+    };
+    for (const Case& c : cases) {
+        const auto& s = c.s;
+        DYNAMIC_SECTION("heads " << s.n_heads << "/" << s.n_kv << " hd " << s.head_dim << " T " << c.T << " pos "
+                                 << c.pos0 << " splits " << c.splits) {
+            const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
+            const uint32_t ctx_len = c.pos0 + c.T + 3;
+            auto qkv = test::random_floats(size_t(c.T) * row, c.T * 100 + c.pos0);
+            // Earlier positions already in the cache (fp16 values, already rotated).
+            auto kv_prev = test::random_floats(size_t(c.pos0) * kvd * 2, c.pos0 + 5);
+            std::vector<uint32_t> kc(size_t(ctx_len) * kvd / 2, 0), vc(size_t(ctx_len) * kvd / 2, 0);
+            std::vector<double> K(size_t(ctx_len) * kvd), V(size_t(ctx_len) * kvd);
+            for (uint32_t p = 0; p < c.pos0; ++p)
+                for (uint32_t i = 0; i < kvd; i += 2) {
+                    const float* src = &kv_prev[(size_t(p) * kvd + i) * 2];
+                    kc[(p * kvd + i) / 2] = float_to_half(src[0]) | uint32_t(float_to_half(src[1])) << 16;
+                    vc[(p * kvd + i) / 2] = float_to_half(src[2]) | uint32_t(float_to_half(src[3])) << 16;
+                    K[p * kvd + i] = round_to_half(src[0]);
+                    K[p * kvd + i + 1] = round_to_half(src[1]);
+                    V[p * kvd + i] = round_to_half(src[2]);
+                    V[p * kvd + i + 1] = round_to_half(src[3]);
+                }
+            // CPU: rotate q and k of the new tokens; k and v go to the cache as fp16.
+            std::vector<double> Q(size_t(c.T) * qd);
+            for (uint32_t t = 0; t < c.T; ++t) {
+                const double pos = c.pos0 + t;
+                for (uint32_t i = 0; i < qd; ++i) Q[t * qd + i] = qkv[t * row + i];
+                for (uint32_t h = 0; h < s.n_heads; ++h) rope_cpu(&Q[t * qd + h * hd], hd, s.rope_dim, pos, s.freq_base, s.freq_scale);
+                std::vector<double> k(kvd);
+                for (uint32_t i = 0; i < kvd; ++i) k[i] = qkv[t * row + qd + i];
+                for (uint32_t h = 0; h < s.n_kv; ++h) rope_cpu(&k[h * hd], hd, s.rope_dim, pos, s.freq_base, s.freq_scale);
+                for (uint32_t i = 0; i < kvd; ++i) {
+                    K[(c.pos0 + t) * kvd + i] = round_to_half(float(k[i]));
+                    V[(c.pos0 + t) * kvd + i] = round_to_half(qkv[t * row + qd + kvd + i]);
+                }
+            }
+            std::vector<double> want(size_t(c.T) * qd);
+            for (uint32_t t = 0; t < c.T; ++t)
+                for (uint32_t h = 0; h < s.n_heads; ++h) {
+                    const uint32_t kh = h / (s.n_heads / s.n_kv), n_pos = c.pos0 + t + 1;
+                    std::vector<double> sc(n_pos);
+                    double mx = -1e300;
+                    for (uint32_t p = 0; p < n_pos; ++p) {
+                        double d = 0;
+                        for (uint32_t i = 0; i < hd; ++i) d += Q[t * qd + h * hd + i] * K[p * kvd + kh * hd + i];
+                        sc[p] = d / std::sqrt(double(hd));
+                        mx = std::max(mx, sc[p]);
+                    }
+                    double sum = 0;
+                    for (double& v : sc) sum += (v = std::exp(v - mx));
+                    for (uint32_t i = 0; i < hd; ++i) {
+                        double acc = 0;
+                        for (uint32_t p = 0; p < n_pos; ++p) acc += sc[p] * V[p * kvd + kh * hd + i];
+                        want[t * qd + h * hd + i] = acc / sum;
+                    }
+                }
+
+            vk::Buffer qkvb = alloc.upload(qkv.data(), qkv.size() * 4);
+            vk::Buffer kcb = alloc.upload(kc.data(), kc.size() * 4), vcb = alloc.upload(vc.data(), vc.size() * 4);
+            vk::Buffer part = alloc.allocate(uint64_t(c.T) * s.n_heads * c.splits * (hd + 2) * 4);
+            vk::Buffer out = alloc.allocate(uint64_t(c.T) * qd * 4);
+            vk::Graph g(ctx, alloc);
+            g.step()[0] = c.pos0;
+            std::vector<vk::Dispatch> nodes;
+            nodes.push_back(ops::rope_kv(ctx, g.step_buffer(), qkvb, kcb, vcb, s, c.T));
+            for (auto& d : ops::attention(ctx, g.step_buffer(), qkvb, kcb, vcb, part, out, s, c.T, c.splits))
+                nodes.push_back(std::move(d));
+            run_nodes(*this, g, std::move(nodes));
+            CHECK(g.barrier_count() == 2);
+            // fp16 cache values are compared exactly above; the attention output carries
+            // fp32 softmax and accumulation error only.
+            check_close(alloc.read_all<float>(out), want, 2e-5);
+            // The rotated k written to the cache equals the CPU's fp16 rounding of it
+            // (up to one fp16 ulp where float and double trigonometry straddle a rounding).
+            auto kc_got = alloc.read_all<uint32_t>(kcb);
+            size_t off_by_more = 0;
+            for (uint32_t p = 0; p < c.pos0 + c.T; ++p)
+                for (uint32_t i = 0; i < kvd; ++i) {
+                    const uint32_t wbits = kc_got[(p * kvd + i) / 2];
+                    const float got = half_to_float(uint16_t(i % 2 ? wbits >> 16 : wbits & 0xffff));
+                    const double ulp = std::max(std::fabs(K[p * kvd + i]) / 512.0, 1e-6);  // 2^-9: one ulp plus its edge
+                    if (std::fabs(got - K[p * kvd + i]) > ulp) ++off_by_more;
+                }
+            CHECK(off_by_more == 0);
+        }
+    }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "SiLU times up matches the CPU loop", "[ops]") {
+    for (uint32_t n_ff : {1u, 97u, 1536u}) {
+        const uint32_t T = 3;
+        auto gu = test::random_floats(size_t(T) * 2 * n_ff, n_ff, -6, 6);
+        vk::Buffer in = alloc.upload(gu.data(), gu.size() * 4), out = alloc.allocate(size_t(T) * n_ff * 4);
+        vk::Graph g(ctx, alloc);
+        run_nodes(*this, g, {ops::silu_mul(ctx, in, out, n_ff, T)});
+        std::vector<double> want(size_t(T) * n_ff);
+        for (uint32_t t = 0; t < T; ++t)
+            for (uint32_t i = 0; i < n_ff; ++i) {
+                const double x = gu[t * 2 * n_ff + i];
+                want[t * n_ff + i] = x / (1 + std::exp(-x)) * gu[t * 2 * n_ff + n_ff + i];
+            }
+        check_close(alloc.read_all<float>(out), want, 1e-5);
+    }
+}
