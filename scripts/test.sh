@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
-# The test command of README.md (and of .ci/run): install, build, run every test on the
-# Vulkan device present (lavapipe on a machine without a GPU) with validation on.
+# The test command of README.md (and of .ci/run): install, build, fetch the test data
+# (the real model, tokenizer vectors, reference fixtures), run the loader under
+# AddressSanitizer/UBSan and the GGUF fuzzer for a bounded time, then every test with
+# ctest on the Vulkan device present (lavapipe without a GPU), validation layer on.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 build_dir=${GLOWQ_BUILD_DIR:-$root/build}
+
+echo "== test data"
+"$root/scripts/make_test_fixtures.sh" >/dev/null   # gguf-py fixtures and the real model
+"$root/scripts/fetch_vocab_tests.sh" >/dev/null    # llama.cpp's tokenizer test vectors
+"$root/scripts/fetch_botchan.sh" >/dev/null
+if [ -x "$root/scripts/make_reference_logits.sh" ]; then
+  "$root/scripts/make_reference_logits.sh" >/dev/null  # numpy forward pass: the model oracle
+fi
+
+if [ "${GLOWQ_SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== loader under AddressSanitizer/UBSan"
+  "$root/scripts/test_sanitizers.sh"
+  echo "== GGUF reader fuzzing (${GLOWQ_FUZZ_SECONDS:=60} s)"
+  GLOWQ_FUZZ_SECONDS=$GLOWQ_FUZZ_SECONDS "$root/scripts/fuzz_loader.sh"
+fi
+
+echo "== all tests"
 export GLOWQ_VALIDATION=1
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"

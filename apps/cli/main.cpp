@@ -16,7 +16,9 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"run", "generate text for a prompt", glowq::cli::cmd_run},
     {"info", "list Vulkan devices and their capabilities", glowq::cli::cmd_info},
+    {"synth", "write a Llama-shaped model with random weights", glowq::cli::cmd_synth},
     {"bench", "benchmarks: `glowq bench kernels` times the matmul kernels", glowq::cli::cmd_bench},
 };
 
@@ -47,9 +49,6 @@ int main(int argc, char** argv) {
         if (name != c.name) continue;
         try {
             return c.run(args);
-        } catch (const glowq::Error& e) {
-            std::fprintf(stderr, "glowq %s: error: %s\n", c.name, e.what());
-            return 1;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "glowq %s: error: %s\n", c.name, e.what());
             return 1;

@@ -45,30 +45,45 @@ DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m
     return d;
 }
 
-DeviceMatrix DeviceMatrix::upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
-                                       uint64_t max_part_bytes) {
+DeviceMatrix DeviceMatrix::upload_f16(vk::Allocator& alloc, const uint16_t* w, uint32_t rows, uint32_t cols,
+                                     uint64_t max_part_bytes) {
     DeviceMatrix d;
-    d.type = f16 ? WeightType::F16 : WeightType::F32;
+    d.type = WeightType::F16;
     d.rows = rows;
     d.cols = cols;
-    const uint64_t row_bytes = f16 ? uint64_t(GQ_F16_ROW_WORDS(cols)) * 4 : uint64_t(cols) * 4;
-    const uint32_t step = rows_per_part(alloc.context().caps(), row_bytes, max_part_bytes);
+    const uint32_t rw = GQ_F16_ROW_WORDS(cols);
+    const uint32_t step = rows_per_part(alloc.context().caps(), uint64_t(rw) * 4, max_part_bytes);
     for (uint32_t r0 = 0; r0 < rows; r0 += step) {
         DeviceMatrixPart part;
         part.row0 = r0;
         part.rows = std::min(step, rows - r0);
-        if (f16) {
-            const uint32_t rw = GQ_F16_ROW_WORDS(cols);
-            std::vector<uint32_t> packed(size_t(part.rows) * rw, 0u);
-            for (uint32_t r = 0; r < part.rows; ++r)
-                for (uint32_t k = 0; k < cols; ++k) {
-                    const uint32_t h = float_to_half(w[size_t(r0 + r) * cols + k]);
-                    packed[size_t(r) * rw + k / 2] |= h << (16 * (k % 2));
-                }
-            part.weights = alloc.upload(packed.data(), packed.size() * 4);
-        } else {
-            part.weights = alloc.upload(w + size_t(r0) * cols, uint64_t(part.rows) * cols * 4);
-        }
+        std::vector<uint32_t> packed(size_t(part.rows) * rw, 0u);
+        for (uint32_t r = 0; r < part.rows; ++r)
+            for (uint32_t k = 0; k < cols; ++k)
+                packed[size_t(r) * rw + k / 2] |= uint32_t(w[size_t(r0 + r) * cols + k]) << (16 * (k % 2));
+        part.weights = alloc.upload(packed.data(), packed.size() * 4);
+        d.parts.push_back(std::move(part));
+    }
+    return d;
+}
+
+DeviceMatrix DeviceMatrix::upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
+                                       uint64_t max_part_bytes) {
+    if (f16) {
+        std::vector<uint16_t> h(size_t(rows) * cols);
+        for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(w[i]);
+        return upload_f16(alloc, h.data(), rows, cols, max_part_bytes);
+    }
+    DeviceMatrix d;
+    d.type = WeightType::F32;
+    d.rows = rows;
+    d.cols = cols;
+    const uint32_t step = rows_per_part(alloc.context().caps(), uint64_t(cols) * 4, max_part_bytes);
+    for (uint32_t r0 = 0; r0 < rows; r0 += step) {
+        DeviceMatrixPart part;
+        part.row0 = r0;
+        part.rows = std::min(step, rows - r0);
+        part.weights = alloc.upload(w + size_t(r0) * cols, uint64_t(part.rows) * cols * 4);
         d.parts.push_back(std::move(part));
     }
     return d;

@@ -33,6 +33,9 @@ struct DeviceMatrix {
     // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
     static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
                                      uint64_t max_part_bytes = 0);
+    // fp16 weights given as IEEE half bit patterns, row-major rows x cols.
+    static DeviceMatrix upload_f16(vk::Allocator& alloc, const uint16_t* w, uint32_t rows, uint32_t cols,
+                                   uint64_t max_part_bytes = 0);
 };
 
 enum class MatmulPath { Auto, Gemv, Gemm };

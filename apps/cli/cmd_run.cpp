@@ -1,0 +1,92 @@
+// `glowq run`: one prompt in, streamed text out, then a one-line summary.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "commands.hpp"
+#include "glowq/generate.hpp"
+#include "glowq/loader/chat_template.hpp"
+#include "model_options.hpp"
+
+namespace glowq::cli {
+
+// Sums the decode step's dispatch times by kernel kind ("L3.qkv:matmul_q4_gemv" -> "qkv").
+static void print_profile(const std::vector<vk::NodeTiming>& timings) {
+    if (timings.empty()) {
+        std::fprintf(stderr, "profile: no decode step ran\n");
+        return;
+    }
+    std::map<std::string, std::pair<double, int>> by_kind;
+    double total = 0;
+    for (const auto& t : timings) {
+        std::string kind = t.label;
+        const auto dot = kind.find('.');
+        if (kind[0] == 'L' && dot != std::string::npos) kind = kind.substr(dot + 1);
+        by_kind[kind].first += t.ms;
+        by_kind[kind].second += 1;
+        total += t.ms;
+    }
+    std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_kind.begin(), by_kind.end());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+    std::fprintf(stderr, "decode step: %.3f ms in %zu dispatches\n", total, timings.size());
+    for (const auto& [kind, v] : rows)
+        std::fprintf(stderr, "  %-40s %9.3f ms %5.1f%%  (%d dispatches)\n", kind.c_str(), v.first, 100 * v.first / total,
+                     v.second);
+}
+
+int cmd_run(const std::vector<std::string>& argv) {
+    auto options = model_option_names();
+    for (const auto& s : sampler_option_names()) options.insert(s);
+    options.insert({"-p", "--prompt", "-n", "--n-predict", "--system"});
+    Args args(argv, {"--help", "-h", "--raw", "--quiet", "--profile"}, options);
+    if (args.has("--help") || args.has("-h")) {
+        std::printf(
+            "usage: glowq run [-m MODEL] -p PROMPT [-n N] [options]\n\n"
+            "Generates text for PROMPT on a Vulkan device, streaming it as it comes, and ends with\n"
+            "a summary: prompt tokens, time to first token (TTFB), prefill and decode tokens/s.\n"
+            "The prompt is wrapped in the model's chat template unless --raw is given.\n\n"
+            "  -p, --prompt TEXT    the prompt (or the user message)\n"
+            "  -n, --n-predict N    tokens to generate at most (default 256)\n"
+            "  --system TEXT        system message (chat template only)\n"
+            "  --raw                feed the prompt as is, with no chat template\n"
+            "  --quiet              no loading message\n"
+            "  --profile            time every dispatch of the last decode step (GPU timestamps;\n"
+            "                       dispatches are serialized) and print where the time goes\n%s%s",
+            model_options_help(), sampler_options_help());
+        return 0;
+    }
+    const std::string prompt = args.has("-p") ? args.get("-p") : args.get("--prompt");
+    if (prompt.empty()) throw Error(ErrorKind::InvalidArgument, "no prompt: pass -p TEXT (see --help)");
+    const uint32_t n = uint32_t(args.has("-n") ? args.get_int("-n", 256, 1, 1 << 20)
+                                                : args.get_int("--n-predict", 256, 1, 1 << 20));
+    LoadedModel m = load_model(args, !args.has("--quiet"));
+    const Tokenizer& tok = *m.tokenizer;
+
+    std::vector<int32_t> ids;
+    GenerateOptions go;
+    go.max_tokens = n;
+    if (args.has("--raw")) {
+        ids = tok.encode(prompt, true, false);
+    } else {
+        const ChatTemplate tmpl = ChatTemplate::from_jinja(tok.vocab().chat_template);
+        std::vector<ChatMessage> msgs;
+        if (args.has("--system")) msgs.push_back({"system", args.get("--system")});
+        msgs.push_back({"user", prompt});
+        ids = tok.encode(tmpl.apply(msgs, true), true, true);
+    }
+    Sampler sampler(sampler_params(args));
+    const GenerateResult r = generate(*m.model, tok, sampler, ids, 0, go, [](const std::string& text) {
+        std::fputs(text.c_str(), stdout);
+        std::fflush(stdout);
+        return true;
+    });
+    std::printf("\n");
+    std::fprintf(stderr,
+                 "[%s] prompt %u tokens, generated %zu (%s) | TTFB %.1f ms | prefill %.1f tok/s | decode %.1f tok/s\n",
+                 m.ctx->caps().name.c_str(), r.prompt_tokens, r.tokens.size(), r.stop_reason.c_str(), r.ttfb_ms,
+                 r.prefill_tokens_per_s(), r.decode_tokens_per_s());
+    if (args.has("--profile")) print_profile(m.model->decode_timings());
+    return 0;
+}
+
+}  // namespace glowq::cli

@@ -1,0 +1,91 @@
+#include "model_options.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "glowq/error.hpp"
+
+namespace glowq::cli {
+
+std::set<std::string> model_option_names() { return {"-m", "--model", "--device", "--ctx", "--chunk"}; }
+std::set<std::string> sampler_option_names() {
+    return {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--seed"};
+}
+
+const char* model_options_help() {
+    return "  -m, --model FILE     GGUF model (default: $GLOWQ_MODEL, else the cached SmolLM2-135M-Instruct\n"
+           "                       that scripts/fetch_model.sh downloads)\n"
+           "  --device D           Vulkan device index or name substring (default: $GLOWQ_DEVICE or the best)\n"
+           "  --ctx N              context length in tokens (default 2048, at most the model's)\n"
+           "  --chunk N            prompt tokens per prefill step (default 128)\n";
+}
+
+const char* sampler_options_help() {
+    return "  --temp T             temperature; 0 = greedy (default 0.8)\n"
+           "  --top-k K            keep the K most likely tokens; 0 = off (default 40)\n"
+           "  --top-p P            nucleus sampling; 1 = off (default 0.95)\n"
+           "  --min-p P            drop tokens below P x the top probability; 0 = off (default 0.05)\n"
+           "  --repeat-penalty R   penalize recent tokens; 1 = off (default 1.0)\n"
+           "  --repeat-last-n N    how many recent tokens the penalty sees (default 64)\n"
+           "  --seed S             random seed (default 0)\n";
+}
+
+static double get_float(const Args& a, const std::string& name, double fallback, double lo, double hi) {
+    if (!a.has(name)) return fallback;
+    const std::string v = a.get(name);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(x >= lo && x <= hi))
+        throw Error(ErrorKind::InvalidArgument, "option " + name + " needs a number in [" + std::to_string(lo) + ", " +
+                                                    std::to_string(hi) + "], got '" + v + "'");
+    return x;
+}
+
+std::string model_path(const Args& args) {
+    if (args.has("-m")) return args.get("-m");
+    if (args.has("--model")) return args.get("--model");
+    if (const char* env = std::getenv("GLOWQ_MODEL"); env && *env) return env;
+    const char* cache = std::getenv("GLOWQ_CACHE");
+    const char* home = std::getenv("HOME");
+    const std::string dir = cache && *cache ? cache : std::string(home ? home : ".") + "/.cache/glowq";
+    const std::string path = dir + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    if (!std::ifstream(path))
+        throw Error(ErrorKind::Io, "no model given and the default model is not in the cache (" + path +
+                                       "); run scripts/fetch_model.sh or pass -m FILE");
+    return path;
+}
+
+LoadedModel load_model(const Args& args, bool verbose) {
+    const auto t0 = std::chrono::steady_clock::now();
+    LoadedModel m;
+    const std::string path = model_path(args);
+    m.file = std::make_unique<GgufFile>(GgufFile::open(path));
+    m.tokenizer = std::make_unique<Tokenizer>(vocab_from_gguf(*m.file));
+    vk::ContextOptions co;
+    co.device = args.get("--device");
+    m.ctx = std::make_unique<vk::Context>(co);
+    VulkanModelOptions mo;
+    mo.max_context = uint32_t(args.get_int("--ctx", 2048, 8, 1 << 20));
+    mo.chunk = uint32_t(args.get_int("--chunk", 128, 1, 4096));
+    mo.profile = args.has("--profile");
+    if (verbose) std::fprintf(stderr, "glowq: loading %s on %s\n", path.c_str(), m.ctx->caps().name.c_str());
+    m.model = std::make_unique<VulkanLlama>(*m.ctx, *m.file, mo);
+    m.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return m;
+}
+
+SamplerParams sampler_params(const Args& a) {
+    SamplerParams p;
+    p.temperature = float(get_float(a, "--temp", p.temperature, 0, 100));
+    p.top_k = int32_t(a.get_int("--top-k", p.top_k, 0, 1 << 30));
+    p.top_p = float(get_float(a, "--top-p", p.top_p, 0, 1));
+    p.min_p = float(get_float(a, "--min-p", p.min_p, 0, 1));
+    p.repeat_penalty = float(get_float(a, "--repeat-penalty", p.repeat_penalty, 0.01, 100));
+    p.repeat_last_n = int32_t(a.get_int("--repeat-last-n", p.repeat_last_n, -1, 1 << 30));
+    p.seed = uint64_t(a.get_int("--seed", 0, 0, (1L << 62)));
+    return p;
+}
+
+}  // namespace glowq::cli

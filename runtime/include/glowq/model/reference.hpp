@@ -1,0 +1,61 @@
+// The CPU reference forward pass: a plain fp32 Llama (llama.cpp's LLM_ARCH_LLAMA graph, and
+// qwen2's q/k/v biases and NEOX rotation) over dequantized weights. It is the oracle the
+// Vulkan graph is tested against and the model calibration runs, so it favours being
+// obviously right over being fast; the matrix products go through Eigen so that a full
+// context window still takes seconds.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "glowq/model/forward.hpp"
+#include "glowq/model/host_weights.hpp"
+
+namespace glowq {
+
+// The activations a tap sees: the inputs of the layer's linear projections.
+enum class TapPoint {
+    AttnInput,     // attention-norm output, the input of q/k/v (dim n_embd)
+    AttnOutput,    // attention output, the input of o_proj (dim n_heads * head_dim)
+    FfnInput,      // ffn-norm output, the input of gate/up (dim n_embd)
+    FfnDownInput,  // silu(gate) * up, the input of down (dim n_ff)
+};
+
+// Called during eval with n_tokens rows of dim floats, row-major, valid only for the call.
+using TapFn = std::function<void(uint32_t layer, TapPoint point, const float* x, uint32_t n_tokens, uint32_t dim)>;
+
+class ReferenceLlama : public Forward {
+public:
+    // max_context = 0 takes the model's trained context. The KV cache (fp32) is allocated
+    // here: n_layers * max_context * 2 * n_kv_heads * head_dim floats. Throws
+    // Error(Unsupported) for rope scalings it does not implement (yarn; llama3 without a
+    // rope_freqs tensor).
+    ReferenceLlama(std::shared_ptr<const HostWeights> weights, uint32_t max_context = 0);
+
+    const ModelConfig& config() const override { return w_->config; }
+    uint32_t max_context() const override { return max_ctx_; }
+    // Throws Error(InvalidArgument) for n == 0, pos beyond the cached length, a window past
+    // max_context, or a token id outside the vocabulary.
+    void eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) override;
+
+    // Positions currently held by the KV cache.
+    uint32_t cached() const { return cached_; }
+    const HostWeights& weights() const { return *w_; }
+    // Replaces the tap (an empty function removes it).
+    void set_tap(TapFn tap) { tap_ = std::move(tap); }
+
+private:
+    void attention(uint32_t layer, const float* q, uint32_t n, uint32_t pos, float* out) const;
+    void rope(float* x, uint32_t n_heads, uint32_t n, uint32_t pos) const;
+
+    std::shared_ptr<const HostWeights> w_;
+    uint32_t max_ctx_;
+    uint32_t cached_ = 0;
+    bool neox_ = false;          // rotate (i, i + rope_dim/2) pairs instead of (2i, 2i+1)
+    float freq_scale_ = 1.0f;    // linear rope scaling: positions are multiplied by it
+    std::vector<float> k_cache_, v_cache_;  // [layer][position][n_kv_heads * head_dim]
+    TapFn tap_;
+};
+
+}  // namespace glowq

@@ -1,0 +1,67 @@
+// A Llama-family model on a Vulkan device: int4/fp16 weights on the device, per-layer fp16
+// KV caches, and the forward pass as command-buffer graphs. A graph is recorded once per
+// (tokens per chunk, logits wanted) and replayed: decoding a token replays the T=1 graph
+// with the position in its step buffer, with no re-recording and no allocation.
+#pragma once
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "glowq/loader/gguf.hpp"
+#include "glowq/model/forward.hpp"
+#include "glowq/ops/matmul.hpp"
+#include "glowq/ops/transformer_ops.hpp"
+#include "glowq/vk/context.hpp"
+#include "glowq/vk/graph.hpp"
+#include "glowq/vk/memory.hpp"
+
+namespace glowq {
+
+struct VulkanModelOptions {
+    uint32_t max_context = 2048;  // KV cache positions (capped by the model's trained context)
+    uint32_t chunk = 128;         // prefill tokens per graph replay
+    bool profile = false;         // GPU timestamps per dispatch (serializes dispatches)
+};
+
+struct DeviceLayer {
+    vk::Buffer attn_norm, ffn_norm;
+    ops::DeviceMatrix qkv, o, gate_up, down;  // q/k/v and gate/up fused by rows
+    vk::Buffer kcache, vcache;
+};
+
+class VulkanLlama : public Forward {
+public:
+    VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options = {});
+    ~VulkanLlama() override;
+
+    const ModelConfig& config() const override { return cfg_; }
+    uint32_t max_context() const override { return max_context_; }
+    void eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) override;
+
+    uint64_t weight_bytes() const;  // device bytes of all weights
+    // Per-dispatch GPU times of the last replay of the decode (T=1) graph; needs profile.
+    std::vector<vk::NodeTiming> decode_timings() const;
+
+private:
+    enum class Logits { None, Last, All };
+    vk::Graph& graph(uint32_t tokens, Logits mode);
+    void build(vk::Graph& g, uint32_t tokens, Logits mode);
+
+    vk::Context& ctx_;
+    VulkanModelOptions options_;
+    ModelConfig cfg_;
+    uint32_t max_context_ = 0;
+    uint32_t cached_ = 0;  // positions currently valid in the KV cache
+    vk::Allocator alloc_;
+    ops::DeviceMatrix embed_, lm_head_own_;
+    const ops::DeviceMatrix* lm_head_ = nullptr;  // &embed_ when the output is tied
+    vk::Buffer out_norm_;
+    std::vector<DeviceLayer> layers_;
+    // activations, sized for `chunk` tokens
+    vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_;
+    uint32_t splits_ = 1;
+    std::map<std::pair<uint32_t, int>, std::unique_ptr<vk::Graph>> graphs_;
+};
+
+}  // namespace glowq

@@ -1,0 +1,84 @@
+#include "glowq/model/host_weights.hpp"
+
+#include "glowq/loader/dequant.hpp"
+
+namespace glowq {
+namespace {
+
+class TensorReader {
+public:
+    explicit TensorReader(const GgufFile& f) : f_(f) {}
+
+    // A 2-D weight that must be [rows][cols] in ggml's sense (ne[0] = cols).
+    HostMatrix matrix(const std::string& name, uint32_t rows, uint32_t cols) const {
+        const GgufTensor& t = f_.tensor(name);
+        if (t.n_dims != 2 || t.ne[0] != cols || t.ne[1] != rows)
+            throw LoadError(f_.name() + ": tensor " + name + " has shape " + shape(t) + ", expected [" +
+                            std::to_string(cols) + ", " + std::to_string(rows) + "] (ne order)");
+        HostMatrix m;
+        m.rows = rows;
+        m.cols = cols;
+        m.data = dequantize(t, f_.name());
+        return m;
+    }
+
+    std::vector<float> vector(const std::string& name, uint32_t n) const {
+        const GgufTensor& t = f_.tensor(name);
+        if (t.n_elements != n)
+            throw LoadError(f_.name() + ": tensor " + name + " has shape " + shape(t) + ", expected [" +
+                            std::to_string(n) + "]");
+        return dequantize(t, f_.name());
+    }
+
+    std::vector<float> optional_vector(const std::string& name, uint32_t n) const {
+        return f_.find_tensor(name) ? vector(name, n) : std::vector<float>{};
+    }
+
+private:
+    static std::string shape(const GgufTensor& t) {
+        std::string s = "[";
+        for (uint32_t i = 0; i < t.n_dims; ++i) s += (i ? ", " : "") + std::to_string(t.ne[i]);
+        return s + "]";
+    }
+    const GgufFile& f_;
+};
+
+}  // namespace
+
+HostWeights HostWeights::load(const GgufFile& file) {
+    HostWeights w;
+    w.config = read_model_config(file);
+    const ModelConfig& c = w.config;
+    const TensorReader r(file);
+    const uint32_t q_dim = c.n_heads * c.head_dim;
+    const uint32_t kv_dim = c.n_kv_heads * c.head_dim;
+
+    w.token_embd = r.matrix("token_embd.weight", c.n_vocab, c.n_embd);
+    w.layers.resize(c.n_layers);
+    for (uint32_t i = 0; i < c.n_layers; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        HostLayer& l = w.layers[i];
+        l.attn_norm = r.vector(p + "attn_norm.weight", c.n_embd);
+        l.wq = r.matrix(p + "attn_q.weight", q_dim, c.n_embd);
+        l.wk = r.matrix(p + "attn_k.weight", kv_dim, c.n_embd);
+        l.wv = r.matrix(p + "attn_v.weight", kv_dim, c.n_embd);
+        l.wo = r.matrix(p + "attn_output.weight", c.n_embd, q_dim);
+        if (c.attn_bias) {
+            l.bq = r.vector(p + "attn_q.bias", q_dim);
+            l.bk = r.vector(p + "attn_k.bias", kv_dim);
+            l.bv = r.vector(p + "attn_v.bias", kv_dim);
+        }
+        l.ffn_norm = r.vector(p + "ffn_norm.weight", c.n_embd);
+        l.w_gate = r.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
+        l.w_up = r.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
+        l.w_down = r.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff);
+    }
+    w.output_norm = r.vector("output_norm.weight", c.n_embd);
+    if (!c.tied_output) w.output = r.matrix("output.weight", c.n_vocab, c.n_embd);
+    if (c.has_rope_freqs) w.rope_freqs = r.vector("rope_freqs.weight", c.rope_dim / 2);
+    return w;
+}
+
+HostWeights HostWeights::load(const std::string& path) { return load(GgufFile::open(path)); }
+
+}  // namespace glowq

@@ -1,0 +1,197 @@
+#include "glowq/model/reference.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "glowq/error.hpp"
+
+namespace glowq {
+namespace {
+
+using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstMatMap = Eigen::Map<const Mat>;
+using StridedMap = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+
+ConstMatMap as_map(const HostMatrix& m) { return ConstMatMap(m.data.data(), m.rows, m.cols); }
+
+// y = x W^T (+ b): x is [n][in], W is [out][in] as ggml stores it, y is [n][out].
+void linear(const Mat& x, const HostMatrix& w, const std::vector<float>& bias, Mat& y) {
+    y.resize(x.rows(), w.rows);
+    y.noalias() = x * as_map(w).transpose();
+    if (!bias.empty()) y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias.data(), w.rows);
+}
+
+// ggml_rms_norm then the weight multiply: the mean of squares is summed in double as
+// ggml does, the scale is applied in float.
+void rms_norm(const Mat& x, const std::vector<float>& weight, float eps, Mat& y) {
+    y.resize(x.rows(), x.cols());
+    for (Eigen::Index t = 0; t < x.rows(); ++t) {
+        double sum = 0.0;
+        for (Eigen::Index i = 0; i < x.cols(); ++i) sum += double(x(t, i)) * double(x(t, i));
+        const float scale = 1.0f / std::sqrt(float(sum / double(x.cols())) + eps);
+        for (Eigen::Index i = 0; i < x.cols(); ++i) y(t, i) = x(t, i) * scale * weight[size_t(i)];
+    }
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+}  // namespace
+
+ReferenceLlama::ReferenceLlama(std::shared_ptr<const HostWeights> weights, uint32_t max_context)
+    : w_(std::move(weights)) {
+    if (!w_) throw Error(ErrorKind::InvalidArgument, "ReferenceLlama: no weights");
+    const ModelConfig& c = w_->config;
+    max_ctx_ = max_context ? max_context : c.n_ctx;
+    if (max_ctx_ == 0) throw Error(ErrorKind::InvalidArgument, "ReferenceLlama: max_context is 0 and the model gives no context length");
+
+    // llama.cpp rotates adjacent pairs for llama/mistral (the converter permutes q/k rows
+    // so that this matches the Hugging Face rotate_half), and halves for qwen2.
+    neox_ = c.architecture == "qwen2";
+    const std::string& scaling = c.rope_scaling.type;
+    if (scaling == "linear") {
+        freq_scale_ = c.rope_scaling.factor > 0.0f ? 1.0f / c.rope_scaling.factor : 1.0f;
+    } else if (scaling == "llama3") {
+        if (!c.has_rope_freqs)
+            throw Error(ErrorKind::Unsupported, "ReferenceLlama: llama3 rope scaling without a rope_freqs.weight tensor");
+    } else if (scaling != "none" && !scaling.empty()) {
+        throw Error(ErrorKind::Unsupported, "ReferenceLlama: rope scaling '" + scaling + "' is not implemented");
+    }
+
+    const size_t kv_floats = size_t(c.n_layers) * max_ctx_ * c.n_kv_heads * c.head_dim;
+    k_cache_.assign(kv_floats, 0.0f);
+    v_cache_.assign(kv_floats, 0.0f);
+}
+
+// Rotates the first rope_dim dimensions of every head of n rows at positions pos, pos+1, ...
+// The angle follows ggml_rope_cache_init step for step (float theta, multiplied by
+// theta_scale once per pair) so that positions far into the window match llama.cpp's
+// rounding, not just its formula: theta_i = p * freq_scale * base^(-2i/rope_dim) / ff_i.
+void ReferenceLlama::rope(float* x, uint32_t n_heads, uint32_t n, uint32_t pos) const {
+    const ModelConfig& c = w_->config;
+    const uint32_t d = c.rope_dim;
+    const float theta_scale = std::pow(c.rope_freq_base, -2.0f / float(d));
+    std::vector<float> cos_t(d / 2), sin_t(d / 2);
+    for (uint32_t t = 0; t < n; ++t) {
+        float theta = float(pos + t);
+        for (uint32_t i = 0; i < d / 2; ++i) {
+            const float ff = w_->rope_freqs.empty() ? 1.0f : w_->rope_freqs[i];
+            const float angle = freq_scale_ * (theta / ff);
+            cos_t[i] = std::cos(angle);
+            sin_t[i] = std::sin(angle);
+            theta *= theta_scale;
+        }
+        for (uint32_t h = 0; h < n_heads; ++h) {
+            float* v = x + (size_t(t) * n_heads + h) * c.head_dim;
+            for (uint32_t i = 0; i < d / 2; ++i) {
+                const uint32_t a = neox_ ? i : 2 * i;
+                const uint32_t b = neox_ ? i + d / 2 : 2 * i + 1;
+                const float x0 = v[a], x1 = v[b];
+                v[a] = x0 * cos_t[i] - x1 * sin_t[i];
+                v[b] = x0 * sin_t[i] + x1 * cos_t[i];
+            }
+        }
+    }
+}
+
+// Causal grouped-query attention of n new queries (positions pos..pos+n-1) over the
+// cached keys and values 0..pos+n-1 of this layer. out is [n][n_heads * head_dim].
+void ReferenceLlama::attention(uint32_t layer, const float* q, uint32_t n, uint32_t pos, float* out) const {
+    const ModelConfig& c = w_->config;
+    const uint32_t hd = c.head_dim;
+    const uint32_t q_dim = c.n_heads * hd;
+    const uint32_t kv_dim = c.n_kv_heads * hd;
+    const uint32_t group = c.n_heads / c.n_kv_heads;
+    const uint32_t n_keys = pos + n;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const float* k_layer = k_cache_.data() + size_t(layer) * max_ctx_ * kv_dim;
+    const float* v_layer = v_cache_.data() + size_t(layer) * max_ctx_ * kv_dim;
+
+    Mat scores(n, n_keys);
+    for (uint32_t h = 0; h < c.n_heads; ++h) {
+        const uint32_t kvh = h / group;
+        const StridedMap qh(q + size_t(h) * hd, n, hd, Eigen::OuterStride<>(q_dim));
+        const StridedMap kh(k_layer + size_t(kvh) * hd, n_keys, hd, Eigen::OuterStride<>(kv_dim));
+        const StridedMap vh(v_layer + size_t(kvh) * hd, n_keys, hd, Eigen::OuterStride<>(kv_dim));
+        scores.noalias() = qh * kh.transpose();
+        for (uint32_t t = 0; t < n; ++t) {
+            const uint32_t visible = pos + t + 1;  // query at pos+t sees keys 0..pos+t
+            float* row = scores.row(t).data();
+            float mx = -INFINITY;
+            for (uint32_t j = 0; j < visible; ++j) mx = std::max(mx, row[j] * scale);
+            float sum = 0.0f;
+            for (uint32_t j = 0; j < visible; ++j) {
+                row[j] = std::exp(row[j] * scale - mx);
+                sum += row[j];
+            }
+            for (uint32_t j = 0; j < visible; ++j) row[j] /= sum;
+            for (uint32_t j = visible; j < n_keys; ++j) row[j] = 0.0f;
+        }
+        Eigen::Map<Mat, 0, Eigen::OuterStride<>> oh(out + size_t(h) * hd, n, hd, Eigen::OuterStride<>(q_dim));
+        oh.noalias() = scores * vh;
+    }
+}
+
+void ReferenceLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) {
+    const ModelConfig& c = w_->config;
+    if (n == 0) throw Error(ErrorKind::InvalidArgument, "ReferenceLlama::eval: no tokens");
+    if (pos > cached_)
+        throw Error(ErrorKind::InvalidArgument, "ReferenceLlama::eval: position " + std::to_string(pos) +
+                                                    " leaves a gap after the " + std::to_string(cached_) + " cached positions");
+    if (uint64_t(pos) + n > max_ctx_)
+        throw Error(ErrorKind::InvalidArgument, "ReferenceLlama::eval: positions " + std::to_string(pos) + ".." +
+                                                    std::to_string(uint64_t(pos) + n - 1) + " exceed the context of " +
+                                                    std::to_string(max_ctx_) + " positions");
+    for (uint32_t t = 0; t < n; ++t)
+        if (tokens[t] < 0 || uint32_t(tokens[t]) >= c.n_vocab)
+            throw Error(ErrorKind::InvalidArgument, "ReferenceLlama::eval: token id " + std::to_string(tokens[t]) +
+                                                        " outside the vocabulary of " + std::to_string(c.n_vocab));
+
+    const uint32_t kv_dim = c.n_kv_heads * c.head_dim;
+    const auto tap = [&](uint32_t layer, TapPoint p, const Mat& x) {
+        if (tap_) tap_(layer, p, x.data(), uint32_t(x.rows()), uint32_t(x.cols()));
+    };
+
+    Mat x(n, c.n_embd);  // the residual stream
+    for (uint32_t t = 0; t < n; ++t)
+        std::copy_n(w_->token_embd.row(uint32_t(tokens[t])), c.n_embd, x.row(t).data());
+
+    Mat xn, q, k, v, attn(n, c.n_heads * c.head_dim), proj, gate, up;
+    for (uint32_t l = 0; l < c.n_layers; ++l) {
+        const HostLayer& L = w_->layers[l];
+        rms_norm(x, L.attn_norm, c.rms_eps, xn);
+        tap(l, TapPoint::AttnInput, xn);
+        linear(xn, L.wq, L.bq, q);
+        linear(xn, L.wk, L.bk, k);
+        linear(xn, L.wv, L.bv, v);
+        rope(q.data(), c.n_heads, n, pos);
+        rope(k.data(), c.n_kv_heads, n, pos);
+        const size_t at = (size_t(l) * max_ctx_ + pos) * kv_dim;
+        std::copy_n(k.data(), size_t(n) * kv_dim, k_cache_.data() + at);
+        std::copy_n(v.data(), size_t(n) * kv_dim, v_cache_.data() + at);
+        attention(l, q.data(), n, pos, attn.data());
+        tap(l, TapPoint::AttnOutput, attn);
+        linear(attn, L.wo, {}, proj);
+        x += proj;
+
+        rms_norm(x, L.ffn_norm, c.rms_eps, xn);
+        tap(l, TapPoint::FfnInput, xn);
+        linear(xn, L.w_gate, {}, gate);
+        linear(xn, L.w_up, {}, up);
+        gate = gate.unaryExpr([](float g) { return silu(g); }).cwiseProduct(up);
+        tap(l, TapPoint::FfnDownInput, gate);
+        linear(gate, L.w_down, {}, proj);
+        x += proj;
+    }
+    cached_ = pos + n;
+
+    // Only the rows whose logits are wanted go through the (vocabulary-sized) head.
+    const Mat last = all_logits ? x : Mat(x.bottomRows(1));
+    rms_norm(last, w_->output_norm, c.rms_eps, xn);
+    Mat out;
+    linear(xn, w_->lm_head(), {}, out);
+    std::copy_n(out.data(), size_t(out.size()), logits);
+}
+
+}  // namespace glowq

@@ -1,0 +1,164 @@
+// The Llama forward pass on Vulkan, as a graph per (chunk size, logits mode).
+#include "glowq/model/vulkan_llama.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "glowq/error.hpp"
+#include "vulkan_weights.hpp"
+
+namespace glowq {
+
+namespace {
+std::string blk(uint32_t l, const char* name) { return "blk." + std::to_string(l) + "." + name + ".weight"; }
+}  // namespace
+
+VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options)
+    : ctx_(ctx), options_(options), cfg_(read_model_config(file)), alloc_(ctx) {
+    if (cfg_.attn_bias)
+        throw Error(ErrorKind::Unsupported, file.name() + ": attention biases (" + cfg_.architecture +
+                                                ") are not supported by the Vulkan forward pass yet");
+    if (cfg_.rope_scaling.type != "none" && cfg_.rope_scaling.type != "linear")
+        throw Error(ErrorKind::Unsupported, file.name() + ": RoPE scaling '" + cfg_.rope_scaling.type + "' is not supported yet");
+    if (cfg_.has_rope_freqs)
+        throw Error(ErrorKind::Unsupported, file.name() + ": per-dimension RoPE frequencies (rope_freqs) are not supported yet");
+    if (options_.chunk == 0 || options_.chunk > 4096)
+        throw Error(ErrorKind::InvalidArgument, "chunk must be in 1..4096");
+    max_context_ = std::max(1u, options_.max_context);
+    if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
+
+    const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
+    embed_ = upload_stacked(alloc_, file, {"token_embd.weight"});
+    if (cfg_.tied_output) {
+        lm_head_ = &embed_;
+    } else {
+        lm_head_own_ = upload_stacked(alloc_, file, {"output.weight"});
+        lm_head_ = &lm_head_own_;
+    }
+    out_norm_ = upload_vector(alloc_, file, "output_norm.weight", d);
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
+        DeviceLayer L;
+        L.attn_norm = upload_vector(alloc_, file, blk(l, "attn_norm"), d);
+        L.ffn_norm = upload_vector(alloc_, file, blk(l, "ffn_norm"), d);
+        L.qkv = upload_stacked(alloc_, file, {blk(l, "attn_q"), blk(l, "attn_k"), blk(l, "attn_v")});
+        L.o = upload_stacked(alloc_, file, {blk(l, "attn_output")});
+        L.gate_up = upload_stacked(alloc_, file, {blk(l, "ffn_gate"), blk(l, "ffn_up")});
+        L.down = upload_stacked(alloc_, file, {blk(l, "ffn_down")});
+        if (L.qkv.rows != qd + 2 * kvd || L.qkv.cols != d || L.gate_up.rows != 2 * cfg_.n_ff || L.down.cols != cfg_.n_ff)
+            throw Error(ErrorKind::InvalidArgument, file.name() + ": layer " + std::to_string(l) +
+                                                        " tensor shapes do not match the model's hyper-parameters");
+        L.kcache = alloc_.allocate(uint64_t(max_context_) * kvd * 2);
+        L.vcache = alloc_.allocate(uint64_t(max_context_) * kvd * 2);
+        layers_.push_back(std::move(L));
+    }
+
+    // One split per head on CPU devices; on GPUs split decode attention over the KV length
+    // so a few heads still fill the device.
+    splits_ = ctx.caps().type == "cpu" ? 1 : 8;
+    const uint64_t C = options_.chunk;
+    tokens_ = alloc_.allocate(C * 4, vk::MemoryUsage::HostWrite);
+    x_ = alloc_.allocate(C * d * 4);
+    xn_ = alloc_.allocate(C * d * 4);
+    qkv_ = alloc_.allocate(C * (qd + 2 * kvd) * 4);
+    attn_ = alloc_.allocate(C * qd * 4);
+    partial_ = alloc_.allocate(C * cfg_.n_heads * splits_ * (hd + 2) * 4);
+    gate_up_ = alloc_.allocate(C * 2 * cfg_.n_ff * 4);
+    act_ = alloc_.allocate(C * cfg_.n_ff * 4);
+}
+
+VulkanLlama::~VulkanLlama() { graphs_.clear(); }
+
+uint64_t VulkanLlama::weight_bytes() const {
+    uint64_t b = embed_.weight_bytes() + (lm_head_ == &embed_ ? 0 : lm_head_->weight_bytes());
+    for (const auto& L : layers_) b += L.qkv.weight_bytes() + L.o.weight_bytes() + L.gate_up.weight_bytes() + L.down.weight_bytes();
+    return b;
+}
+
+void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
+    const ops::AttentionShape shape{cfg_.n_heads, cfg_.n_kv_heads, cfg_.head_dim, cfg_.rope_dim, cfg_.rope_freq_base,
+                                    cfg_.rope_scaling.type == "linear" ? 1.0f / cfg_.rope_scaling.factor : 1.0f};
+    const uint32_t d = cfg_.n_embd;
+    const uint32_t splits = T == 1 ? splits_ : 1;
+    auto add = [&](std::vector<vk::Dispatch> ds, const std::string& label) {
+        for (auto& n : ds) {
+            n.label = label + ":" + n.label;
+            g.add(std::move(n));
+        }
+    };
+    ops::MatmulOptions plain, residual;
+    residual.accumulate = true;
+    add({ops::embed(ctx_, tokens_, embed_, x_, T)}, "embed");
+    for (uint32_t l = 0; l < layers_.size(); ++l) {
+        const DeviceLayer& L = layers_[l];
+        const std::string p = "L" + std::to_string(l);
+        add({ops::rmsnorm(ctx_, x_, L.attn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".attn_norm");
+        add(ops::matmul(ctx_, L.qkv, xn_, qkv_, T, plain), p + ".qkv");
+        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, L.kcache, L.vcache, shape, T)}, p + ".rope_kv");
+        add(ops::attention(ctx_, g.step_buffer(), qkv_, L.kcache, L.vcache, partial_, attn_, shape, T, splits), p + ".attn");
+        add(ops::matmul(ctx_, L.o, attn_, x_, T, residual), p + ".o");
+        add({ops::rmsnorm(ctx_, x_, L.ffn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".ffn_norm");
+        add(ops::matmul(ctx_, L.gate_up, xn_, gate_up_, T, plain), p + ".gate_up");
+        add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T)}, p + ".silu_mul");
+        add(ops::matmul(ctx_, L.down, act_, x_, T, residual), p + ".down");
+    }
+    if (mode == Logits::None) return;
+    const uint32_t rows = mode == Logits::All ? T : 1;
+    add({ops::rmsnorm(ctx_, x_, out_norm_, xn_, d, rows, T - rows, cfg_.rms_eps)}, "output_norm");
+    add(ops::matmul(ctx_, *lm_head_, xn_, logits_, rows, plain), "lm_head");
+}
+
+vk::Graph& VulkanLlama::graph(uint32_t T, Logits mode) {
+    auto key = std::make_pair(T, int(mode));
+    auto it = graphs_.find(key);
+    if (it != graphs_.end()) return *it->second;
+    if (mode != Logits::None && !logits_.valid()) {
+        logits_ = alloc_.allocate(uint64_t(options_.chunk) * cfg_.n_vocab * 4, vk::MemoryUsage::Readback);
+    }
+    // Prefill graphs for odd chunk sizes come and go; keep the cache small.
+    if (graphs_.size() >= 8) {
+        for (auto g = graphs_.begin(); g != graphs_.end(); ++g)
+            if (g->first.first != 1 && g->first.first != options_.chunk) {
+                graphs_.erase(g);
+                break;
+            }
+    }
+    auto g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{options_.profile});
+    build(*g, T, mode);
+    g->record();
+    return *graphs_.emplace(key, std::move(g)).first->second;
+}
+
+void VulkanLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) {
+    if (n == 0) throw Error(ErrorKind::InvalidArgument, "eval of zero tokens");
+    if (pos > cached_)
+        throw Error(ErrorKind::InvalidArgument, "eval at position " + std::to_string(pos) + " leaves a gap after the " +
+                                                    std::to_string(cached_) + " cached positions");
+    if (uint64_t(pos) + n > max_context_)
+        throw Error(ErrorKind::InvalidArgument, "context full: " + std::to_string(pos) + " + " + std::to_string(n) +
+                                                    " tokens exceed the context of " + std::to_string(max_context_));
+    for (uint32_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || uint32_t(tokens[i]) >= cfg_.n_vocab)
+            throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary of " +
+                                                        std::to_string(cfg_.n_vocab));
+    const uint32_t C = options_.chunk, V = cfg_.n_vocab;
+    for (uint32_t done = 0; done < n;) {
+        const uint32_t T = std::min(C, n - done);
+        const bool last = done + T == n;
+        const Logits mode = all_logits ? Logits::All : last ? Logits::Last : Logits::None;
+        vk::Graph& g = graph(T, mode);
+        std::memcpy(tokens_.mapped(), tokens + done, T * 4);
+        g.step()[0] = pos + done;
+        g.run();
+        cached_ = pos + done + T;
+        if (mode == Logits::All) alloc_.read(logits_, logits + size_t(done) * V, uint64_t(T) * V * 4);
+        if (mode == Logits::Last) alloc_.read(logits_, logits, uint64_t(V) * 4);
+        done += T;
+    }
+}
+
+std::vector<vk::NodeTiming> VulkanLlama::decode_timings() const {
+    auto it = graphs_.find(std::make_pair(1u, int(Logits::Last)));
+    return it == graphs_.end() ? std::vector<vk::NodeTiming>{} : it->second->timings();
+}
+
+}  // namespace glowq
