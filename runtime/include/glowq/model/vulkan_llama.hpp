@@ -40,6 +40,8 @@ public:
     void eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) override;
 
     uint64_t weight_bytes() const;  // device bytes of all weights
+    // Frees the recorded graphs; the next eval records afresh (tests compare the two).
+    void drop_graphs() { graphs_.clear(); }
     // Per-dispatch GPU times of the last replay of the decode (T=1) graph; needs profile.
     std::vector<vk::NodeTiming> decode_timings() const;
 
