@@ -8,5 +8,6 @@ namespace glowq::cli {
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
+int cmd_chat(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
 }  // namespace glowq::cli

@@ -137,7 +137,10 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
     if (y.size() < uint64_t(tokens) * w.rows * 4)
         throw Error(ErrorKind::InvalidArgument, "matmul: Y holds fewer than " + std::to_string(tokens) + " x " +
                                                     std::to_string(w.rows) + " floats");
-    if (path == MatmulPath::Auto) path = tokens <= 8 ? MatmulPath::Gemv : MatmulPath::Gemm;
+    // CPU drivers: the GEMV with one row per lane beats the tiled GEMM at any token count
+    // (uniform activation loads instead of shared-memory gathers).
+    if (path == MatmulPath::Auto)
+        path = tokens <= 8 || ctx.caps().type == "cpu" ? MatmulPath::Gemv : MatmulPath::Gemm;
     if (w.type != WeightType::Int4) path = MatmulPath::Gemv;  // dense weights: one kernel
 
     std::vector<Dispatch> out;
