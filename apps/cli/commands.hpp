@@ -9,5 +9,6 @@ int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_chat(const std::vector<std::string>& args);
+int cmd_ppl(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
 }  // namespace glowq::cli

@@ -18,6 +18,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", "generate text for a prompt", glowq::cli::cmd_run},
     {"chat", "interactive chat in the terminal", glowq::cli::cmd_chat},
+    {"ppl", "perplexity on a text file", glowq::cli::cmd_ppl},
     {"info", "list Vulkan devices and their capabilities", glowq::cli::cmd_info},
     {"synth", "write a Llama-shaped model with random weights", glowq::cli::cmd_synth},
     {"bench", "benchmarks: `glowq bench kernels` times the matmul kernels", glowq::cli::cmd_bench},
