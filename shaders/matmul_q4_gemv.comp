@@ -25,26 +25,41 @@ layout(push_constant) uniform Push {
 
 #include "row_reduce.glsl"
 
-// Sum over the 32 columns of block b of q*x and of x (so w*x = s*sum(q*x) + m*sum(x)).
-void block_dot(uvec4 q, uint xb, uint valid, out float qx, out float sx) {
-    qx = 0.0;
-    sx = 0.0;
-    if (valid == 32) {
-        for (uint w = 0; w < 4; ++w) {
-            const uint word = q[w];
-            for (uint i = 0; i < 8; ++i) {
-                const float xv = x[xb + w * 8 + i];
-                qx += float((word >> (4 * i)) & 15u) * xv;
-                sx += xv;
-            }
+// The activations as vec4 too (same binding): rows whose start and length are multiples
+// of 4 floats load four at a time.
+layout(std430, binding = 2) readonly buffer X4 { vec4 x4[]; };
+
+// The 32 codes of a block as 8 vec4 (columns 4j..4j+3 in element j), extracted once and
+// reused for every token of the workgroup.
+void unpack_block(uvec4 q, out vec4 c[8]) {
+    for (uint w = 0; w < 4; ++w) {
+        const uint word = q[w];
+        c[2 * w] = vec4(word & 15u, (word >> 4) & 15u, (word >> 8) & 15u, (word >> 12) & 15u);
+        c[2 * w + 1] = vec4((word >> 16) & 15u, (word >> 20) & 15u, (word >> 24) & 15u, word >> 28);
+    }
+}
+
+// Sum over the block's first `valid` columns of q*x and of x, so that
+// sum(w*x) = s*sum(q*x) + m*sum(x). xb is the float index of the block's first column.
+void block_dot(const vec4 c[8], uvec4 q, uint xb, uint valid, bool aligned, out float qx, out float sx) {
+    vec4 acc = vec4(0.0), xs = vec4(0.0);
+    if (valid == 32 && aligned) {
+        for (uint j = 0; j < 8; ++j) {
+            const vec4 xv = x4[xb / 4 + j];
+            acc += c[j] * xv;
+            xs += xv;
         }
     } else {
+        // Tail: codes come from the packed words (a dynamic index into c[] would push the
+        // whole array to memory on some compilers).
         for (uint i = 0; i < valid; ++i) {
             const float xv = x[xb + i];
-            qx += float((q[i / 8] >> (4 * (i % 8))) & 15u) * xv;
-            sx += xv;
+            acc.x += float((q[i / 8] >> (4 * (i % 8))) & 15u) * xv;
+            xs.x += xv;
         }
     }
+    qx = acc.x + acc.y + acc.z + acc.w;
+    sx = xs.x + xs.y + xs.z + xs.w;
 }
 
 void store_y(uint i, float v) { y[i] = p.accumulate != 0 ? y[i] + v : v; }
@@ -61,15 +76,18 @@ void main() {
     if (row < p.N) {
         const uint nblocks = GQ_ROW_BLOCKS(p.K);
         const uint ngroups = GQ_GROUPS(p.K, p.G);
+        const bool aligned = p.x_stride % 4 == 0;
         for (uint b = lane; b < nblocks; b += TPR) {
             const uvec4 q = codes[row * nblocks + b];
+            vec4 c[8];
+            unpack_block(q, c);
             const vec2 sm = unpackHalf2x16(scale_offset[row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {
                     float qx, sx;
-                    block_dot(q, (t0 + t) * p.x_stride + k0, valid, qx, sx);
+                    block_dot(c, q, (t0 + t) * p.x_stride + k0, valid, aligned, qx, sx);
                     acc[t] += sm.x * qx + sm.y * sx;
                 }
             }

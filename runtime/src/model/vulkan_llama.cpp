@@ -64,6 +64,11 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
     partial_ = alloc_.allocate(C * cfg_.n_heads * splits_ * (hd + 2) * 4);
     gate_up_ = alloc_.allocate(C * 2 * cfg_.n_ff * 4);
     act_ = alloc_.allocate(C * cfg_.n_ff * 4);
+
+    // Record the decode graph and a prefill graph now: this compiles every pipeline they
+    // use at load time rather than inside the first prompt's time to first token.
+    graph(1, Logits::Last);
+    if (C > 1) graph(uint32_t(C), Logits::Last);
 }
 
 VulkanLlama::~VulkanLlama() { graphs_.clear(); }

@@ -123,7 +123,9 @@ GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, const M
         s.subgroup = subgroup_ok && tpr >= sg;
     }
     s.rows = s.workgroup / tpr;
-    s.tokens = std::clamp<uint32_t>(T, 1, 8);
+    // Two variants only (1 or 8 tokens per workgroup, surplus tokens masked): fewer
+    // pipelines to compile, and the model can compile both when it loads.
+    s.tokens = T == 1 ? 1 : 8;
     return s;
 }
 
