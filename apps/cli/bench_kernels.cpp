@@ -93,7 +93,7 @@ struct Row {
     uint32_t tokens;
     uint64_t weight_bytes;
     Stats ms;
-    double gbps, of_copy;
+    double gbps, of_copy, gflops;
 };
 
 }  // namespace
@@ -108,7 +108,8 @@ int bench_kernels(const std::vector<std::string>& argv) {
             "Times the int4 GEMV (decode) and GEMM (prefill) kernels on the matrix shapes of\n"
             "SmolLM2-135M and Llama-3-8B with GPU timestamps (median, min, max over repetitions,\n"
             "warm-up excluded), and reports GB/s of weight bytes read and the ratio to the\n"
-            "device's copy bandwidth measured in the same run (bytes read + written per second).\n\n"
+            "device's copy bandwidth measured in the same run (bytes read + written per second),\n"
+            "and GFLOP/s (2 K N tokens / time; the figure that matters for the GEMM).\n\n"
             "  --device D         device index or name substring (default: GLOWQ_DEVICE or the best)\n"
             "  --models LIST      smollm2-135m,llama3-8b (default: both)\n"
             "  --reps N           timed repetitions (default 10)\n"
@@ -164,8 +165,9 @@ int bench_kernels(const std::vector<std::string>& argv) {
                 kernel = d.kernel->desc().shader;
                 g.add(std::move(d));
             }
-            Row r{s, gemm ? "gemm" : "gemv", tokens, dm.weight_bytes(), time_graph(g, warmup, reps), 0, 0};
+            Row r{s, gemm ? "gemm" : "gemv", tokens, dm.weight_bytes(), time_graph(g, warmup, reps), 0, 0, 0};
             r.gbps = double(r.weight_bytes) / (r.ms.median * 1e6);
+            r.gflops = 2.0 * s.K * s.N * tokens / (r.ms.median * 1e6);
             r.of_copy = r.gbps / copy_gbps;
             rows.push_back(r);
             progress.step(std::string(s.model) + " " + s.role + " " + r.kernel);
@@ -179,12 +181,12 @@ int bench_kernels(const std::vector<std::string>& argv) {
                 (unsigned long long)(std::min(copy_bytes, caps.max_storage_buffer_range) >> 20), copy_ms.median);
     std::printf("int4 g=%u, %d reps after %d warm-up; GB/s = weight bytes (codes + scales) / median time\n\n", group,
                 reps, warmup);
-    std::printf("| model | matrix | K x N | kernel | tokens | median ms | min ms | max ms | weight MiB | GB/s | of copy |\n");
-    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| model | matrix | K x N | kernel | tokens | median ms | min ms | max ms | weight MiB | GB/s | of copy | GFLOP/s |\n");
+    std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& r : rows)
-        std::printf("| %s | %s | %ux%u | %s | %u | %.4f | %.4f | %.4f | %.2f | %.2f | %.0f%% |\n", r.shape.model,
+        std::printf("| %s | %s | %ux%u | %s | %u | %.4f | %.4f | %.4f | %.2f | %.2f | %.0f%% | %.2f |\n", r.shape.model,
                     r.shape.role, r.shape.K, r.shape.N, r.kernel, r.tokens, r.ms.median, r.ms.min, r.ms.max,
-                    double(r.weight_bytes) / (1 << 20), r.gbps, 100.0 * r.of_copy);
+                    double(r.weight_bytes) / (1 << 20), r.gbps, 100.0 * r.of_copy, r.gflops);
 
     if (args.has("--json")) {
         std::ostringstream j;
@@ -197,7 +199,7 @@ int bench_kernels(const std::vector<std::string>& argv) {
               << "\",\"K\":" << r.shape.K << ",\"N\":" << r.shape.N << ",\"kernel\":\"" << r.kernel
               << "\",\"tokens\":" << r.tokens << ",\"median_ms\":" << r.ms.median << ",\"min_ms\":" << r.ms.min
               << ",\"max_ms\":" << r.ms.max << ",\"weight_bytes\":" << r.weight_bytes << ",\"gbps\":" << r.gbps
-              << ",\"of_copy\":" << r.of_copy << "}";
+              << ",\"of_copy\":" << r.of_copy << ",\"gflops\":" << r.gflops << "}";
         }
         j << "]}\n";
         std::ofstream f(args.get("--json"));

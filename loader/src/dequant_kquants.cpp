@@ -28,6 +28,14 @@ void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
         *m = uint8_t((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
     }
 }
+
+// Sub-block j's scale and min in a Q4_K/Q5_K super-block, multiplied out as ggml does.
+void sub_block_factors(int j, const uint8_t* scales, float d, float min, float& dl, float& ml) {
+    uint8_t sc, m;
+    scale_min_k4(j, scales, &sc, &m);
+    dl = d * float(sc);
+    ml = min * float(m);
+}
 }  // namespace
 
 // block_q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin.
@@ -97,11 +105,9 @@ void dequantize_q4_k(const uint8_t* b, float* y, uint64_t n) {
         const uint8_t* q = b + 16;
         int is = 0;
         for (int j = 0; j < QK_K; j += 64) {
-            uint8_t sc, m;
-            scale_min_k4(is + 0, scales, &sc, &m);
-            const float d1 = d * float(sc), m1 = min * float(m);
-            scale_min_k4(is + 1, scales, &sc, &m);
-            const float d2 = d * float(sc), m2 = min * float(m);
+            float d1, m1, d2, m2;
+            sub_block_factors(is + 0, scales, d, min, d1, m1);
+            sub_block_factors(is + 1, scales, d, min, d2, m2);
             for (int l = 0; l < 32; ++l) *y++ = d1 * float(q[l] & 0xF) - m1;
             for (int l = 0; l < 32; ++l) *y++ = d2 * float(q[l] >> 4) - m2;
             q += 32;
@@ -120,11 +126,9 @@ void dequantize_q5_k(const uint8_t* b, float* y, uint64_t n) {
         int is = 0;
         uint8_t u1 = 1, u2 = 2;
         for (int j = 0; j < QK_K; j += 64) {
-            uint8_t sc, m;
-            scale_min_k4(is + 0, scales, &sc, &m);
-            const float d1 = d * float(sc), m1 = min * float(m);
-            scale_min_k4(is + 1, scales, &sc, &m);
-            const float d2 = d * float(sc), m2 = min * float(m);
+            float d1, m1, d2, m2;
+            sub_block_factors(is + 0, scales, d, min, d1, m1);
+            sub_block_factors(is + 1, scales, d, min, d2, m2);
             for (int l = 0; l < 32; ++l) *y++ = d1 * float((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
             for (int l = 0; l < 32; ++l) *y++ = d2 * float((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
             ql += 32;

@@ -10,6 +10,7 @@
 
 #include "glowq/fp16.hpp"
 #include "glowq/loader/gguf_writer.hpp"
+#include "glowq/loader/tokenizer.hpp"
 
 namespace glowq {
 
@@ -70,28 +71,6 @@ std::vector<float> norm_weights(uint64_t n, uint64_t seed) {
 }
 
 }  // namespace
-
-std::string gpt2_byte_token(uint8_t b) {
-    // Printable bytes stand for themselves; the rest are shifted to code points 256+ in
-    // byte order, so every token is visible text (GPT-2's bytes_to_unicode).
-    uint32_t cp;
-    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) {
-        cp = b;
-    } else {
-        uint32_t k = 0;
-        for (uint32_t x = 0; x < b; ++x)
-            if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174)) ++k;
-        cp = 256 + k;
-    }
-    std::string s;
-    if (cp < 0x80) {
-        s += char(cp);
-    } else {
-        s += char(0xC0 | (cp >> 6));
-        s += char(0x80 | (cp & 0x3F));
-    }
-    return s;
-}
 
 std::vector<std::string> synth_shape_names() { return {"smollm2-135m", "llama2-7b", "llama3-8b", "qwen2.5-0.5b", "tiny"}; }
 

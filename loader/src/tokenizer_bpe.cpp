@@ -1,8 +1,10 @@
 // Byte-level BPE (GPT-2, Llama-3, Qwen2, SmolLM2).
 #include <glowq/error.hpp>
 
+#include <array>
 #include <queue>
 
+#include "symbol_merge.hpp"
 #include "tokenizer_models.hpp"
 #include "unicode.hpp"
 
@@ -11,18 +13,20 @@ namespace glowq::detail {
 namespace {
 
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68
-// bytes (controls, space, soft hyphen...) are shifted to U+0100.. so that every byte has a
-// visible, non-space character and merges never see whitespace.
-uint32_t byte_stand_in(int b, int& shifted) {
-    const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    return printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + shifted++);
+// bytes (controls, space, soft hyphen...) are shifted to U+0100.. in byte order so that
+// every byte has a visible, non-space character and merges never see whitespace.
+const std::array<uint32_t, 256>& byte_stand_ins() {
+    static const std::array<uint32_t, 256> table = [] {
+        std::array<uint32_t, 256> t{};
+        uint32_t shifted = 0;
+        for (uint32_t b = 0; b < 256; ++b) {
+            const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            t[b] = printable ? b : 256 + shifted++;
+        }
+        return t;
+    }();
+    return table;
 }
-
-struct Symbol {
-    uint32_t start;  // into the byte-encoded word
-    uint32_t size;   // 0 once merged into its left neighbour
-    int32_t prev, next;
-};
 
 struct Candidate {
     int32_t rank;
@@ -38,9 +42,8 @@ struct Candidate {
 
 BpeModel::BpeModel(const TokenizerVocab& vocab, const VocabIndex& index)
     : index_(index), pre_(pre_tokenizer_for(vocab.pre)), ignore_merges_(pre_ == PreTokenizerKind::Llama3) {
-    int shifted = 0;
     for (int b = 0; b < 256; ++b) {
-        const uint32_t cp = byte_stand_in(b, shifted);
+        const uint32_t cp = byte_stand_ins()[static_cast<size_t>(b)];
         unicode::append_utf8(byte_chars_[static_cast<size_t>(b)], cp);
         char_bytes_[cp] = static_cast<uint8_t>(b);
     }
@@ -79,7 +82,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     }
 
     // Initial symbols: one per stand-in character (2 bytes at most in UTF-8).
-    std::vector<Symbol> sym;
+    std::vector<MergeSymbol> sym;
     for (uint32_t i = 0; i < word.size();) {
         const auto b = static_cast<unsigned char>(word[i]);
         const uint32_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : 4;
@@ -93,33 +96,18 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     std::priority_queue<Candidate> queue;
     auto consider = [&](int32_t l, int32_t r) {
         if (l < 0 || r < 0) return;
-        const Symbol& a = sym[static_cast<size_t>(l)];
-        const Symbol& b = sym[static_cast<size_t>(r)];
+        const MergeSymbol& a = sym[static_cast<size_t>(l)];
+        const MergeSymbol& b = sym[static_cast<size_t>(r)];
         key.assign(word.substr(a.start, a.size));
         key += ' ';
         key.append(word.substr(b.start, b.size));
         auto it = ranks_.find(key);
         if (it != ranks_.end()) queue.push({it->second, l, r, a.size + b.size});
     };
-    for (size_t i = 1; i < sym.size(); ++i) consider(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
-
-    while (!queue.empty()) {
-        const Candidate c = queue.top();
-        queue.pop();
-        Symbol& a = sym[static_cast<size_t>(c.left)];
-        Symbol& b = sym[static_cast<size_t>(c.right)];
-        // Stale if either side merged since: right no longer follows left, or sizes moved.
-        if (a.size == 0 || b.size == 0 || a.next != c.right || a.size + b.size != c.size) continue;
-        a.size += b.size;
-        b.size = 0;
-        a.next = b.next;
-        if (b.next >= 0) sym[static_cast<size_t>(b.next)].prev = c.left;
-        consider(a.prev, c.left);
-        consider(c.left, a.next);
-    }
+    merge_symbols(sym, queue, consider);
 
     for (int32_t i = 0; i >= 0; i = sym[static_cast<size_t>(i)].next) {
-        const Symbol& s = sym[static_cast<size_t>(i)];
+        const MergeSymbol& s = sym[static_cast<size_t>(i)];
         key.assign(word.substr(s.start, s.size));
         const int32_t id = index_.find(key);
         if (id >= 0) {
@@ -154,3 +142,13 @@ std::string BpeModel::piece(int32_t id) const {
 }
 
 }  // namespace glowq::detail
+
+namespace glowq {
+
+std::string gpt2_byte_token(uint8_t b) {
+    std::string s;
+    unicode::append_utf8(s, detail::byte_stand_ins()[b]);
+    return s;
+}
+
+}  // namespace glowq

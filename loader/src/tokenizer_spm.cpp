@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <queue>
 
+#include "symbol_merge.hpp"
 #include "tokenizer_models.hpp"
 #include "unicode.hpp"
 
@@ -10,11 +11,6 @@ namespace glowq::detail {
 namespace {
 
 const std::string kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
-
-struct Symbol {
-    uint32_t start, size;  // into the escaped text; size 0 once merged away
-    int32_t prev, next;
-};
 
 struct Candidate {
     float score;
@@ -51,7 +47,7 @@ void SpmModel::encode(std::string_view raw, bool prefix_space, std::vector<int32
         else text += c;
     }
 
-    std::vector<Symbol> sym;
+    std::vector<MergeSymbol> sym;
     for (const unicode::Char& ch : unicode::decode(text)) {
         const auto idx = static_cast<int32_t>(sym.size());
         sym.push_back({ch.offset, ch.size, idx - 1, idx + 1});
@@ -63,33 +59,19 @@ void SpmModel::encode(std::string_view raw, bool prefix_space, std::vector<int32
     std::string key;
     auto consider = [&](int32_t l, int32_t r) {
         if (l < 0 || r < 0) return;
-        const Symbol& a = sym[static_cast<size_t>(l)];
-        const Symbol& b = sym[static_cast<size_t>(r)];
+        const MergeSymbol& a = sym[static_cast<size_t>(l)];
+        const MergeSymbol& b = sym[static_cast<size_t>(r)];
         key.assign(text, a.start, a.size + b.size);
         const int32_t id = index_.find(key);
         if (id < 0 || !mergeable(index_.type(id))) return;
         queue.push({index_.score(id), l, r, a.size + b.size});
     };
-    for (size_t i = 1; i < sym.size(); ++i) consider(static_cast<int32_t>(i - 1), static_cast<int32_t>(i));
-
-    while (!queue.empty()) {
-        const Candidate c = queue.top();
-        queue.pop();
-        Symbol& a = sym[static_cast<size_t>(c.left)];
-        Symbol& b = sym[static_cast<size_t>(c.right)];
-        if (a.size == 0 || b.size == 0 || a.next != c.right || a.size + b.size != c.size) continue;
-        a.size += b.size;
-        b.size = 0;
-        a.next = b.next;
-        if (b.next >= 0) sym[static_cast<size_t>(b.next)].prev = c.left;
-        consider(a.prev, c.left);
-        consider(c.left, a.next);
-    }
+    merge_symbols(sym, queue, consider);
 
     // Every merge made a token, so a final symbol is a token unless it is a single
     // character no piece covers: that one falls back to its bytes.
     for (int32_t i = 0; i >= 0; i = sym[static_cast<size_t>(i)].next) {
-        const Symbol& s = sym[static_cast<size_t>(i)];
+        const MergeSymbol& s = sym[static_cast<size_t>(i)];
         key.assign(text, s.start, s.size);
         const int32_t id = index_.find(key);
         if (id >= 0 && mergeable(index_.type(id))) {

@@ -6,6 +6,7 @@
 #include "glowq/loader/int4_import.hpp"
 #include "glowq/loader/model_config.hpp"
 #include "glowq/loader/synth_model.hpp"
+#include "glowq/loader/tokenizer.hpp"
 #include "gguf_test_support.hpp"
 
 using namespace glowq;

@@ -13,26 +13,7 @@ using glowq::TokenType;
 namespace {
 
 // GPT-2's byte stand-ins: byte b is token b in this vocabulary.
-std::string stand_in(int b) {
-    static std::vector<std::string> table = [] {
-        std::vector<std::string> t(256);
-        int shifted = 0;
-        for (int c = 0; c < 256; ++c) {
-            const bool printable = (c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF);
-            const uint32_t cp = printable ? uint32_t(c) : uint32_t(256 + shifted++);
-            std::string s;
-            if (cp < 0x80) {
-                s += char(cp);
-            } else {
-                s += char(0xC0 | (cp >> 6));
-                s += char(0x80 | (cp & 0x3F));
-            }
-            t[size_t(c)] = s;
-        }
-        return t;
-    }();
-    return table[size_t(b)];
-}
+std::string stand_in(int b) { return glowq::gpt2_byte_token(uint8_t(b)); }
 
 TokenizerVocab byte_vocab(std::vector<std::string> merges = {}) {
     TokenizerVocab v;

@@ -43,7 +43,4 @@ struct SynthOptions {
 // a multiple of 32 for Q4 types, a vocabulary under 257) or an unsupported matrix type.
 void write_synth_model(const std::string& path, const SynthOptions& options);
 
-// The GPT-2 byte-to-unicode mapping's token text for byte b (UTF-8), as in the vocabulary.
-std::string gpt2_byte_token(uint8_t b);
-
 }  // namespace glowq

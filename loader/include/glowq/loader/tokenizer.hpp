@@ -38,6 +38,11 @@ struct TokenizerVocab {
     std::string chat_template;      // tokenizer.chat_template (Jinja), may be empty
 };
 
+// The token text (UTF-8) that stands for byte b in a byte-level BPE vocabulary: GPT-2's
+// bytes_to_unicode, where printable bytes stand for themselves and the rest are shifted
+// to U+0100.. in byte order.
+std::string gpt2_byte_token(uint8_t b);
+
 // Reads the tokenizer.ggml.* keys, filling in llama.cpp's defaults for flags the file
 // omits (add_bos for SentencePiece and Llama-3, add_space_prefix for SentencePiece).
 // Throws glowq::Error if the file has no tokenizer.
