@@ -23,6 +23,7 @@ layout(push_constant) uniform Push {
     uint x_stride, y_stride;
     uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
     uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
+    uint rank, r_stride, r_offset;  // unused here: the same push layout as the int4 kernels
 } p;
 
 #include "row_reduce.glsl"

@@ -20,7 +20,16 @@ layout(push_constant) uniform Push {
     uint x_stride, y_stride;
     uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
     uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
+    uint rank, r_stride, r_offset;  // LOWRANK: see matmul_q4_gemv.comp
 } p;
+
+#ifdef LOWRANK
+// GlowQ's correction Y += A R in the epilogue. A GEMM tile spans 32 tokens, whose R rows
+// would not fit shared memory beside the weight tile; they are read from memory (cached),
+// a small cost next to the K-long main loop.
+layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };
+layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };
+#endif
 
 shared float ws[GQ_BLOCK_COLS][BM + 1];  // +1: no bank conflicts on the transposed store
 shared float xs[GQ_BLOCK_COLS][BT + 1];
@@ -80,7 +89,16 @@ void main() {
         if (row >= p.N) continue;
         for (uint j = 0; j < TT; ++j) {
             const uint tok = tok0 + tt + j * (BT / TT);
-            if (tok < p.T) store_y(tok * p.y_stride + p.y_row0 + row, acc[i][j]);
+            if (tok >= p.T) continue;
+            float v = acc[i][j];
+#ifdef LOWRANK
+            for (uint j2 = 0; j2 < p.rank / 2; ++j2) {
+                const vec2 a = unpackHalf2x16(lr_a[row * (p.rank / 2) + j2]);
+                const uint at = tok * p.r_stride + p.r_offset + 2 * j2;
+                v += a.x * lr_r[at] + a.y * lr_r[at + 1];
+            }
+#endif
+            store_y(tok * p.y_stride + p.y_row0 + row, v);
         }
     }
 }

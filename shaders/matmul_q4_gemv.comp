@@ -21,7 +21,18 @@ layout(push_constant) uniform Push {
     uint x_stride, y_stride;
     uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
     uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
+    uint rank, r_stride, r_offset;  // LOWRANK: this part's A has `rank` columns and reads
+                                    // R[t][r_offset .. r_offset + rank) (R rows r_stride long)
 } p;
+
+#ifdef LOWRANK
+// GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own
+// dispatch. The workgroup's tokens' R slices are loaded into shared memory once.
+const uint MAX_RANK = 128;
+layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };   // rows x rank fp16, pairs
+layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };  // T x r_stride
+shared float rs[NTOK * MAX_RANK];
+#endif
 
 #include "row_reduce.glsl"
 
@@ -72,6 +83,22 @@ void main() {
 
     float acc[NTOK];
     for (uint t = 0; t < NTOK; ++t) acc[t] = 0.0;
+
+#ifdef LOWRANK
+    for (uint i = tid; i < NTOK * p.rank; i += WG) {
+        const uint t = i / p.rank, j = i % p.rank;
+        rs[t * MAX_RANK + j] = t0 + t < p.T ? lr_r[(t0 + t) * p.r_stride + p.r_offset + j] : 0.0;
+    }
+    barrier();
+    // Each lane of the row takes a share of the rank; the row reduction below sums them.
+    if (row < p.N) {
+        for (uint j2 = lane; j2 < p.rank / 2; j2 += TPR) {
+            const vec2 a = unpackHalf2x16(lr_a[row * (p.rank / 2) + j2]);
+            for (uint t = 0; t < NTOK; ++t)
+                acc[t] += a.x * rs[t * MAX_RANK + 2 * j2] + a.y * rs[t * MAX_RANK + 2 * j2 + 1];
+        }
+    }
+#endif
 
     if (row < p.N) {
         const uint nblocks = GQ_ROW_BLOCKS(p.K);

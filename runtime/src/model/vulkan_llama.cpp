@@ -36,15 +36,23 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
         lm_head_ = &lm_head_own_;
     }
     out_norm_ = upload_vector(alloc_, file, "output_norm.weight", d);
+    uint32_t max_r = 0;  // widest R of any group: the scratch buffer's row length
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         DeviceLayer L;
         L.attn_norm = upload_vector(alloc_, file, blk(l, "attn_norm"), d);
         L.ffn_norm = upload_vector(alloc_, file, blk(l, "ffn_norm"), d);
-        L.qkv = upload_stacked(alloc_, file, {blk(l, "attn_q"), blk(l, "attn_k"), blk(l, "attn_v")});
-        L.o = upload_stacked(alloc_, file, {blk(l, "attn_output")});
-        L.gate_up = upload_stacked(alloc_, file, {blk(l, "ffn_gate"), blk(l, "ffn_up")});
-        L.down = upload_stacked(alloc_, file, {blk(l, "ffn_down")});
-        if (L.qkv.rows != qd + 2 * kvd || L.qkv.cols != d || L.gate_up.rows != 2 * cfg_.n_ff || L.down.cols != cfg_.n_ff)
+        auto load = [&](DeviceProjection& dst, const std::vector<std::string>& modules, uint32_t cols) {
+            Projection p = upload_projection(alloc_, file, l, modules, cols);
+            dst.w = std::move(p.w);
+            dst.b = std::move(p.b);
+            max_r = std::max(max_r, dst.b.rows);
+        };
+        load(L.qkv, {"attn_q", "attn_k", "attn_v"}, d);
+        load(L.o, {"attn_output"}, qd);
+        load(L.gate_up, {"ffn_gate", "ffn_up"}, d);
+        load(L.down, {"ffn_down"}, cfg_.n_ff);
+        if (L.qkv.w.rows != qd + 2 * kvd || L.qkv.w.cols != d || L.gate_up.w.rows != 2 * cfg_.n_ff ||
+            L.down.w.cols != cfg_.n_ff)
             throw Error(ErrorKind::InvalidArgument, file.name() + ": layer " + std::to_string(l) +
                                                         " tensor shapes do not match the model's hyper-parameters");
         L.kcache = alloc_.allocate(uint64_t(max_context_) * kvd * 2);
@@ -64,6 +72,7 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
     partial_ = alloc_.allocate(C * cfg_.n_heads * splits_ * (hd + 2) * 4);
     gate_up_ = alloc_.allocate(C * 2 * cfg_.n_ff * 4);
     act_ = alloc_.allocate(C * cfg_.n_ff * 4);
+    if (max_r) lowrank_r_ = alloc_.allocate(C * max_r * 4);
 
     // Record the decode graph and a prefill graph now: this compiles every pipeline they
     // use at load time rather than inside the first prompt's time to first token.
@@ -75,8 +84,36 @@ VulkanLlama::~VulkanLlama() { graphs_.clear(); }
 
 uint64_t VulkanLlama::weight_bytes() const {
     uint64_t b = embed_.weight_bytes() + (lm_head_ == &embed_ ? 0 : lm_head_->weight_bytes());
-    for (const auto& L : layers_) b += L.qkv.weight_bytes() + L.o.weight_bytes() + L.gate_up.weight_bytes() + L.down.weight_bytes();
+    for (const auto& L : layers_)
+        for (const DeviceProjection* p : {&L.qkv, &L.o, &L.gate_up, &L.down}) b += p->w.weight_bytes() + p->b.weight_bytes();
     return b;
+}
+
+uint64_t VulkanLlama::correction_bytes() const {
+    uint64_t b = 0;
+    for (const auto& L : layers_)
+        for (const DeviceProjection* p : {&L.qkv, &L.o, &L.gate_up, &L.down}) b += p->w.lowrank_bytes() + p->b.weight_bytes();
+    return b;
+}
+
+// A corrected group first projects its input once (R = X B^T, all members' R side by side
+// for per-module corrections), then the fused int4 product adds A R in its epilogue.
+void VulkanLlama::add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x, const vk::Buffer& y,
+                                 uint32_t T, bool accumulate, const std::string& label) {
+    ops::MatmulOptions o;
+    o.accumulate = accumulate;
+    if (p.corrected()) {
+        for (auto& d : ops::matmul(ctx_, p.b, x, lowrank_r_, T)) {
+            d.label = label + ".lr_b:" + d.label;
+            g.add(std::move(d));
+        }
+        o.lowrank_r = &lowrank_r_;
+        o.r_stride = p.b.rows;
+    }
+    for (auto& d : ops::matmul(ctx_, p.w, x, y, T, o)) {
+        d.label = label + ":" + d.label;
+        g.add(std::move(d));
+    }
 }
 
 void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
@@ -90,21 +127,20 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
             g.add(std::move(n));
         }
     };
-    ops::MatmulOptions plain, residual;
-    residual.accumulate = true;
+    ops::MatmulOptions plain;
     add({ops::embed(ctx_, tokens_, embed_, x_, T)}, "embed");
     for (uint32_t l = 0; l < layers_.size(); ++l) {
         const DeviceLayer& L = layers_[l];
         const std::string p = "L" + std::to_string(l);
         add({ops::rmsnorm(ctx_, x_, L.attn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".attn_norm");
-        add(ops::matmul(ctx_, L.qkv, xn_, qkv_, T, plain), p + ".qkv");
+        add_projection(g, L.qkv, xn_, qkv_, T, false, p + ".qkv");
         add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, L.kcache, L.vcache, shape, T)}, p + ".rope_kv");
         add(ops::attention(ctx_, g.step_buffer(), qkv_, L.kcache, L.vcache, partial_, attn_, shape, T, splits), p + ".attn");
-        add(ops::matmul(ctx_, L.o, attn_, x_, T, residual), p + ".o");
+        add_projection(g, L.o, attn_, x_, T, true, p + ".o");
         add({ops::rmsnorm(ctx_, x_, L.ffn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".ffn_norm");
-        add(ops::matmul(ctx_, L.gate_up, xn_, gate_up_, T, plain), p + ".gate_up");
+        add_projection(g, L.gate_up, xn_, gate_up_, T, false, p + ".gate_up");
         add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T)}, p + ".silu_mul");
-        add(ops::matmul(ctx_, L.down, act_, x_, T, residual), p + ".down");
+        add_projection(g, L.down, act_, x_, T, true, p + ".down");
     }
     if (mode == Logits::None) return;
     const uint32_t rows = mode == Logits::All ? T : 1;

@@ -23,7 +23,58 @@ static uint32_t rows_per_part(const vk::DeviceCaps& caps, uint64_t bytes_per_row
 uint64_t DeviceMatrix::weight_bytes() const {
     uint64_t b = 0;
     for (const auto& p : parts) b += p.weights.size() + (p.scale_offset.valid() ? p.scale_offset.size() : 0);
+    return b + lowrank_bytes();
+}
+
+uint64_t DeviceMatrix::lowrank_bytes() const {
+    uint64_t b = 0;
+    for (const auto& p : parts) b += p.lr_a.valid() ? p.lr_a.size() : 0;
     return b;
+}
+
+DeviceMatrix DeviceMatrix::upload_int4_members(vk::Allocator& alloc, const std::vector<Int4Matrix>& members) {
+    if (members.empty()) throw Error(ErrorKind::InvalidArgument, "upload_int4_members: no members");
+    DeviceMatrix d;
+    d.type = WeightType::Int4;
+    d.cols = members[0].cols;
+    d.group_size = members[0].group_size;
+    for (const Int4Matrix& m : members) {
+        if (m.cols != d.cols || m.group_size != d.group_size)
+            throw Error(ErrorKind::InvalidArgument, "stacked int4 matrices differ in columns or group size");
+        if (uint64_t(m.codes.size()) * 4 > alloc.context().caps().max_storage_buffer_range)
+            throw Error(ErrorKind::Unsupported, "a member matrix exceeds one storage-buffer binding");
+        DeviceMatrixPart part;
+        part.row0 = d.rows;
+        part.rows = m.rows;
+        part.weights = alloc.upload(m.codes.data(), m.codes.size() * 4);
+        part.scale_offset = alloc.upload(m.scale_offset.data(), m.scale_offset.size() * 4);
+        d.parts.push_back(std::move(part));
+        d.rows += m.rows;
+    }
+    return d;
+}
+
+void DeviceMatrix::attach_lowrank(vk::Allocator& alloc, const std::vector<uint16_t>& a, uint32_t rank,
+                                  const std::vector<uint32_t>& r_offsets) {
+    if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, "low-rank corrections need int4 weights");
+    if (rank == 0 || rank % 2 || rank > 128)
+        throw Error(ErrorKind::Unsupported, "low-rank rank must be even and at most 128, got " + std::to_string(rank));
+    if (a.size() != size_t(rows) * rank)
+        throw Error(ErrorKind::InvalidArgument, "A has " + std::to_string(a.size()) + " values, expected " +
+                                                    std::to_string(size_t(rows) * rank));
+    if (r_offsets.size() != 1 && r_offsets.size() != parts.size())
+        throw Error(ErrorKind::InvalidArgument, "attach_lowrank: one R offset, or one per part");
+    lr_rank = rank;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        DeviceMatrixPart& p = parts[i];
+        std::vector<uint32_t> packed(size_t(p.rows) * rank / 2);
+        for (size_t j = 0; j < packed.size(); ++j) {
+            const size_t at = size_t(p.row0) * rank + 2 * j;
+            packed[j] = uint32_t(a[at]) | (uint32_t(a[at + 1]) << 16);
+        }
+        p.lr_a = alloc.upload(packed.data(), packed.size() * 4);
+        p.lr_r_offset = r_offsets.size() == 1 ? r_offsets[0] : r_offsets[i];
+    }
 }
 
 DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m, uint64_t max_part_bytes) {
@@ -145,13 +196,24 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
         path = tokens <= 8 || ctx.caps().type == "cpu" ? MatmulPath::Gemv : MatmulPath::Gemm;
     if (w.type != WeightType::Int4) path = MatmulPath::Gemv;  // dense weights: one kernel
 
+    if (w.lr_rank > 0) {
+        if (!options.lowrank_r || options.r_stride < w.lr_rank)
+            throw Error(ErrorKind::InvalidArgument, "matmul: the matrix has a low-rank correction but no R was given");
+        if (options.lowrank_r->size() < uint64_t(tokens) * options.r_stride * 4)
+            throw Error(ErrorKind::InvalidArgument, "matmul: R holds fewer than tokens x r_stride floats");
+    }
     std::vector<Dispatch> out;
     for (const DeviceMatrixPart& part : w.parts) {
         Dispatch d;
-        MatmulPush push{part.rows, w.cols, w.group_size, tokens, w.cols, w.rows, part.row0, options.accumulate ? 1u : 0u};
+        const bool lowrank = w.lr_rank > 0;
+        MatmulPush push{part.rows, w.cols,   w.group_size,          tokens,          w.cols,
+                        w.rows,    part.row0, options.accumulate ? 1u : 0u, w.lr_rank, options.r_stride,
+                        part.lr_r_offset};
         d.push_constants(push);
+        const std::string lr = lowrank ? "_lr" : "";
+        const uint32_t lr_bindings = lowrank ? 2 : 0;
         if (path == MatmulPath::Gemm) {
-            d.kernel = &ctx.kernel({"matmul_q4_gemm", 4, sizeof(MatmulPush), {}});
+            d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, 4 + lr_bindings, sizeof(MatmulPush), {}});
             d.groups[0] = (part.rows + 63) / 64;
             d.groups[1] = (tokens + 31) / 32;
         } else {
@@ -160,7 +222,8 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                                : w.type == WeightType::F16 ? "matmul_f16"
                                                            : "matmul_f32";
             if (s.subgroup) name += "_subgroup";
-            const uint32_t bindings = w.type == WeightType::Int4 ? 4 : 3;
+            name += lr;
+            const uint32_t bindings = (w.type == WeightType::Int4 ? 4 : 3) + lr_bindings;
             d.kernel = &ctx.kernel({name, bindings, sizeof(MatmulPush), {s.workgroup, s.rows, s.tokens}});
             d.groups[0] = (part.rows + s.rows - 1) / s.rows;
             d.groups[1] = (tokens + s.tokens - 1) / s.tokens;
@@ -169,6 +232,10 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
         if (w.type == WeightType::Int4) d.args.push_back(Arg::in(part.scale_offset));
         d.args.push_back(Arg::in(x));
         d.args.push_back(options.accumulate ? Arg::inout(y) : Arg::out(y));
+        if (lowrank) {
+            d.args.push_back(Arg::in(part.lr_a));
+            d.args.push_back(Arg::in(*options.lowrank_r));
+        }
         d.label = d.kernel->desc().shader;
         out.push_back(std::move(d));
     }

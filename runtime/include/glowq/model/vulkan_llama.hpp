@@ -24,9 +24,17 @@ struct VulkanModelOptions {
     bool profile = false;         // GPU timestamps per dispatch (serializes dispatches)
 };
 
+// The modules of one input-sharing group, fused by rows, and the group's low-rank
+// correction (B: R = X B^T once per group; A on the fused matrix) when it has one.
+struct DeviceProjection {
+    ops::DeviceMatrix w;
+    ops::DeviceMatrix b;  // 0 rows: uncorrected
+    bool corrected() const { return b.rows > 0; }
+};
+
 struct DeviceLayer {
     vk::Buffer attn_norm, ffn_norm;
-    ops::DeviceMatrix qkv, o, gate_up, down;  // q/k/v and gate/up fused by rows
+    DeviceProjection qkv, o, gate_up, down;
     vk::Buffer kcache, vcache;
 };
 
@@ -39,7 +47,8 @@ public:
     uint32_t max_context() const override { return max_context_; }
     void eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) override;
 
-    uint64_t weight_bytes() const;  // device bytes of all weights
+    uint64_t weight_bytes() const;      // device bytes of all weights, corrections included
+    uint64_t correction_bytes() const;  // device bytes of the low-rank factors A and B
     // Frees the recorded graphs; the next eval records afresh (tests compare the two).
     void drop_graphs() { graphs_.clear(); }
     // Per-dispatch GPU times of the last replay of the decode (T=1) graph; needs profile.
@@ -49,6 +58,8 @@ private:
     enum class Logits { None, Last, All };
     vk::Graph& graph(uint32_t tokens, Logits mode);
     void build(vk::Graph& g, uint32_t tokens, Logits mode);
+    void add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x, const vk::Buffer& y,
+                        uint32_t tokens, bool accumulate, const std::string& label);
 
     vk::Context& ctx_;
     VulkanModelOptions options_;
@@ -61,7 +72,7 @@ private:
     vk::Buffer out_norm_;
     std::vector<DeviceLayer> layers_;
     // activations, sized for `chunk` tokens
-    vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_;
+    vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_, lowrank_r_;
     uint32_t splits_ = 1;
     std::map<std::pair<uint32_t, int>, std::unique_ptr<vk::Graph>> graphs_;
 };

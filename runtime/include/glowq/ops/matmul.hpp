@@ -17,6 +17,10 @@ struct DeviceMatrixPart {
     uint32_t row0 = 0, rows = 0;
     vk::Buffer weights;       // int4 codes, or dense values
     vk::Buffer scale_offset;  // int4 only
+    // Low-rank correction (GlowQ and the per-module baselines): this part's rows of A
+    // (rows x lr_rank fp16, packed pairs), reading R columns [lr_r_offset, +lr_rank).
+    vk::Buffer lr_a;
+    uint32_t lr_r_offset = 0;
 };
 
 enum class WeightType { Int4, F16, F32 };
@@ -25,11 +29,20 @@ struct DeviceMatrix {
     WeightType type = WeightType::Int4;
     uint32_t rows = 0, cols = 0, group_size = 0;
     std::vector<DeviceMatrixPart> parts;
-    uint64_t weight_bytes() const;  // bytes a full product streams from memory
+    uint32_t lr_rank = 0;           // 0: no low-rank correction
+    uint64_t weight_bytes() const;  // bytes a full product streams from memory (A included)
+    uint64_t lowrank_bytes() const;  // bytes of A alone
 
     // max_part_bytes: split rows so no binding exceeds this (0: the device's
     // maxStorageBufferRange); tests set it small to exercise the split path.
     static DeviceMatrix upload_int4(vk::Allocator& alloc, const Int4Matrix& m, uint64_t max_part_bytes = 0);
+    // Several int4 matrices with one column count stacked by rows, each its own part
+    // (per-module low-rank corrections give each member its own slice of R).
+    static DeviceMatrix upload_int4_members(vk::Allocator& alloc, const std::vector<Int4Matrix>& members);
+    // Attaches A (rows x rank, IEEE half bits, row-major over all rows of the matrix); part
+    // p reads R columns starting at r_offsets[p] (one entry, or one per part).
+    void attach_lowrank(vk::Allocator& alloc, const std::vector<uint16_t>& a, uint32_t rank,
+                        const std::vector<uint32_t>& r_offsets);
     // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
     static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
                                      uint64_t max_part_bytes = 0);
@@ -45,6 +58,10 @@ struct MatmulOptions {
     bool subgroup_ops = true;            // use subgroup arithmetic where the device has it
     uint32_t threads_per_row = 0;        // GEMV lanes per row, a power of two; 0: chosen for the device
     bool accumulate = false;             // Y += W X instead of Y = W X (residual connections)
+    // For a matrix with a low-rank correction: R = X B^T (T x r_stride floats), computed
+    // once per group by its own dispatch (a dense fp16 matmul with B).
+    const vk::Buffer* lowrank_r = nullptr;
+    uint32_t r_stride = 0;
 };
 
 struct MatmulPush {
@@ -52,6 +69,7 @@ struct MatmulPush {
     uint32_t x_stride, y_stride;
     uint32_t y_row0;
     uint32_t accumulate;
+    uint32_t rank, r_stride, r_offset;
 };
 
 // One dispatch per part of W; add them all to a graph in order.
