@@ -90,8 +90,10 @@ ModelConfig read_model_config(const GgufFile& f) {
                    std::to_string(c.n_vocab) + " tokens");
     c.tied_output = f.find_tensor("output.weight") == nullptr;
     c.attn_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+    // GlowQ files store the quantized modules as .q4 (+ .scale/.offset), see glowq_format.hpp.
+    const char* q_suffix = f.has("glowq.format_version") ? ".attn_q.q4" : ".attn_q.weight";
     for (uint32_t l = 0; l < c.n_layers; ++l)
-        f.tensor("blk." + std::to_string(l) + ".attn_q.weight");  // throws naming the missing layer
+        f.tensor("blk." + std::to_string(l) + q_suffix);  // throws naming the missing layer
     return c;
 }
 
