@@ -1,38 +1,13 @@
 // `glowq run`: one prompt in, streamed text out, then a one-line summary.
-#include <algorithm>
 #include <cstdio>
-#include <map>
 
 #include "commands.hpp"
 #include "glowq/generate.hpp"
 #include "glowq/loader/chat_template.hpp"
 #include "model_options.hpp"
+#include "profile_report.hpp"
 
 namespace glowq::cli {
-
-// Sums the decode step's dispatch times by kernel kind ("L3.qkv:matmul_q4_gemv" -> "qkv").
-static void print_profile(const std::vector<vk::NodeTiming>& timings) {
-    if (timings.empty()) {
-        std::fprintf(stderr, "profile: no decode step ran\n");
-        return;
-    }
-    std::map<std::string, std::pair<double, int>> by_kind;
-    double total = 0;
-    for (const auto& t : timings) {
-        std::string kind = t.label;
-        const auto dot = kind.find('.');
-        if (kind[0] == 'L' && dot != std::string::npos) kind = kind.substr(dot + 1);
-        by_kind[kind].first += t.ms;
-        by_kind[kind].second += 1;
-        total += t.ms;
-    }
-    std::vector<std::pair<std::string, std::pair<double, int>>> rows(by_kind.begin(), by_kind.end());
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
-    std::fprintf(stderr, "decode step: %.3f ms in %zu dispatches\n", total, timings.size());
-    for (const auto& [kind, v] : rows)
-        std::fprintf(stderr, "  %-40s %9.3f ms %5.1f%%  (%d dispatches)\n", kind.c_str(), v.first, 100 * v.first / total,
-                     v.second);
-}
 
 int cmd_run(const std::vector<std::string>& argv) {
     auto options = model_option_names();
@@ -85,7 +60,7 @@ int cmd_run(const std::vector<std::string>& argv) {
                  "[%s] prompt %u tokens, generated %zu (%s) | TTFB %.1f ms | prefill %.1f tok/s | decode %.1f tok/s\n",
                  m.ctx->caps().name.c_str(), r.prompt_tokens, r.tokens.size(), r.stop_reason.c_str(), r.ttfb_ms,
                  r.prefill_tokens_per_s(), r.decode_tokens_per_s());
-    if (args.has("--profile")) print_profile(m.model->decode_timings());
+    if (args.has("--profile")) print_profile(stderr, m.model->decode_timings());
     return 0;
 }
 
