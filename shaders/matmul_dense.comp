@@ -4,6 +4,11 @@
 // 16-bit storage feature is needed. Workgroup (x: ROWS rows, y: NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
 #include "int4_layout.h"
+#ifdef X_BROADCAST
+// CPU drivers (lavapipe): x shared across the subgroup, see main(). Needs TPR == 1 and a
+// subgroup of at least 8 lanes.
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint ROWS = 4;
@@ -30,6 +35,31 @@ layout(push_constant) uniform Push {
 
 void store_y(uint i, float v) { y[i] = p.accumulate != 0 ? y[i] + v : v; }
 
+#ifdef X_BROADCAST
+// The activations as vec4 too (same binding), for rows whose start is a multiple of 4.
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+
+// Weights of columns k .. k+3 of a row.
+vec4 w4(uint row, uint k) {
+#ifdef WEIGHT_F16
+    const uint i = row * GQ_F16_ROW_WORDS(p.K) + k / 2;  // k is even
+    return vec4(unpackHalf2x16(w[i]), unpackHalf2x16(w[i + 1]));
+#else
+    const uint i = row * p.K + k;
+    return vec4(w[i], w[i + 1], w[i + 2], w[i + 3]);
+#endif
+}
+
+float w1(uint row, uint k) {
+#ifdef WEIGHT_F16
+    const vec2 h = unpackHalf2x16(w[row * GQ_F16_ROW_WORDS(p.K) + k / 2]);
+    return k % 2 == 0 ? h.x : h.y;
+#else
+    return w[row * p.K + k];
+#endif
+}
+#endif
+
 void main() {
     const uint tid = gl_LocalInvocationID.x;
     const uint lane = tid % TPR;
@@ -39,6 +69,40 @@ void main() {
     float acc[NTOK];
     for (uint t = 0; t < NTOK; ++t) acc[t] = 0.0;
 
+#ifdef X_BROADCAST
+    // lavapipe emits each storage buffer load inside control flow as a loop over the 8
+    // SIMD lanes (a scalar load each), even when every lane reads the same address: with
+    // one row per lane, x cost 8 loads per float. Here the subgroup's first 8 lanes load
+    // 8 different vec4 of a 32-column chunk of x and pass them around with subgroupShuffle
+    // (see matmul_q4_gemv.comp). All lanes run the loop (rows past N read row N - 1 and
+    // store nothing), as the shuffle reads other lanes' values.
+    {
+        const uint rowc = min(row, p.N - 1);
+        const uint sl = gl_SubgroupInvocationID % 8;
+        const uint kfull = p.x_stride % 4 == 0 ? p.K / 32 * 32 : 0;  // columns done 32 at a time
+        for (uint k0 = 0; k0 < kfull; k0 += 32) {
+            vec4 wv[8];
+            for (uint j = 0; j < 8; ++j) wv[j] = w4(rowc, k0 + 4 * j);
+            for (uint t = 0; t < NTOK; ++t) {
+                if (t0 + t < p.T) {
+                    const vec4 xl = x4[((t0 + t) * p.x_stride + k0) / 4 + sl];
+                    vec4 a = vec4(0.0);
+                    // Columns 4j..4j+3 come from lane j. Unrolled by hand: a run-time index
+                    // into wv[] would spill it to memory.
+#define GQ_STEP(j) a += wv[j] * subgroupShuffle(xl, j);
+                    GQ_STEP(0) GQ_STEP(1) GQ_STEP(2) GQ_STEP(3) GQ_STEP(4) GQ_STEP(5) GQ_STEP(6) GQ_STEP(7)
+#undef GQ_STEP
+                    acc[t] += a.x + a.y + a.z + a.w;
+                }
+            }
+        }
+        for (uint k = kfull; k < p.K; ++k) {  // the tail, one column at a time
+            const float wk = w1(rowc, k);
+            for (uint t = 0; t < NTOK; ++t)
+                if (t0 + t < p.T) acc[t] += wk * x[(t0 + t) * p.x_stride + k];
+        }
+    }
+#else
     if (row < p.N) {
 #ifdef WEIGHT_F16
         const uint row_words = GQ_F16_ROW_WORDS(p.K);
@@ -61,7 +125,16 @@ void main() {
         }
 #endif
     }
+#endif
 
+    if (TPR == 1) {
+        // One lane per row: nothing to reduce (and no barrier, which lavapipe runs as a
+        // coroutine switch per invocation).
+        if (row < p.N)
+            for (uint t = 0; t < NTOK; ++t)
+                if (t0 + t < p.T) store_y((t0 + t) * p.y_stride + p.y_row0 + row, acc[t]);
+        return;
+    }
     for (uint t = 0; t < NTOK; ++t) row_reduce_put(t, acc[t]);
     row_reduce();
     if (lane == 0 && row < p.N)

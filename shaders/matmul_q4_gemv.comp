@@ -5,6 +5,11 @@
 // Workgroup (x: block of ROWS rows, y: block of NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
 #include "int4_layout.h"
+#ifdef X_BROADCAST
+// CPU drivers (lavapipe): see main(). Needs TPR == 1, a subgroup of at least 8 lanes and a
+// power-of-two group size.
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint ROWS = 4;  // rows per workgroup; TPR = WG / ROWS
@@ -90,6 +95,33 @@ void main() {
         rs[t * MAX_RANK + j] = t0 + t < p.T ? lr_r[(t0 + t) * p.r_stride + p.r_offset + j] : 0.0;
     }
     barrier();
+#ifdef X_BROADCAST
+    // As for x below: R is the same for every row, so the 8 lanes read 8 different pairs
+    // of a 16-wide slice of it and shuffle them, instead of each lane reading all of R
+    // (lavapipe reads shared memory lane by lane too). Rows past N compute row N - 1.
+    {
+        const uint rowc = min(row, p.N - 1);
+        const uint sl = gl_SubgroupInvocationID % 8;
+        const uint rfull = p.rank / 16 * 16;
+        for (uint j0 = 0; j0 < rfull; j0 += 16) {
+            vec2 a[8];
+            for (uint i = 0; i < 8; ++i) a[i] = unpackHalf2x16(lr_a[rowc * (p.rank / 2) + j0 / 2 + i]);
+            for (uint t = 0; t < NTOK; ++t) {  // rs is zero for tokens past T
+                const vec2 rl = vec2(rs[t * MAX_RANK + j0 + 2 * sl], rs[t * MAX_RANK + j0 + 2 * sl + 1]);
+                float s = 0.0;
+#define GQ_STEP(i) s += dot(a[i], subgroupShuffle(rl, i));
+                GQ_STEP(0) GQ_STEP(1) GQ_STEP(2) GQ_STEP(3) GQ_STEP(4) GQ_STEP(5) GQ_STEP(6) GQ_STEP(7)
+#undef GQ_STEP
+                acc[t] += s;
+            }
+        }
+        for (uint j2 = rfull / 2; j2 < p.rank / 2; ++j2) {  // rank not a multiple of 16
+            const vec2 a = unpackHalf2x16(lr_a[rowc * (p.rank / 2) + j2]);
+            for (uint t = 0; t < NTOK; ++t)
+                acc[t] += a.x * rs[t * MAX_RANK + 2 * j2] + a.y * rs[t * MAX_RANK + 2 * j2 + 1];
+        }
+    }
+#else
     // Each lane of the row takes a share of the rank; the row reduction below sums them.
     if (row < p.N) {
         for (uint j2 = lane; j2 < p.rank / 2; j2 += TPR) {
@@ -99,7 +131,55 @@ void main() {
         }
     }
 #endif
+#endif
 
+#ifdef X_BROADCAST
+    // lavapipe runs a subgroup as the 8 SIMD lanes of one core, and emits every storage
+    // buffer load inside control flow as a loop over the lanes (mask test, bounds check,
+    // scalar load per lane), even when all lanes read the same address. With one row per
+    // lane, reading x that way cost 8 scalar loads per float, most of the kernel's time.
+    // Here the 8 lanes instead load 8 different vec4 of the block's x (one scalar load per
+    // float) and pass them around with subgroupShuffle. (subgroupBroadcast was no faster
+    // than the plain loads: inside control flow lavapipe looks for the first active lane
+    // with a loop per component.) Every lane runs the loop (rows past N read row N - 1 and
+    // store nothing), as the shuffle reads other lanes' values.
+    {
+        const uint rowc = min(row, p.N - 1);
+        const uint nblocks = GQ_ROW_BLOCKS(p.K);
+        const uint ngroups = GQ_GROUPS(p.K, p.G);
+        const uint gshift = findMSB(p.G) - 5;  // blocks per group = 2^gshift (no division)
+        const bool aligned = p.x_stride % 4 == 0;
+        const uint sl = gl_SubgroupInvocationID % 8;
+        for (uint b = 0; b < nblocks; ++b) {
+            const uvec4 q = codes[rowc * nblocks + b];
+            vec4 c[8];
+            unpack_block(q, c);
+            const vec2 sm = unpackHalf2x16(scale_offset[rowc * ngroups + (b >> gshift)]);
+            const uint k0 = b * GQ_BLOCK_COLS;
+            const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
+            for (uint t = 0; t < NTOK; ++t) {
+                if (t0 + t < p.T) {
+                    const uint xb = (t0 + t) * p.x_stride + k0;
+                    float qx, sx;
+                    if (valid == 32 && aligned) {
+                        const vec4 xl = x4[xb / 4 + sl];
+                        vec4 a = vec4(0.0), xs = vec4(0.0);
+                        // Columns 4j..4j+3 come from lane j. Unrolled by hand: a run-time
+                        // index into c[] would spill it to memory.
+#define GQ_STEP(j) { const vec4 xv = subgroupShuffle(xl, j); a += c[j] * xv; xs += xv; }
+                        GQ_STEP(0) GQ_STEP(1) GQ_STEP(2) GQ_STEP(3) GQ_STEP(4) GQ_STEP(5) GQ_STEP(6) GQ_STEP(7)
+#undef GQ_STEP
+                        qx = a.x + a.y + a.z + a.w;
+                        sx = xs.x + xs.y + xs.z + xs.w;
+                    } else {
+                        block_dot(c, q, xb, valid, aligned, qx, sx);  // the row's last block
+                    }
+                    acc[t] += sm.x * qx + sm.y * sx;
+                }
+            }
+        }
+    }
+#else
     if (row < p.N) {
         const uint nblocks = GQ_ROW_BLOCKS(p.K);
         const uint ngroups = GQ_GROUPS(p.K, p.G);
@@ -120,7 +200,16 @@ void main() {
             }
         }
     }
+#endif
 
+    if (TPR == 1) {
+        // One lane per row: nothing to reduce (and no barrier, which lavapipe runs as a
+        // coroutine switch per invocation).
+        if (row < p.N)
+            for (uint t = 0; t < NTOK; ++t)
+                if (t0 + t < p.T) store_y((t0 + t) * p.y_stride + p.y_row0 + row, acc[t]);
+        return;
+    }
     for (uint t = 0; t < NTOK; ++t) row_reduce_put(t, acc[t]);
     row_reduce();
     if (lane == 0 && row < p.N)

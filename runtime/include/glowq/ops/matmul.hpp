@@ -81,6 +81,9 @@ std::vector<vk::Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const 
 struct GemvShape {
     uint32_t workgroup = 64, rows = 4, tokens = 1;
     bool subgroup = false;
+    // One row per lane, x loaded once per subgroup and shared with subgroupShuffle (the
+    // "_bcast" kernels; for CPU drivers, see matmul_q4_gemv.comp).
+    bool broadcast = false;
 };
 GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, const MatmulOptions& options = {});
 
