@@ -9,6 +9,7 @@
 #include "glowq/loader/gguf.hpp"
 #include "glowq/loader/model_config.hpp"
 #include "glowq/loader/tokenizer.hpp"
+#include "glowq/quant/glowq_file.hpp"
 #include "glowq/vk/context.hpp"
 
 namespace glowq::cli {
@@ -75,7 +76,17 @@ int model(const std::string& path, bool json, bool all_tensors) {
           << ",\"tied_output\":" << (c.tied_output ? "true" : "false") << ",\"tokenizer\":{\"model\":"
           << json_str(v.model) << ",\"pre\":" << json_str(v.pre) << ",\"tokens\":" << v.tokens.size()
           << ",\"bos\":" << v.bos << ",\"eos\":" << v.eos << ",\"chat_format\":" << json_str(chat)
-          << "},\"parameters\":" << total_params << ",\"tensor_bytes\":" << total_bytes << ",\"tensors\":[";
+          << "},\"parameters\":" << total_params << ",\"tensor_bytes\":" << total_bytes;
+        if (quant::is_glowq_file(f)) {
+            const quant::GlowqSummary g = quant::summarize_glowq(f);
+            o << ",\"glowq\":{\"method\":" << json_str(g.method) << ",\"bits\":" << g.bits << ",\"group_size\":"
+              << g.group_size << ",\"rank\":" << g.rank << ",\"restored_units\":[";
+            for (size_t i = 0; i < g.restored_units.size(); ++i) o << (i ? "," : "") << json_str(g.restored_units[i]);
+            o << "],\"calibration\":{\"text_sha256\":" << json_str(g.text_sha256) << ",\"tokens\":" << g.calib_tokens
+              << ",\"alpha\":" << g.alpha << ",\"seed\":" << g.seed << "},\"int4_bytes\":" << g.int4_bytes
+              << ",\"correction_bytes\":" << g.correction_bytes << "}";
+        }
+        o << ",\"tensors\":[";
         bool first = true;
         for (const auto& t : f.tensors()) {
             o << (first ? "" : ",") << "{\"name\":" << json_str(std::string(t.name)) << ",\"type\":"
@@ -102,6 +113,21 @@ int model(const std::string& path, bool json, bool all_tensors) {
     std::printf("parameters    %.1f M, %.1f MiB of tensor data\n", total_params / 1e6, total_bytes / 1048576.0);
     for (const auto& [type, e] : by_type)
         std::printf("  %-6s %4llu tensors %10.2f MiB\n", type.c_str(), (unsigned long long)e.first, e.second / 1048576.0);
+    if (quant::is_glowq_file(f)) {
+        const quant::GlowqSummary g = quant::summarize_glowq(f);
+        std::printf("glowq         method %s, int%u, group %u, rank %u\n", g.method.c_str(), g.bits, g.group_size, g.rank);
+        std::printf("  corrected   %zu units", g.restored_units.size());
+        for (size_t i = 0; i < g.restored_units.size() && i < 8; ++i)
+            std::printf("%s%s", i ? ", " : ": ", g.restored_units[i].c_str());
+        std::printf("%s\n", g.restored_units.size() > 8 ? ", ..." : "");
+        std::printf("  bytes       int4 %.2f MiB, corrections %.2f MiB (%.2f%% of int4; %u A, %u B tensors)\n",
+                    g.int4_bytes / 1048576.0, g.correction_bytes / 1048576.0,
+                    g.int4_bytes ? 100.0 * double(g.correction_bytes) / double(g.int4_bytes) : 0.0, g.lr_a_tensors,
+                    g.lr_b_tensors);
+        std::printf("  calibration %llu tokens, text sha256 %s, alpha %g, seed %llu\n",
+                    (unsigned long long)g.calib_tokens, g.text_sha256.empty() ? "-" : g.text_sha256.c_str(), g.alpha,
+                    (unsigned long long)g.seed);
+    }
     std::printf("\n%-32s %-6s %-18s %12s\n", "tensor", "type", "shape", "bytes");
     size_t shown = 0;
     for (const auto& t : f.tensors()) {
@@ -127,7 +153,9 @@ int cmd_info(const std::vector<std::string>& argv) {
             "Without a file: lists the Vulkan devices with their capabilities (API and driver\n"
             "version, subgroup size and operations, shared memory, storage-buffer range, 8/16-bit\n"
             "storage, fp16 and int8 arithmetic, integer dot product, timestamps, memory heaps).\n"
-            "With a GGUF file: architecture, hyper-parameters, tokenizer, tensor table, totals.\n\n"
+            "With a GGUF file: architecture, hyper-parameters, tokenizer, tensor table, totals, and\n"
+            "for a GlowQ file (glowq quantize) its method, rank, corrected units, calibration\n"
+            "provenance and the bytes spent on corrections.\n\n"
             "  --json   machine-readable output\n"
             "  --all    list every tensor (default: the first layer's stand for the others)\n");
         return 0;

@@ -11,4 +11,5 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_chat(const std::vector<std::string>& args);
 int cmd_ppl(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
+int cmd_quantize(const std::vector<std::string>& args);
 }  // namespace glowq::cli

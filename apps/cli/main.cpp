@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"chat", "interactive chat in the terminal", glowq::cli::cmd_chat},
     {"ppl", "perplexity on a text file", glowq::cli::cmd_ppl},
     {"info", "list Vulkan devices and their capabilities", glowq::cli::cmd_info},
+    {"quantize", "int4 quantization with GlowQ low-rank corrections", glowq::cli::cmd_quantize},
     {"synth", "write a Llama-shaped model with random weights", glowq::cli::cmd_synth},
     {"bench", "benchmarks: `glowq bench kernels` times the matmul kernels", glowq::cli::cmd_bench},
 };

@@ -1,13 +1,21 @@
 #include "glowq/model/host_weights.hpp"
 
 #include "glowq/loader/dequant.hpp"
+#include "glowq/quant/glowq_file.hpp"
 
 namespace glowq {
 namespace {
 
 class TensorReader {
 public:
-    explicit TensorReader(const GgufFile& f) : f_(f) {}
+    explicit TensorReader(const GgufFile& f) : f_(f), glowq_(quant::is_glowq_file(f)) {}
+
+    // A quantized linear module of a layer: in a GlowQ file its effective weights Wq + A B
+    // (the correction where the file has one), otherwise the `.weight` tensor decoded.
+    HostMatrix module(uint32_t layer, const std::string& module, uint32_t rows, uint32_t cols) const {
+        if (glowq_) return quant::read_glowq_effective(f_, layer, module, rows, cols);
+        return matrix("blk." + std::to_string(layer) + "." + module + ".weight", rows, cols);
+    }
 
     // A 2-D weight that must be [rows][cols] in ggml's sense (ne[0] = cols).
     HostMatrix matrix(const std::string& name, uint32_t rows, uint32_t cols) const {
@@ -41,6 +49,7 @@ private:
         return s + "]";
     }
     const GgufFile& f_;
+    bool glowq_;
 };
 
 }  // namespace
@@ -59,19 +68,19 @@ HostWeights HostWeights::load(const GgufFile& file) {
         const std::string p = "blk." + std::to_string(i) + ".";
         HostLayer& l = w.layers[i];
         l.attn_norm = r.vector(p + "attn_norm.weight", c.n_embd);
-        l.wq = r.matrix(p + "attn_q.weight", q_dim, c.n_embd);
-        l.wk = r.matrix(p + "attn_k.weight", kv_dim, c.n_embd);
-        l.wv = r.matrix(p + "attn_v.weight", kv_dim, c.n_embd);
-        l.wo = r.matrix(p + "attn_output.weight", c.n_embd, q_dim);
+        l.wq = r.module(i, "attn_q", q_dim, c.n_embd);
+        l.wk = r.module(i, "attn_k", kv_dim, c.n_embd);
+        l.wv = r.module(i, "attn_v", kv_dim, c.n_embd);
+        l.wo = r.module(i, "attn_output", c.n_embd, q_dim);
         if (c.attn_bias) {
             l.bq = r.vector(p + "attn_q.bias", q_dim);
             l.bk = r.vector(p + "attn_k.bias", kv_dim);
             l.bv = r.vector(p + "attn_v.bias", kv_dim);
         }
         l.ffn_norm = r.vector(p + "ffn_norm.weight", c.n_embd);
-        l.w_gate = r.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
-        l.w_up = r.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
-        l.w_down = r.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff);
+        l.w_gate = r.module(i, "ffn_gate", c.n_ff, c.n_embd);
+        l.w_up = r.module(i, "ffn_up", c.n_ff, c.n_embd);
+        l.w_down = r.module(i, "ffn_down", c.n_embd, c.n_ff);
     }
     w.output_norm = r.vector("output_norm.weight", c.n_embd);
     if (!c.tied_output) w.output = r.matrix("output.weight", c.n_vocab, c.n_embd);

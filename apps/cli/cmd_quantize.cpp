@@ -1,0 +1,267 @@
+// `glowq quantize`: int4 RTN of every linear module plus a low-rank correction fitted on
+// calibration statistics (GlowQ and the baselines of GLOWQ.md), written as a GlowQ GGUF.
+// Stages, each with a progress bar: calibration, fitting, selection (glowq-s), writing.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "glowq/loader/tokenizer.hpp"
+#include "glowq/quant/glowq_file.hpp"
+#include "glowq/quant/restore.hpp"
+#include "glowq/quant/sha256.hpp"
+#include "progress.hpp"
+
+namespace glowq::cli {
+
+namespace {
+
+using namespace glowq::quant;
+using Clock = std::chrono::steady_clock;
+
+const char* kHelp =
+    "usage: glowq quantize -m IN.gguf -o OUT.gguf [--method M] [--group-size G] [--rank R]\n"
+    "                      [--calib TEXT] [--calib-tokens N] [--seed S]\n"
+    "                      [--restore auto|K] [--restore-fraction F] [--tolerance T]\n\n"
+    "Quantizes every linear module of a Llama-family model to int4 (RTN, asymmetric, per row\n"
+    "and group) and fits a rank-R correction W ~ Wq + A B to the quantization error, weighted\n"
+    "by the activations of the unquantized model on calibration text (GlowQ, arXiv 2603.25385).\n\n"
+    "  --method M          rtn | lqer | l2qer | qera | glowq | glowq-s   (default glowq)\n"
+    "                      rtn: no correction; lqer: per module, unweighted; l2qer: per module,\n"
+    "                      diagonal activation scaling; qera: per module, full whitening;\n"
+    "                      glowq: one B per input-sharing group (q/k/v, gate/up);\n"
+    "                      glowq-s: glowq restoring only the most useful units\n"
+    "  --group-size G      32 | 64 | 128 (default 128)\n"
+    "  --rank R            correction rank (default 64)\n"
+    "  --calib TEXT        calibration text file (needed by l2qer, qera, glowq, glowq-s)\n"
+    "  --calib-tokens N    tokens of calibration (default 4096: 8 windows of 512)\n"
+    "  --calib-window W    window length, each from an empty context (default 512)\n"
+    "  --seed S            seed of the randomized SVD's draws (default 0)\n"
+    "  --route R           exact (default) | rsvd: eigendecomposition of the smaller Gram\n"
+    "                      matrix, or the QR-reduced randomized SVD (oversampling 10, 2 power\n"
+    "                      iterations)\n"
+    "  --alpha A           shrinkage of the second moment towards the identity (default 0.05)\n"
+    "glowq-s:\n"
+    "  --restore auto|K    auto (default): the fewest units whose perplexity on held-out\n"
+    "                      calibration text is within --tolerance of full glowq; K: the top K\n"
+    "  --restore-fraction F  restore the top F (0..1) of the units\n"
+    "  --tolerance T       relative perplexity tolerance of auto, e.g. 0.005 or 0.5% (default)\n"
+    "  --heldout-tokens N  tokens after the calibration slice used by auto (default 1024)\n"
+    "  --score S           gsvd (default) | norm_error: how units are ranked\n"
+    "other:\n"
+    "  --stats FILE        reuse calibration statistics from FILE when it was computed from\n"
+    "                      the same text, tokens and window; otherwise compute and save them\n"
+    "  --quiet             no progress bars\n";
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorKind::Io, "cannot read calibration text " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+double parse_tolerance(const std::string& s) {
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (end && *end == '%') {
+        v /= 100.0;
+        ++end;
+    }
+    if (s.empty() || !end || *end != '\0' || !(v >= 0.0) || v > 1.0)
+        throw Error(ErrorKind::InvalidArgument, "--tolerance needs a fraction like 0.005 or a percentage like 0.5%, got '" + s + "'");
+    return v;
+}
+
+double parse_fraction(const std::string& s) {
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+        throw Error(ErrorKind::InvalidArgument, "--restore-fraction needs a number in [0, 1], got '" + s + "'");
+    return v;
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+}  // namespace
+
+int cmd_quantize(const std::vector<std::string>& argv) {
+    Args args(argv, {"--help", "-h", "--quiet"},
+              {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
+               "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
+               "--heldout-tokens", "--score", "--stats"});
+    if (args.has("--help") || args.has("-h")) {
+        std::printf("%s", kHelp);
+        return 0;
+    }
+    const std::string in_path = args.has("-m") ? args.get("-m") : args.get("--model");
+    const std::string out_path = args.has("-o") ? args.get("-o") : args.get("--output");
+    if (in_path.empty()) throw Error(ErrorKind::InvalidArgument, "no input model: pass -m IN.gguf (see --help)");
+    if (out_path.empty()) throw Error(ErrorKind::InvalidArgument, "no output: pass -o OUT.gguf (see --help)");
+    const bool show = !args.has("--quiet");
+
+    QuantizeOptions qo;
+    qo.method = parse_method(args.get("--method", "glowq"));
+    qo.group_size = uint32_t(args.get_int("--group-size", 128, 32, 128));
+    if (qo.group_size != 32 && qo.group_size != 64 && qo.group_size != 128)
+        throw Error(ErrorKind::InvalidArgument, "--group-size must be 32, 64 or 128, got " + std::to_string(qo.group_size));
+    qo.rank = uint32_t(args.get_int("--rank", 64, 1, 65536));
+    qo.seed = uint64_t(args.get_int("--seed", 0, 0, 0x7fffffffffffffffL));
+    const std::string route = args.get("--route", "exact");
+    if (route != "exact" && route != "rsvd")
+        throw Error(ErrorKind::InvalidArgument, "--route must be exact or rsvd, got '" + route + "'");
+    qo.route = route == "exact" ? FitRoute::Exact : FitRoute::RandomizedSvd;
+    if (args.has("--alpha")) {
+        char* end = nullptr;
+        const std::string a = args.get("--alpha");
+        qo.alpha = std::strtod(a.c_str(), &end);
+        if (a.empty() || *end != '\0' || !(qo.alpha >= 0.0 && qo.alpha <= 1.0))
+            throw Error(ErrorKind::InvalidArgument, "--alpha needs a number in [0, 1], got '" + a + "'");
+    }
+    const bool selective = qo.method == Method::GlowqS;
+    if (!selective && (args.has("--restore") || args.has("--restore-fraction") || args.has("--tolerance") || args.has("--score")))
+        throw Error(ErrorKind::InvalidArgument, "--restore, --restore-fraction, --tolerance and --score apply to --method glowq-s only");
+    if (args.has("--restore") && args.has("--restore-fraction"))
+        throw Error(ErrorKind::InvalidArgument, "pass --restore or --restore-fraction, not both");
+    const std::string restore = args.get("--restore", "auto");
+    const bool restore_auto_mode = selective && !args.has("--restore-fraction") && restore == "auto";
+    const uint32_t calib_tokens = uint32_t(args.get_int("--calib-tokens", 4096, 2, 1L << 30));
+    const uint32_t window = uint32_t(args.get_int("--calib-window", 512, 2, 1 << 20));
+    const uint32_t heldout_tokens = uint32_t(args.get_int("--heldout-tokens", 1024, 2, 1L << 30));
+    const bool calibrate = needs_calibration(qo.method);
+    if (calibrate && !args.has("--calib"))
+        throw Error(ErrorKind::InvalidArgument, std::string("--method ") + method_name(qo.method) +
+                                                    " needs calibration text: pass --calib TEXT");
+
+    const auto t_start = Clock::now();
+    const GgufFile in = GgufFile::open(in_path);
+    if (is_glowq_file(in))
+        throw Error(ErrorKind::InvalidArgument, in_path + " is already a GlowQ file; quantize the original model");
+    auto weights = std::make_shared<const HostWeights>(HostWeights::load(in));
+    const Tokenizer tok(vocab_from_gguf(in));
+    const int32_t bos = tok.vocab().add_bos ? tok.bos() : -1;
+    const double load_s = seconds_since(t_start);
+
+    // Calibration.
+    Provenance prov;
+    prov.alpha = qo.alpha;
+    prov.seed = qo.seed;
+    std::unique_ptr<CalibrationStats> stats;
+    std::vector<int32_t> heldout;
+    double calib_s = 0.0;
+    if (calibrate) {
+        const std::string text = read_text(args.get("--calib"));
+        prov.text_sha256 = sha256_hex(text);
+        const std::vector<int32_t> tokens = tok.encode(text, false, false);
+        const auto windows = calibration_windows(tokens, 0, calib_tokens, window, bos);
+        if (windows.empty())
+            throw Error(ErrorKind::InvalidArgument, "calibration text " + args.get("--calib") + " has " +
+                                                        std::to_string(tokens.size()) + " tokens, fewer than one window of " +
+                                                        std::to_string(window));
+        const size_t used = windows.size() * window;
+        prov.tokens = used;
+        if (restore_auto_mode) {
+            const size_t end = std::min(tokens.size(), used + heldout_tokens);
+            heldout.assign(tokens.begin() + used, tokens.begin() + end);
+            if (heldout.size() < window)
+                throw Error(ErrorKind::InvalidArgument, "--restore auto needs " + std::to_string(window) +
+                                                            " held-out tokens after the calibration slice; the text has " +
+                                                            std::to_string(tokens.size() - used) + " (lower --calib-tokens)");
+        }
+        const auto t = Clock::now();
+        const std::string stats_path = args.get("--stats");
+        if (!stats_path.empty() && std::ifstream(stats_path).good()) {
+            auto cached = std::make_unique<CalibrationStats>(CalibrationStats::load(stats_path));
+            if (cached->text_sha256 == prov.text_sha256 && cached->tokens == used && cached->window == window &&
+                cached->layers.size() == weights->layers.size())
+                stats = std::move(cached);
+            else if (show)
+                std::fprintf(stderr, "quantize: %s was computed from other calibration settings; recomputing\n",
+                             stats_path.c_str());
+        }
+        if (!stats) {
+            Progress bar("calibration", windows.size(), show);
+            stats = std::make_unique<CalibrationStats>(collect_calibration(
+                weights, windows, [&](uint32_t, uint32_t) { bar.step(std::to_string(window) + " tokens"); }));
+            bar.done();
+            stats->text_sha256 = prov.text_sha256;
+            if (!stats_path.empty()) stats->save(stats_path);
+        }
+        calib_s = seconds_since(t);
+    }
+
+    // Fitting.
+    auto t = Clock::now();
+    QuantizedModel qm;
+    {
+        Progress bar("fitting", weights->layers.size(), show);
+        qm = quantize_model(*weights, stats.get(), qo, [&](uint32_t l, uint32_t) { bar.step("layer " + std::to_string(l - 1)); });
+    }
+    const double fit_s = seconds_since(t);
+
+    // Selection (glowq-s).
+    t = Clock::now();
+    std::string selection;
+    if (selective) {
+        const UnitScore score = parse_unit_score(args.get("--score", "gsvd"));
+        const auto order = unit_order(qm, score);
+        char buf[256];
+        if (restore_auto_mode) {
+            AutoRestoreOptions ao;
+            ao.tolerance = args.has("--tolerance") ? parse_tolerance(args.get("--tolerance")) : 0.005;
+            ao.ctx = window;
+            ao.bos = bos;
+            Progress bar("selection", 1 + size_t(std::ceil(std::log2(double(order.size()) + 1.0))), show);
+            ao.progress = [&](uint32_t, uint32_t, size_t k, double ppl) {
+                char b[64];
+                std::snprintf(b, sizeof b, "k=%zu ppl %.4f", k, ppl);
+                bar.step(b);
+            };
+            const AutoRestore ar = restore_auto(qm, *weights, order, heldout, ao);
+            bar.done();
+            std::snprintf(buf, sizeof buf,
+                          "auto: %zu of %zu units (held-out ppl %.4f, full glowq %.4f, tolerance %.2f%%, %zu evaluations)",
+                          ar.k, order.size(), ar.ppl_chosen, ar.ppl_full, ao.tolerance * 100.0, ar.evaluated.size());
+        } else {
+            size_t k;
+            if (args.has("--restore-fraction")) {
+                k = size_t(std::llround(parse_fraction(args.get("--restore-fraction")) * double(order.size())));
+            } else {
+                k = size_t(args.get_int("--restore", 0, 0, long(order.size())));
+            }
+            restore_top(qm, order, k);
+            std::snprintf(buf, sizeof buf, "top %zu of %zu units by %s", k, order.size(), args.get("--score", "gsvd").c_str());
+        }
+        selection = buf;
+    }
+    const double select_s = seconds_since(t);
+
+    // Writing.
+    t = Clock::now();
+    {
+        Progress bar("writing", 1, show);
+        glowq_writer(in, qm, prov).write_file(out_path);
+        bar.step(out_path);
+    }
+    const double write_s = seconds_since(t);
+
+    const double int4 = double(qm.int4_bytes()), corr = double(qm.correction_bytes());
+    std::printf("%s -> %s\n", in_path.c_str(), out_path.c_str());
+    std::printf("method %s, int4 group %u, rank %u, route %s\n", method_name(qm.method), qm.group_size, qm.rank,
+                route.c_str());
+    if (calibrate)
+        std::printf("calibration: %llu tokens in windows of %u%s, text sha256 %s\n", (unsigned long long)prov.tokens, window,
+                    bos >= 0 ? " (BOS first)" : "", prov.text_sha256.c_str());
+    if (!selection.empty()) std::printf("restored: %s\n", selection.c_str());
+    std::printf("int4 weights %.2f MiB, corrections %.2f MiB (%.2f%% of int4), %zu units corrected\n", int4 / 1048576.0,
+                corr / 1048576.0, int4 > 0 ? 100.0 * corr / int4 : 0.0, qm.restored_units().size());
+    std::printf("time: load %.1f s, calibration %.1f s, fitting %.1f s, selection %.1f s, writing %.1f s, total %.1f s\n",
+                load_s, calib_s, fit_s, select_s, write_s, seconds_since(t_start));
+    return 0;
+}
+
+}  // namespace glowq::cli

@@ -1,0 +1,53 @@
+// Calibration statistics (GLOWQ.md section 4): the unquantized model runs over calibration
+// text and, for every layer, the four group inputs (TapPoint) accumulate the uncentered
+// second moment C = (1/N) Σ x xᵀ (fp64) and the mean absolute value per feature (L2QER).
+//
+// Windows: the token sequence is cut into non-overlapping windows, each evaluated from an
+// empty context. When the vocabulary adds BOS, each window's first token is replaced by
+// BOS (as `glowq ppl` and llama-perplexity feed text), so the statistics describe the
+// activations the model sees at inference; otherwise windows are raw text (the reference
+// implementation's "no BOS").
+#pragma once
+#include <Eigen/Dense>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "glowq/model/host_weights.hpp"
+
+namespace glowq::quant {
+
+constexpr size_t kTapPoints = 4;  // TapPoint::AttnInput .. FfnDownInput
+
+struct InputStats {
+    Eigen::MatrixXd second_moment;  // C, n x n, symmetric (both triangles filled)
+    Eigen::VectorXd mean_abs;       // mean |x_j|
+    uint64_t count = 0;             // N: token vectors seen
+};
+
+struct CalibrationStats {
+    std::vector<std::array<InputStats, kTapPoints>> layers;  // indexed by uint32_t(TapPoint)
+    uint64_t tokens = 0;    // tokens evaluated
+    uint32_t window = 0;
+    std::string text_sha256;  // provenance, filled by the caller
+
+    // Binary file (little-endian fp64) for reuse across runs of the same calibration; load
+    // throws Error(Io) for an unreadable or malformed file.
+    void save(const std::string& path) const;
+    static CalibrationStats load(const std::string& path);
+};
+
+// The calibration windows of a token sequence: at most max_tokens tokens in windows of
+// `window`, starting at token `first`; bos >= 0 replaces each window's first token.
+std::vector<std::vector<int32_t>> calibration_windows(const std::vector<int32_t>& tokens, size_t first,
+                                                      size_t max_tokens, uint32_t window, int32_t bos);
+
+// Runs the fp32 CPU reference over the windows. progress(done, total) after each window.
+CalibrationStats collect_calibration(std::shared_ptr<const HostWeights> weights,
+                                     const std::vector<std::vector<int32_t>>& windows,
+                                     const std::function<void(uint32_t, uint32_t)>& progress = {});
+
+}  // namespace glowq::quant

@@ -1,0 +1,77 @@
+// The closed-form low-rank fit of GLOWQ.md section 5: given a (stacked) quantization error
+// E (M x n) and a whitening of the input space (Σ^{1/2} with Σ^{1/2} Σ^{1/2}ᵀ = Σ),
+//     minimize || (E - A B) Σ^{1/2} ||_F   over A (M x r), B (r x n),
+// solved by the rank-r SVD of E Σ^{1/2} = U S Vᵀ: A = U_r S_r^{1/2}, B = S_r^{1/2} V_rᵀ Σ^{-1/2}.
+// Everything is fp64; rounding to fp16 for storage is the caller's business.
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+
+namespace glowq::quant {
+
+// A whitening of an n-dimensional input space. Full (QERA, GlowQ): symmetric square root of
+// the shrunk second moment. Diagonal (L2QER): diag(s). Identity (LQER).
+class Whitening {
+public:
+    enum class Kind { Identity, Diagonal, Full };
+
+    // Σ = (1-α) C + α tr(C)/n I, eigendecomposed in fp64, eigenvalues clamped ≥ 1e-8.
+    // Throws Error(InvalidArgument) for a non-square C or α outside [0, 1].
+    static Whitening full(const Eigen::MatrixXd& second_moment, double alpha);
+    // Σ = diag(s)² shrunk the same way (towards mean(s²)) so that tiny s_j cannot blow
+    // up Σ^{-1/2} in fp16; s_j is the mean |x_j|.
+    static Whitening diagonal(const Eigen::VectorXd& mean_abs, double alpha);
+    static Whitening identity(Eigen::Index n);
+
+    Kind kind() const { return kind_; }
+    Eigen::Index dim() const { return n_; }
+    // X Σ^{1/2}, X Σ^{-1/2} and X Σ (X has n columns). The square roots of a full Σ are
+    // computed on first use: the exact fit of a wide error needs Σ only, which saves the
+    // largest eigendecomposition of a layer (ffn_down's input).
+    Eigen::MatrixXd apply_sqrt(const Eigen::MatrixXd& x) const;
+    Eigen::MatrixXd apply_inv_sqrt(const Eigen::MatrixXd& x) const;
+    Eigen::MatrixXd apply_sigma(const Eigen::MatrixXd& x) const;
+    // Σ itself, n x n (for tests and objective measurements).
+    Eigen::MatrixXd sigma() const;
+
+private:
+    void compute_roots() const;
+
+    Kind kind_ = Kind::Identity;
+    Eigen::Index n_ = 0;
+    Eigen::MatrixXd sigma_;                            // Full: the shrunk Σ
+    mutable Eigen::MatrixXd sqrt_, inv_sqrt_;          // Full, on first use
+    mutable bool roots_ = false;
+    Eigen::VectorXd diag_;                             // Diagonal: s (shrunk), so Σ^{1/2} = diag(s)
+};
+
+// Exact: the symmetric eigendecomposition (fp64) of the smaller Gram matrix of E Σ^{1/2}:
+// Σ^{1/2} Eᵀ E Σ^{1/2} (n x n) for a tall E, E Σ Eᵀ (M x M) for a wide one, deterministic. RandomizedSvd: the reference implementation's QR-reduced
+// randomized SVD, seeded, with re-orthonormalized power iterations.
+enum class FitRoute { Exact, RandomizedSvd };
+
+struct RsvdOptions {
+    uint32_t oversampling = 10;
+    uint32_t power_iterations = 2;
+    uint64_t seed = 0;
+};
+
+struct LowRankFit {
+    Eigen::MatrixXd a;         // M x r
+    Eigen::MatrixXd b;         // r x n
+    Eigen::VectorXd singular;  // the r leading singular values of E Σ^{1/2}, descending
+};
+
+// Throws Error(InvalidArgument) when rank is 0 or exceeds min(M, n), or the whitening's
+// dimension is not n. Directions whose singular value is zero (E of lower rank than r) get
+// zero columns of A and zero rows of B.
+LowRankFit fit_low_rank(const Eigen::MatrixXd& error, const Whitening& whitening, uint32_t rank, FitRoute route,
+                        const RsvdOptions& rsvd = {});
+
+// || (E - A B) Σ^{1/2} ||_F for the given whitening.
+double whitened_residual(const Eigen::MatrixXd& error, const Eigen::MatrixXd& ab, const Whitening& whitening);
+
+// Gaussian draws from a seed, identical on every platform (std::normal_distribution is not).
+Eigen::MatrixXd seeded_gaussian(Eigen::Index rows, Eigen::Index cols, uint64_t seed);
+
+}  // namespace glowq::quant

@@ -1,0 +1,140 @@
+#include "glowq/quant/calibration.hpp"
+
+#include <cstring>
+#include <fstream>
+
+#include "glowq/error.hpp"
+#include "glowq/model/reference.hpp"
+
+namespace glowq::quant {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+std::vector<std::vector<int32_t>> calibration_windows(const std::vector<int32_t>& tokens, size_t first,
+                                                      size_t max_tokens, uint32_t window, int32_t bos) {
+    if (window < 2) throw Error(ErrorKind::InvalidArgument, "calibration window must be at least 2 tokens");
+    std::vector<std::vector<int32_t>> out;
+    for (size_t at = first; at + window <= tokens.size() && (out.size() + 1) * window <= max_tokens; at += window) {
+        out.emplace_back(tokens.begin() + at, tokens.begin() + at + window);
+        if (bos >= 0) out.back()[0] = bos;
+    }
+    return out;
+}
+
+CalibrationStats collect_calibration(std::shared_ptr<const HostWeights> weights,
+                                     const std::vector<std::vector<int32_t>>& windows,
+                                     const std::function<void(uint32_t, uint32_t)>& progress) {
+    if (windows.empty()) throw Error(ErrorKind::InvalidArgument, "no calibration windows: the text is too short");
+    const ModelConfig& c = weights->config;
+    const uint32_t window = uint32_t(windows[0].size());
+    const uint32_t dims[kTapPoints] = {c.n_embd, c.n_heads * c.head_dim, c.n_embd, c.n_ff};
+    CalibrationStats s;
+    s.window = window;
+    s.layers.resize(c.n_layers);
+    // Sums of |x| per feature, kept apart so mean_abs is only divided once at the end.
+    std::vector<std::array<VectorXd, kTapPoints>> abs_sum(c.n_layers);
+    for (uint32_t l = 0; l < c.n_layers; ++l)
+        for (size_t p = 0; p < kTapPoints; ++p) {
+            s.layers[l][p].second_moment = MatrixXd::Zero(dims[p], dims[p]);
+            abs_sum[l][p] = VectorXd::Zero(dims[p]);
+        }
+
+    ReferenceLlama model(weights, window);
+    MatrixXd x64;
+    model.set_tap([&](uint32_t layer, TapPoint point, const float* x, uint32_t n, uint32_t dim) {
+        InputStats& st = s.layers[layer][size_t(point)];
+        if (dim != uint32_t(st.second_moment.rows()))
+            throw Error(ErrorKind::Internal, "tap of dimension " + std::to_string(dim) + " at layer " +
+                                                 std::to_string(layer) + ", expected " +
+                                                 std::to_string(st.second_moment.rows()));
+        // fp64 throughout: the sum runs over thousands of tokens whose activations differ
+        // by orders of magnitude (outlier features), which fp32 would round away.
+        x64 = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, dim)
+                  .cast<double>();
+        st.second_moment.selfadjointView<Eigen::Lower>().rankUpdate(x64.transpose());
+        abs_sum[layer][size_t(point)] += x64.cwiseAbs().colwise().sum().transpose();
+        st.count += n;
+    });
+    std::vector<float> logits(c.n_vocab);
+    for (size_t i = 0; i < windows.size(); ++i) {
+        if (windows[i].size() != window)
+            throw Error(ErrorKind::InvalidArgument, "calibration windows must all have the same length");
+        model.eval(windows[i].data(), window, 0, logits.data(), false);
+        s.tokens += window;
+        if (progress) progress(uint32_t(i + 1), uint32_t(windows.size()));
+    }
+    for (uint32_t l = 0; l < c.n_layers; ++l)
+        for (size_t p = 0; p < kTapPoints; ++p) {
+            InputStats& st = s.layers[l][p];
+            const double inv = st.count ? 1.0 / double(st.count) : 0.0;
+            st.second_moment = MatrixXd(st.second_moment.selfadjointView<Eigen::Lower>()) * inv;
+            st.mean_abs = abs_sum[l][p] * inv;
+        }
+    return s;
+}
+
+namespace {
+
+constexpr char kMagic[8] = {'G', 'Q', 'C', 'A', 'L', 'I', 'B', '1'};
+
+template <typename T> void put(std::ofstream& f, const T& v) { f.write(reinterpret_cast<const char*>(&v), sizeof v); }
+template <typename T> T take(std::ifstream& f, const std::string& path) {
+    T v;
+    if (!f.read(reinterpret_cast<char*>(&v), sizeof v)) throw Error(ErrorKind::Io, path + ": truncated calibration statistics");
+    return v;
+}
+
+}  // namespace
+
+void CalibrationStats::save(const std::string& path) const {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(ErrorKind::Io, "cannot write " + path);
+    f.write(kMagic, sizeof kMagic);
+    put(f, tokens);
+    put(f, window);
+    put(f, uint64_t(text_sha256.size()));
+    f.write(text_sha256.data(), std::streamsize(text_sha256.size()));
+    put(f, uint32_t(layers.size()));
+    for (const auto& layer : layers)
+        for (const InputStats& st : layer) {
+            put(f, uint32_t(st.second_moment.rows()));
+            put(f, st.count);
+            f.write(reinterpret_cast<const char*>(st.second_moment.data()),
+                    std::streamsize(st.second_moment.size() * sizeof(double)));
+            f.write(reinterpret_cast<const char*>(st.mean_abs.data()), std::streamsize(st.mean_abs.size() * sizeof(double)));
+        }
+    if (!f) throw Error(ErrorKind::Io, "error writing " + path);
+}
+
+CalibrationStats CalibrationStats::load(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(ErrorKind::Io, "cannot read " + path);
+    char magic[8];
+    if (!f.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
+        throw Error(ErrorKind::Io, path + ": not a glowq calibration statistics file");
+    CalibrationStats s;
+    s.tokens = take<uint64_t>(f, path);
+    s.window = take<uint32_t>(f, path);
+    const uint64_t sha_len = take<uint64_t>(f, path);
+    if (sha_len > 256) throw Error(ErrorKind::Io, path + ": malformed calibration statistics");
+    s.text_sha256.resize(sha_len);
+    if (!f.read(s.text_sha256.data(), std::streamsize(sha_len))) throw Error(ErrorKind::Io, path + ": truncated");
+    const uint32_t n_layers = take<uint32_t>(f, path);
+    if (n_layers > 4096) throw Error(ErrorKind::Io, path + ": malformed calibration statistics");
+    s.layers.resize(n_layers);
+    for (auto& layer : s.layers)
+        for (InputStats& st : layer) {
+            const uint32_t n = take<uint32_t>(f, path);
+            if (n == 0 || n > 65536) throw Error(ErrorKind::Io, path + ": malformed calibration statistics");
+            st.count = take<uint64_t>(f, path);
+            st.second_moment.resize(n, n);
+            st.mean_abs.resize(n);
+            if (!f.read(reinterpret_cast<char*>(st.second_moment.data()), std::streamsize(size_t(n) * n * sizeof(double))) ||
+                !f.read(reinterpret_cast<char*>(st.mean_abs.data()), std::streamsize(n * sizeof(double))))
+                throw Error(ErrorKind::Io, path + ": truncated calibration statistics");
+        }
+    return s;
+}
+
+}  // namespace glowq::quant

@@ -1,0 +1,178 @@
+#include "glowq/quant/glowq_file.hpp"
+
+#include <cstring>
+#include <set>
+
+#include "glowq/error.hpp"
+#include "glowq/loader/glowq_format.hpp"
+#include "glowq/loader/load_error.hpp"
+
+namespace glowq::quant {
+
+namespace {
+
+std::vector<uint8_t> bytes_of(const void* p, size_t n) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    return std::vector<uint8_t>(b, b + n);
+}
+
+// "blk.N.M.weight" of a quantized module: N and M; false for any other tensor.
+bool parse_module_weight(std::string_view name, uint32_t& layer, std::string& module) {
+    if (name.rfind("blk.", 0) != 0) return false;
+    const size_t dot = name.find('.', 4);
+    if (dot == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(dot + 1);
+    for (const auto& m : format::modules())
+        if (rest == m + ".weight") {
+            layer = uint32_t(std::stoul(std::string(name.substr(4, dot - 4))));
+            module = m;
+            return true;
+        }
+    return false;
+}
+
+void add_int4(GgufWriter& wr, uint32_t layer, const std::string& module, const Int4Matrix& q) {
+    const uint32_t groups = q.groups();
+    std::vector<uint16_t> scale(size_t(q.rows) * groups), offset(scale.size());
+    for (size_t i = 0; i < scale.size(); ++i) {
+        scale[i] = uint16_t(q.scale_offset[i] & 0xffffu);
+        offset[i] = uint16_t(q.scale_offset[i] >> 16);
+    }
+    wr.add_tensor(format::tensor(layer, module, "q4"), GgmlType::I32, {q.row_words(), q.rows},
+                  bytes_of(q.codes.data(), q.codes.size() * 4));
+    wr.add_tensor(format::tensor(layer, module, "scale"), GgmlType::F16, {groups, q.rows},
+                  bytes_of(scale.data(), scale.size() * 2));
+    wr.add_tensor(format::tensor(layer, module, "offset"), GgmlType::F16, {groups, q.rows},
+                  bytes_of(offset.data(), offset.size() * 2));
+}
+
+const GgufTensor& tensor_shaped(const GgufFile& f, const std::string& name, GgmlType type, uint64_t ne0, uint64_t ne1) {
+    const GgufTensor& t = f.tensor(name);
+    if (t.type != type || t.n_dims != 2 || t.ne[0] != ne0 || t.ne[1] != ne1)
+        throw LoadError(f.name() + ": tensor " + name + " is " + ggml_type_name(t.type) + " [" + std::to_string(t.ne[0]) +
+                        ", " + std::to_string(t.ne[1]) + "], expected " + ggml_type_name(type) + " [" +
+                        std::to_string(ne0) + ", " + std::to_string(ne1) + "]");
+    return t;
+}
+
+}  // namespace
+
+GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Provenance& p) {
+    GgufWriter wr(in.alignment());
+    // Input keys first, in order; the glowq.* keys below are added (or replace an input's).
+    for (const auto& [key, value] : in.metadata()) wr.set(std::string(key), GgufWriteValue::copy_of(value));
+    wr.set(format::kFormatVersion, format::kVersion);
+    wr.set(format::kBits, uint32_t(4));
+    wr.set(format::kGroupSize, qm.group_size);
+    wr.set(format::kMethod, std::string(method_name(qm.method)));
+    wr.set(format::kRank, qm.rank);
+    wr.set_array(format::kRestoredUnits, qm.restored_units());
+    wr.set(format::kCalibTextSha256, p.text_sha256);
+    wr.set(format::kCalibTokens, uint32_t(p.tokens));
+    wr.set(format::kCalibAlpha, float(p.alpha));
+    wr.set(format::kCalibSeed, p.seed);
+
+    std::set<int32_t> b_written;
+    for (const GgufTensor& t : in.tensors()) {
+        uint32_t layer = 0;
+        std::string module;
+        if (!parse_module_weight(t.name, layer, module)) {
+            std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+            const uint8_t* src = t.data;
+            wr.add_tensor(std::string(t.name), t.type, ne, [src](uint8_t* dst, uint64_t n) { std::memcpy(dst, src, n); });
+            continue;
+        }
+        if (layer >= qm.layers.size() || !qm.layers[layer].count(module))
+            throw Error(ErrorKind::InvalidArgument, "the quantized model has no " + std::string(t.name));
+        const ModuleQuant& mq = qm.layers[layer].at(module);
+        const CorrectionGroup* g = qm.correction_of(layer, module);
+        if (g && b_written.insert(mq.group).second)
+            wr.add_tensor(format::tensor(layer, g->name, "lr_b"), GgmlType::F16, {g->cols, g->rank},
+                          bytes_of(g->b.data(), g->b.size() * 2));
+        add_int4(wr, layer, module, mq.q);
+        if (g)
+            wr.add_tensor(format::tensor(layer, module, "lr_a"), GgmlType::F16, {g->rank, mq.q.rows},
+                          bytes_of(mq.a.data(), mq.a.size() * 2));
+    }
+    return wr;
+}
+
+bool is_glowq_file(const GgufFile& f) { return f.has(format::kFormatVersion); }
+
+Int4Matrix read_glowq_int4(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t rows,
+                           uint32_t cols) {
+    if (!is_glowq_file(f)) throw LoadError(f.name() + ": not a GlowQ file (no " + format::kFormatVersion + ")");
+    const uint64_t version = f.get_uint(format::kFormatVersion);
+    if (version != format::kVersion)
+        throw LoadError(f.name() + ": GlowQ format version " + std::to_string(version) + " is not supported (expected " +
+                        std::to_string(format::kVersion) + ")");
+    const uint32_t gs = uint32_t(f.get_uint(format::kGroupSize));
+    if (gs != 32 && gs != 64 && gs != 128)
+        throw LoadError(f.name() + ": " + format::kGroupSize + " is " + std::to_string(gs) + ", expected 32, 64 or 128");
+    Int4Matrix q = Int4Matrix::zeros(rows, cols, gs);
+    const GgufTensor& codes = tensor_shaped(f, format::tensor(layer, module, "q4"), GgmlType::I32, q.row_words(), rows);
+    const GgufTensor& scale = tensor_shaped(f, format::tensor(layer, module, "scale"), GgmlType::F16, q.groups(), rows);
+    const GgufTensor& offset = tensor_shaped(f, format::tensor(layer, module, "offset"), GgmlType::F16, q.groups(), rows);
+    std::memcpy(q.codes.data(), codes.data, q.codes.size() * 4);
+    for (size_t i = 0; i < q.scale_offset.size(); ++i) {
+        uint16_t s, m;
+        std::memcpy(&s, scale.data + 2 * i, 2);
+        std::memcpy(&m, offset.data + 2 * i, 2);
+        q.scale_offset[i] = uint32_t(s) | (uint32_t(m) << 16);
+    }
+    return q;
+}
+
+HostMatrix read_glowq_effective(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t rows,
+                                uint32_t cols) {
+    const Int4Matrix q = read_glowq_int4(f, layer, module, rows, cols);
+    const GgufTensor* a = f.find_tensor(format::tensor(layer, module, "lr_a"));
+    const std::string b_name = format::tensor(layer, module, "lr_b");
+    // Per-module methods name B after the module, GlowQ after the shared group.
+    const GgufTensor* b = f.find_tensor(b_name);
+    if (!b) b = f.find_tensor(format::tensor(layer, format::shared_group(module), "lr_b"));
+    if (!a && !b) return effective_matrix(q, nullptr, nullptr, 0);
+    if (!a || !b)
+        throw LoadError(f.name() + ": " + format::tensor(layer, module, "weight") + " has " + (a ? "lr_a" : "lr_b") +
+                        " but no " + (a ? "lr_b" : "lr_a"));
+    const uint32_t rank = uint32_t(a->ne[0]);
+    tensor_shaped(f, std::string(a->name), GgmlType::F16, rank, rows);
+    tensor_shaped(f, std::string(b->name), GgmlType::F16, cols, rank);
+    std::vector<uint16_t> av(size_t(rank) * rows), bv(size_t(rank) * cols);
+    std::memcpy(av.data(), a->data, av.size() * 2);
+    std::memcpy(bv.data(), b->data, bv.size() * 2);
+    return effective_matrix(q, av.data(), bv.data(), rank);
+}
+
+namespace {
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+}  // namespace
+
+GlowqSummary summarize_glowq(const GgufFile& f) {
+    GlowqSummary s;
+    s.method = f.get_string(format::kMethod);
+    s.rank = uint32_t(f.get_uint(format::kRank));
+    s.group_size = uint32_t(f.get_uint(format::kGroupSize));
+    s.bits = uint32_t(f.get_uint(format::kBits));
+    if (f.has(format::kRestoredUnits)) s.restored_units = f.get_array<std::string>(format::kRestoredUnits);
+    if (f.has(format::kCalibTextSha256)) s.text_sha256 = f.get_string(format::kCalibTextSha256);
+    if (f.has(format::kCalibTokens)) s.calib_tokens = f.get_uint(format::kCalibTokens);
+    if (f.has(format::kCalibSeed)) s.seed = f.get_uint(format::kCalibSeed);
+    if (f.has(format::kCalibAlpha)) s.alpha = f.get_float(format::kCalibAlpha);
+    for (const GgufTensor& t : f.tensors()) {
+        if (ends_with(t.name, ".q4") || ends_with(t.name, ".scale") || ends_with(t.name, ".offset")) s.int4_bytes += t.n_bytes;
+        if (ends_with(t.name, ".lr_a")) {
+            s.correction_bytes += t.n_bytes;
+            ++s.lr_a_tensors;
+        }
+        if (ends_with(t.name, ".lr_b")) {
+            s.correction_bytes += t.n_bytes;
+            ++s.lr_b_tensors;
+        }
+    }
+    return s;
+}
+
+}  // namespace glowq::quant

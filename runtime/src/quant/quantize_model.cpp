@@ -1,0 +1,241 @@
+#include "glowq/quant/quantize_model.hpp"
+
+#include <cmath>
+
+#include "glowq/error.hpp"
+#include "glowq/fp16.hpp"
+#include "glowq/loader/glowq_format.hpp"
+
+namespace glowq::quant {
+
+using Eigen::MatrixXd;
+
+namespace {
+
+struct MethodName {
+    Method method;
+    const char* name;
+};
+constexpr MethodName kMethods[] = {{Method::Rtn, "rtn"},     {Method::Lqer, "lqer"},   {Method::L2qer, "l2qer"},
+                                   {Method::Qera, "qera"},   {Method::Glowq, "glowq"}, {Method::GlowqS, "glowq-s"}};
+
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// fp16 storage of a factor, refusing values fp16 cannot hold rather than writing inf.
+std::vector<uint16_t> to_fp16(const MatrixXd& m, const std::string& what) {
+    std::vector<uint16_t> out(size_t(m.rows() * m.cols()));
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+        for (Eigen::Index c = 0; c < m.cols(); ++c) {
+            const uint16_t h = float_to_half(float(m(r, c)));
+            if ((h & 0x7c00u) == 0x7c00u)
+                throw Error(ErrorKind::InvalidArgument, what + " has a value (" + std::to_string(m(r, c)) +
+                                                            ") that fp16 cannot hold");
+            out[size_t(r * m.cols() + c)] = h;
+        }
+    return out;
+}
+
+uint64_t group_seed(uint64_t seed, uint32_t layer, const std::string& name) {
+    uint64_t h = 1469598103934665603ull ^ seed;  // FNV-1a over (layer, name)
+    for (unsigned char c : std::to_string(layer) + "." + name) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+Whitening whitening_for(Method method, const CalibrationStats* stats, uint32_t layer, TapPoint point, uint32_t dim,
+                        double alpha) {
+    if (method == Method::Lqer) return Whitening::identity(dim);
+    if (!stats || layer >= stats->layers.size())
+        throw Error(ErrorKind::InvalidArgument, std::string("method ") + method_name(method) +
+                                                    " needs calibration statistics for layer " + std::to_string(layer));
+    const InputStats& s = stats->layers[layer][size_t(point)];
+    if (s.mean_abs.size() != dim)
+        throw Error(ErrorKind::InvalidArgument, "calibration statistics of layer " + std::to_string(layer) +
+                                                    " have dimension " + std::to_string(s.mean_abs.size()) +
+                                                    ", the model has " + std::to_string(dim));
+    if (method == Method::L2qer) return Whitening::diagonal(s.mean_abs, alpha);
+    return Whitening::full(s.second_moment, alpha);
+}
+
+}  // namespace
+
+Method parse_method(const std::string& name) {
+    for (const auto& m : kMethods)
+        if (name == m.name) return m.method;
+    throw Error(ErrorKind::InvalidArgument,
+                "unknown method '" + name + "' (expected rtn, lqer, l2qer, qera, glowq or glowq-s)");
+}
+
+const char* method_name(Method method) {
+    for (const auto& m : kMethods)
+        if (m.method == method) return m.name;
+    return "?";
+}
+
+bool has_correction(Method m) { return m != Method::Rtn; }
+bool needs_calibration(Method m) { return m != Method::Rtn && m != Method::Lqer; }
+bool shares_groups(Method m) { return m == Method::Glowq || m == Method::GlowqS; }
+
+const CorrectionGroup* QuantizedModel::correction_of(uint32_t layer, const std::string& module) const {
+    const auto& mq = layers.at(layer).at(module);
+    if (mq.group < 0) return nullptr;
+    const CorrectionGroup& g = groups[size_t(mq.group)];
+    return g.restored ? &g : nullptr;
+}
+
+std::vector<std::string> QuantizedModel::restored_units() const {
+    std::vector<std::string> out;
+    for (const auto& g : groups)
+        if (g.restored) out.push_back(g.unit_name());
+    return out;
+}
+
+uint64_t QuantizedModel::int4_bytes() const {
+    uint64_t n = 0;
+    for (const auto& layer : layers)
+        for (const auto& [name, m] : layer) n += m.q.bytes();
+    return n;
+}
+
+uint64_t QuantizedModel::correction_bytes() const {
+    uint64_t n = 0;
+    for (const auto& g : groups) {
+        if (!g.restored) continue;
+        n += g.b.size() * 2;
+        for (const auto& member : g.members) n += layers[g.layer].at(member).a.size() * 2;
+    }
+    return n;
+}
+
+const HostMatrix& module_matrix(const HostLayer& l, const std::string& m) {
+    if (m == "attn_q") return l.wq;
+    if (m == "attn_k") return l.wk;
+    if (m == "attn_v") return l.wv;
+    if (m == "attn_output") return l.wo;
+    if (m == "ffn_gate") return l.w_gate;
+    if (m == "ffn_up") return l.w_up;
+    if (m == "ffn_down") return l.w_down;
+    throw Error(ErrorKind::InvalidArgument, "unknown module '" + m + "'");
+}
+
+HostMatrix& module_matrix(HostLayer& l, const std::string& m) {
+    return const_cast<HostMatrix&>(module_matrix(static_cast<const HostLayer&>(l), m));
+}
+
+TapPoint module_input(const std::string& m) {
+    if (m == "attn_q" || m == "attn_k" || m == "attn_v") return TapPoint::AttnInput;
+    if (m == "attn_output") return TapPoint::AttnOutput;
+    if (m == "ffn_gate" || m == "ffn_up") return TapPoint::FfnInput;
+    if (m == "ffn_down") return TapPoint::FfnDownInput;
+    throw Error(ErrorKind::InvalidArgument, "unknown module '" + m + "'");
+}
+
+QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stats, const QuantizeOptions& o,
+                              const std::function<void(uint32_t, uint32_t)>& progress) {
+    QuantizedModel qm;
+    qm.method = o.method;
+    qm.group_size = o.group_size;
+    qm.rank = has_correction(o.method) ? o.rank : 0;
+    const uint32_t n_layers = uint32_t(w.layers.size());
+    qm.layers.resize(n_layers);
+
+    // Groups of one layer: name and members, in the order the file and the scores use.
+    std::vector<std::pair<std::string, std::vector<std::string>>> group_defs;
+    if (shares_groups(o.method)) {
+        group_defs = format::units();
+    } else if (has_correction(o.method)) {
+        for (const auto& m : format::modules()) group_defs.push_back({m, {m}});
+    }
+
+    for (uint32_t l = 0; l < n_layers; ++l) {
+        const HostLayer& layer = w.layers[l];
+        std::map<std::string, MatrixXd> errors;
+        for (const auto& m : format::modules()) {
+            const HostMatrix& wm = module_matrix(layer, m);
+            ModuleQuant mq;
+            mq.q = quantize_rtn(wm.data.data(), wm.rows, wm.cols, o.group_size);
+            if (has_correction(o.method)) {
+                const std::vector<float> wq = mq.q.dequantize();
+                MatrixXd e(wm.rows, wm.cols);
+                for (uint32_t r = 0; r < wm.rows; ++r)
+                    for (uint32_t c = 0; c < wm.cols; ++c)
+                        e(r, c) = double(wm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
+                errors[m] = std::move(e);
+            }
+            qm.layers[l][m] = std::move(mq);
+        }
+        // One whitening per input point, shared by every group reading that input.
+        std::map<TapPoint, Whitening> whitenings;
+        for (const auto& [gname, members] : group_defs) {
+            const TapPoint point = module_input(members[0]);
+            const uint32_t cols = module_matrix(layer, members[0]).cols;
+            if (!whitenings.count(point)) whitenings[point] = whitening_for(o.method, stats, l, point, cols, o.alpha);
+
+            Eigen::Index rows = 0;
+            double w_norm2 = 0.0;
+            for (const auto& m : members) {
+                rows += errors[m].rows();
+                for (float v : module_matrix(layer, m).data) w_norm2 += double(v) * v;
+            }
+            MatrixXd e_cat(rows, cols);
+            Eigen::Index at = 0;
+            for (const auto& m : members) {
+                e_cat.middleRows(at, errors[m].rows()) = errors[m];
+                at += errors[m].rows();
+            }
+            CorrectionGroup g;
+            g.layer = l;
+            g.name = gname;
+            g.members = members;
+            g.cols = cols;
+            g.rank = o.rank;
+            const std::string what = "correction of blk." + std::to_string(l) + "." + gname;
+            if (Eigen::Index(o.rank) > std::min(rows, Eigen::Index(cols)))
+                throw Error(ErrorKind::InvalidArgument, "rank " + std::to_string(o.rank) + " exceeds what " + what +
+                                                            " (" + std::to_string(rows) + "x" + std::to_string(cols) +
+                                                            ") allows");
+            RsvdOptions ro;
+            ro.seed = group_seed(o.seed, l, gname);
+            const LowRankFit fit = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
+            g.gsvd = fit.singular.sum();
+            g.norm_error = w_norm2 > 0.0 ? e_cat.norm() / std::sqrt(w_norm2) : 0.0;
+            g.b = to_fp16(fit.b, what + " (B)");
+            at = 0;
+            const int32_t index = int32_t(qm.groups.size());
+            for (const auto& m : members) {
+                ModuleQuant& mq = qm.layers[l][m];
+                mq.a = to_fp16(fit.a.middleRows(at, errors[m].rows()), what + " (A of " + m + ")");
+                mq.group = index;
+                at += errors[m].rows();
+            }
+            qm.groups.push_back(std::move(g));
+        }
+        if (progress) progress(l + 1, n_layers);
+    }
+    return qm;
+}
+
+HostMatrix effective_matrix(const Int4Matrix& q, const uint16_t* a, const uint16_t* b, uint32_t rank) {
+    HostMatrix out;
+    out.rows = q.rows;
+    out.cols = q.cols;
+    out.data = q.dequantize();
+    if (!a || !b || rank == 0) return out;
+    RowMajorF af(q.rows, rank), bf(rank, q.cols);
+    for (size_t i = 0; i < size_t(q.rows) * rank; ++i) af.data()[i] = half_to_float(a[i]);
+    for (size_t i = 0; i < size_t(rank) * q.cols; ++i) bf.data()[i] = half_to_float(b[i]);
+    Eigen::Map<RowMajorF>(out.data.data(), q.rows, q.cols).noalias() += af * bf;
+    return out;
+}
+
+HostWeights effective_weights(const HostWeights& base, const QuantizedModel& qm) {
+    HostWeights w = base;
+    for (uint32_t l = 0; l < qm.layers.size(); ++l)
+        for (const auto& [name, mq] : qm.layers[l]) {
+            const CorrectionGroup* g = qm.correction_of(l, name);
+            module_matrix(w.layers[l], name) =
+                effective_matrix(mq.q, g ? mq.a.data() : nullptr, g ? g->b.data() : nullptr, g ? g->rank : 0);
+        }
+    return w;
+}
+
+}  // namespace glowq::quant

@@ -1,0 +1,266 @@
+// `glowq quantize`'s pipeline on a tiny synthetic fp16 model: calibration, every method's
+// fit, the GlowQ GGUF it writes (byte-identical for the same seed and text), reading it
+// back on the CPU, and the reconstruction errors the methods promise.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <memory>
+
+#include "glowq/loader/glowq_format.hpp"
+#include "glowq/loader/synth_model.hpp"
+#include "glowq/loader/tokenizer.hpp"
+#include "glowq/model/perplexity.hpp"
+#include "glowq/quant/glowq_file.hpp"
+#include "glowq/quant/restore.hpp"
+#include "glowq/quant/sha256.hpp"
+#include "support/model_files.hpp"
+
+using namespace glowq;
+using namespace glowq::quant;
+using Eigen::MatrixXd;
+
+namespace {
+
+// Hidden 96 with group size 64: every row ends in a short group, as SmolLM2's 576 at 128.
+const std::string& tiny_f16_model() {
+    static const std::string path = [] {
+        SynthOptions o;
+        o.shape.name = "glowq-test";
+        o.shape.n_layers = 2;
+        o.shape.n_embd = 96;
+        o.shape.n_heads = 4;
+        o.shape.n_kv_heads = 2;
+        o.shape.n_ff = 160;
+        o.shape.n_vocab = 300;
+        o.shape.n_ctx = 128;
+        o.matrix_type = GgmlType::F16;
+        o.seed = 3;
+        const std::string p = glowq_test::temp_path("glowq_tiny_f16.gguf");
+        write_synth_model(p, o);
+        return p;
+    }();
+    return path;
+}
+
+std::string calibration_text() {
+    static const char* words[] = {"the", "model", "reads", "a", "quiet", "river", "of", "numbers", "and", "writes",
+                                  "small", "corrections", "where", "error", "was", "large", "every", "layer", "shares",
+                                  "input", "with", "its", "neighbours", "so", "one", "factor", "serves", "three"};
+    std::string t;
+    uint64_t s = 77;
+    for (int i = 0; i < 3000; ++i) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        t += words[(s >> 33) % (sizeof words / sizeof *words)];
+        t += (i % 13 == 12) ? ".\n" : " ";
+    }
+    return t;
+}
+
+struct Pipeline {
+    GgufFile file = GgufFile::open(tiny_f16_model());
+    std::shared_ptr<const HostWeights> weights = std::make_shared<const HostWeights>(HostWeights::load(file));
+    Tokenizer tok{vocab_from_gguf(file)};
+    std::string text = calibration_text();
+    std::vector<int32_t> tokens = tok.encode(text, false, false);
+    CalibrationStats stats;
+
+    Pipeline() {
+        stats = collect_calibration(weights, calibration_windows(tokens, 0, 512, 64, -1));
+        stats.text_sha256 = sha256_hex(text);
+    }
+
+    QuantizedModel quantize(Method m, FitRoute route = FitRoute::Exact, uint64_t seed = 0, uint32_t rank = 8) const {
+        QuantizeOptions o;
+        o.method = m;
+        o.group_size = 64;
+        o.rank = rank;
+        o.route = route;
+        o.seed = seed;
+        return quantize_model(*weights, &stats, o);
+    }
+
+    std::vector<uint8_t> bytes(const QuantizedModel& qm, uint64_t seed = 0) const {
+        Provenance p;
+        p.text_sha256 = stats.text_sha256;
+        p.tokens = stats.tokens;
+        p.seed = seed;
+        return glowq_writer(file, qm, p).to_bytes();
+    }
+};
+
+const Pipeline& pipeline() {
+    static const Pipeline p;
+    return p;
+}
+
+// Σ over modules of || (W - W_eff) S ||_F² for the whitening S of each module's input.
+double weighted_error2(const HostWeights& original, const HostWeights& eff, const CalibrationStats& stats,
+                       Whitening::Kind kind) {
+    double total = 0.0;
+    for (uint32_t l = 0; l < original.layers.size(); ++l)
+        for (const auto& m : format::modules()) {
+            const HostMatrix& w = module_matrix(original.layers[l], m);
+            const HostMatrix& we = module_matrix(eff.layers[l], m);
+            MatrixXd d(w.rows, w.cols);
+            for (size_t i = 0; i < w.data.size(); ++i) d(Eigen::Index(i / w.cols), Eigen::Index(i % w.cols)) = double(w.data[i]) - double(we.data[i]);
+            const InputStats& s = stats.layers[l][size_t(module_input(m))];
+            const Whitening wh = kind == Whitening::Kind::Full       ? Whitening::full(s.second_moment, 0.05)
+                                 : kind == Whitening::Kind::Diagonal ? Whitening::diagonal(s.mean_abs, 0.05)
+                                                                     : Whitening::identity(w.cols);
+            total += wh.apply_sqrt(d).squaredNorm();
+        }
+    return total;
+}
+
+}  // namespace
+
+TEST_CASE("calibration accumulates the second moment of every group input", "[glowq]") {
+    const Pipeline& p = pipeline();
+    REQUIRE(p.stats.layers.size() == 2);
+    CHECK(p.stats.tokens == 512);
+    const uint32_t dims[4] = {96, 96, 96, 160};
+    for (const auto& layer : p.stats.layers)
+        for (size_t i = 0; i < kTapPoints; ++i) {
+            const InputStats& s = layer[i];
+            CHECK(s.count == 512);
+            REQUIRE(s.second_moment.rows() == dims[i]);
+            CHECK((s.second_moment - s.second_moment.transpose()).norm() == 0.0);
+            // Uncentered second moment: its diagonal is E[x_j²] >= (E|x_j|)².
+            for (Eigen::Index j = 0; j < s.mean_abs.size(); ++j)
+                CHECK(s.second_moment(j, j) >= s.mean_abs(j) * s.mean_abs(j) * (1 - 1e-12));
+        }
+    const std::string path = glowq_test::temp_path("stats.bin");
+    p.stats.save(path);
+    const CalibrationStats back = CalibrationStats::load(path);
+    CHECK(back.text_sha256 == p.stats.text_sha256);
+    CHECK(back.layers[1][3].second_moment == p.stats.layers[1][3].second_moment);
+    CHECK(back.layers[0][2].mean_abs == p.stats.layers[0][2].mean_abs);
+    std::remove(path.c_str());
+}
+
+TEST_CASE("same seed and calibration text give a byte-identical GlowQ file", "[glowq]") {
+    const Pipeline& p = pipeline();
+    for (FitRoute route : {FitRoute::Exact, FitRoute::RandomizedSvd}) {
+        const auto a = p.bytes(p.quantize(Method::Glowq, route, 42), 42);
+        const auto b = p.bytes(p.quantize(Method::Glowq, route, 42), 42);
+        CHECK(a == b);
+    }
+    // Recomputing the calibration statistics from the same text changes nothing either.
+    Pipeline fresh;
+    CHECK(fresh.bytes(fresh.quantize(Method::Qera)) == p.bytes(p.quantize(Method::Qera)));
+    // GlowQ-S with a fixed k.
+    auto s1 = p.quantize(Method::GlowqS), s2 = p.quantize(Method::GlowqS);
+    restore_top(s1, unit_order(s1, UnitScore::Gsvd), 3);
+    restore_top(s2, unit_order(s2, UnitScore::Gsvd), 3);
+    CHECK(p.bytes(s1) == p.bytes(s2));
+}
+
+TEST_CASE("a GlowQ file carries the format's metadata and tensors", "[glowq]") {
+    const Pipeline& p = pipeline();
+    QuantizedModel qm = p.quantize(Method::GlowqS);
+    restore_top(qm, unit_order(qm, UnitScore::NormError), 5);
+    const GgufFile f = GgufFile::from_bytes(p.bytes(qm, 9));
+    CHECK(f.get_u32(format::kFormatVersion) == format::kVersion);
+    CHECK(f.get_u32(format::kBits) == 4);
+    CHECK(f.get_u32(format::kGroupSize) == 64);
+    CHECK(f.get_string(format::kMethod) == "glowq-s");
+    CHECK(f.get_u32(format::kRank) == 8);
+    CHECK(f.get_array<std::string>(format::kRestoredUnits).size() == 5);
+    CHECK(f.get_string(format::kCalibTextSha256) == sha256_hex(calibration_text()));
+    CHECK(f.get_u32(format::kCalibTokens) == 512);
+    CHECK(f.get_f32(format::kCalibAlpha) == 0.05f);
+    CHECK(f.get_u64(format::kCalibSeed) == 9);
+    CHECK(f.find_tensor("blk.0.attn_q.weight") == nullptr);
+    const GgufTensor& q4 = f.tensor("blk.0.attn_q.q4");
+    CHECK(q4.type == GgmlType::I32);
+    CHECK(q4.ne[0] == GQ_ROW_WORDS(96));
+    CHECK(q4.ne[1] == 96);
+    CHECK(f.tensor("blk.1.ffn_down.scale").ne[0] == 3);  // 160 columns: 64 + 64 + 32
+    // Everything that is not a quantized module is copied byte for byte.
+    for (const char* name : {"token_embd.weight", "output.weight", "blk.1.attn_norm.weight", "output_norm.weight"}) {
+        const GgufTensor& a = f.tensor(name);
+        const GgufTensor& b = p.file.tensor(name);
+        REQUIRE(a.n_bytes == b.n_bytes);
+        CHECK(std::memcmp(a.data, b.data, a.n_bytes) == 0);
+    }
+    for (const auto& [key, value] : p.file.metadata()) {
+        CAPTURE(std::string(key));
+        CHECK(f.has(key));
+    }
+    const GlowqSummary s = summarize_glowq(f);
+    CHECK(s.correction_bytes == qm.correction_bytes());
+    CHECK(s.int4_bytes == qm.int4_bytes());
+    // Each restored unit has one B and one A per member.
+    uint32_t a_count = 0;
+    for (const auto& g : qm.groups)
+        if (g.restored) {
+            CHECK(f.find_tensor(format::tensor(g.layer, g.name, "lr_b")) != nullptr);
+            a_count += uint32_t(g.members.size());
+        }
+    CHECK(s.lr_a_tensors == a_count);
+    CHECK(s.lr_b_tensors == 5);
+}
+
+TEST_CASE("every method round-trips through its file and corrections beat rtn", "[glowq]") {
+    const Pipeline& p = pipeline();
+    const HostWeights& original = *p.weights;
+    std::map<Method, HostWeights> eff;
+    std::map<Method, uint64_t> correction_bytes;
+    const std::vector<int32_t> eval(p.tokens.end() - 256, p.tokens.end());
+    for (Method m : {Method::Rtn, Method::Lqer, Method::L2qer, Method::Qera, Method::Glowq}) {
+        CAPTURE(method_name(m));
+        const QuantizedModel qm = p.quantize(m);
+        correction_bytes[m] = qm.correction_bytes();
+        const auto bytes = p.bytes(qm);
+        const GgufFile f = GgufFile::from_bytes(bytes);
+        auto loaded = std::make_shared<const HostWeights>(HostWeights::load(f));
+        const HostWeights in_memory = effective_weights(original, qm);
+        for (uint32_t l = 0; l < 2; ++l)
+            for (const auto& name : format::modules())
+                CHECK(module_matrix(loaded->layers[l], name).data == module_matrix(in_memory.layers[l], name).data);
+        ReferenceLlama model(loaded, 128);
+        PerplexityOptions po;
+        po.ctx = 128;
+        po.protocol = PplProtocol::All;
+        const double ppl = perplexity(model, eval, po).ppl;
+        CHECK(std::isfinite(ppl));
+        CHECK(ppl > 1.0);
+        eff.emplace(m, in_memory);
+    }
+    const auto full = [&](Method m) { return weighted_error2(original, eff.at(m), p.stats, Whitening::Kind::Full); };
+    const double rtn = full(Method::Rtn);
+    for (Method m : {Method::Lqer, Method::L2qer, Method::Qera, Method::Glowq}) {
+        CAPTURE(method_name(m));
+        CHECK(full(m) < rtn);
+    }
+    // Each method is best on its own objective; per module (qera) fits at least as well as
+    // one shared B per group (glowq), which stores fewer bytes.
+    CHECK(full(Method::Qera) <= full(Method::Glowq) * (1 + 1e-6));
+    CHECK(full(Method::Qera) <= full(Method::Lqer) * (1 + 1e-6));
+    CHECK(weighted_error2(original, eff.at(Method::Lqer), p.stats, Whitening::Kind::Identity) <=
+          weighted_error2(original, eff.at(Method::Qera), p.stats, Whitening::Kind::Identity) * (1 + 1e-6));
+    CHECK(weighted_error2(original, eff.at(Method::L2qer), p.stats, Whitening::Kind::Diagonal) <=
+          weighted_error2(original, eff.at(Method::Lqer), p.stats, Whitening::Kind::Diagonal) * (1 + 1e-6));
+    CHECK(correction_bytes[Method::Glowq] < correction_bytes[Method::Qera]);
+    CHECK(correction_bytes[Method::Rtn] == 0);
+}
+
+TEST_CASE("glowq-s auto restores the fewest units within the tolerance", "[glowq]") {
+    const Pipeline& p = pipeline();
+    QuantizedModel qm = p.quantize(Method::GlowqS);
+    const auto order = unit_order(qm, UnitScore::Gsvd);
+    REQUIRE(order.size() == 8);
+    for (size_t i = 1; i < order.size(); ++i) CHECK(qm.groups[order[i - 1]].gsvd >= qm.groups[order[i]].gsvd);
+    const std::vector<int32_t> heldout(p.tokens.begin() + 512, p.tokens.begin() + 768);
+    AutoRestoreOptions o;
+    o.ctx = 128;
+    o.tolerance = 0.005;
+    const AutoRestore r = restore_auto(qm, *p.weights, order, heldout, o);
+    CHECK(r.ppl_chosen <= r.target);
+    CHECK(r.k <= order.size());
+    CHECK(qm.restored_units().size() == r.k);
+    // Bisection: at most 1 + ceil(log2(9)) evaluations, and k - 1 (when evaluated) fails.
+    CHECK(r.evaluated.size() <= 5);
+    for (const auto& e : r.evaluated)
+        if (e.k + 1 == r.k) CHECK(e.ppl > r.target);
+}
