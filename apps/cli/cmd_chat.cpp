@@ -45,10 +45,11 @@ int cmd_chat(const std::vector<std::string>& argv) {
     }
     const uint32_t n_predict = uint32_t(args.has("-n") ? args.get_int("-n", 512, 1, 1 << 20)
                                                         : args.get_int("--n-predict", 512, 1, 1 << 20));
+    const SamplerParams sp = sampler_params(args);  // bad options fail before the model loads
     LoadedModel m = load_model(args, !args.has("--quiet"));
     const Tokenizer& tok = *m.tokenizer;
     const ChatTemplate tmpl = ChatTemplate::from_jinja(tok.vocab().chat_template);
-    Sampler sampler(sampler_params(args));
+    Sampler sampler(sp);
     const uint32_t ctx = m.model->max_context();
 
     std::vector<ChatMessage> history;

@@ -34,6 +34,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     if (prompt.empty()) throw Error(ErrorKind::InvalidArgument, "no prompt: pass -p TEXT (see --help)");
     const uint32_t n = uint32_t(args.has("-n") ? args.get_int("-n", 256, 1, 1 << 20)
                                                 : args.get_int("--n-predict", 256, 1, 1 << 20));
+    const SamplerParams sp = sampler_params(args);  // bad options fail before the model loads
     LoadedModel m = load_model(args, !args.has("--quiet"));
     const Tokenizer& tok = *m.tokenizer;
 
@@ -49,7 +50,7 @@ int cmd_run(const std::vector<std::string>& argv) {
         msgs.push_back({"user", prompt});
         ids = tok.encode(tmpl.apply(msgs, true), true, true);
     }
-    Sampler sampler(sampler_params(args));
+    Sampler sampler(sp);
     const GenerateResult r = generate(*m.model, tok, sampler, ids, 0, go, [](const std::string& text) {
         std::fputs(text.c_str(), stdout);
         std::fflush(stdout);

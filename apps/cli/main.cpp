@@ -19,10 +19,10 @@ const Command kCommands[] = {
     {"run", "generate text for a prompt", glowq::cli::cmd_run},
     {"chat", "interactive chat in the terminal", glowq::cli::cmd_chat},
     {"ppl", "perplexity on a text file", glowq::cli::cmd_ppl},
-    {"info", "list Vulkan devices and their capabilities", glowq::cli::cmd_info},
+    {"info", "Vulkan devices and capabilities, or a GGUF model's contents", glowq::cli::cmd_info},
     {"quantize", "int4 quantization with GlowQ low-rank corrections", glowq::cli::cmd_quantize},
     {"synth", "write a Llama-shaped model with random weights", glowq::cli::cmd_synth},
-    {"bench", "benchmarks: `glowq bench kernels` times the matmul kernels", glowq::cli::cmd_bench},
+    {"bench", "benchmarks: `bench model` (TTFB, tokens/s), `bench kernels` (matmul GB/s)", glowq::cli::cmd_bench},
 };
 
 void usage(FILE* out) {
