@@ -15,6 +15,7 @@
 #include "glowq/vk/graph.hpp"
 #include "glowq/vk/kernel.hpp"
 #include "progress.hpp"
+#include "stats.hpp"
 
 namespace glowq::cli {
 
@@ -33,20 +34,6 @@ const BenchShape kShapes[] = {
     {"llama3-8b", "k/v", 4096, 1024},       {"llama3-8b", "gate/up", 4096, 14336},
     {"llama3-8b", "down", 14336, 4096},
 };
-
-struct Stats {
-    double median = 0, min = 0, max = 0;
-};
-
-Stats stats_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    Stats s;
-    s.min = v.front();
-    s.max = v.back();
-    const size_t n = v.size();
-    s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    return s;
-}
 
 // Runs a profiled graph warmup + reps times; the sample is the sum of its nodes' times.
 Stats time_graph(vk::Graph& g, int warmup, int reps) {

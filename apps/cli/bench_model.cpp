@@ -16,6 +16,7 @@
 #include "glowq/model/vulkan_llama.hpp"
 #include "profile_report.hpp"
 #include "progress.hpp"
+#include "stats.hpp"
 
 namespace glowq::cli {
 
@@ -24,16 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-struct Stat {
-    double median = 0, min = 0, max = 0;
-};
-
-Stat stat_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
-}
 
 int32_t argmax(const std::vector<float>& v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
 
@@ -124,7 +115,7 @@ int bench_model(const std::vector<std::string>& argv) {
         progress.step(r == 0 ? "warm-up" : "rep " + std::to_string(r));
     }
     progress.done();
-    const Stat s_ttfb = stat_of(ttfb), s_dec = stat_of(decode), s_pp = stat_of(pp), s_tg = stat_of(tg);
+    const Stats s_ttfb = stats_of(ttfb), s_dec = stats_of(decode), s_pp = stats_of(pp), s_tg = stats_of(tg);
     const auto& caps = ctx.caps();
     std::printf("model: %s (%.1f MiB of weights on the device, %.2f MiB of them low-rank corrections)\n",
                 label.c_str(), model.weight_bytes() / 1048576.0, model.correction_bytes() / 1048576.0);
@@ -142,7 +133,7 @@ int bench_model(const std::vector<std::string>& argv) {
     }
     if (args.has("--json")) {
         std::ostringstream j;
-        auto js = [&](const char* k, const Stat& s) {
+        auto js = [&](const char* k, const Stats& s) {
             j << "\"" << k << "\":{\"median\":" << s.median << ",\"min\":" << s.min << ",\"max\":" << s.max << "}";
         };
         j << "{\"model\":\"" << label << "\",\"device\":" << caps.to_json() << ",\"weight_bytes\":" << model.weight_bytes()

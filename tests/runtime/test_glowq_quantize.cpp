@@ -23,22 +23,8 @@ namespace {
 
 // Hidden 96 with group size 64: every row ends in a short group, as SmolLM2's 576 at 128.
 const std::string& tiny_f16_model() {
-    static const std::string path = [] {
-        SynthOptions o;
-        o.shape.name = "glowq-test";
-        o.shape.n_layers = 2;
-        o.shape.n_embd = 96;
-        o.shape.n_heads = 4;
-        o.shape.n_kv_heads = 2;
-        o.shape.n_ff = 160;
-        o.shape.n_vocab = 300;
-        o.shape.n_ctx = 128;
-        o.matrix_type = GgmlType::F16;
-        o.seed = 3;
-        const std::string p = glowq_test::temp_path("glowq_tiny_f16.gguf");
-        write_synth_model(p, o);
-        return p;
-    }();
+    static const std::string path =
+        glowq_test::write_tiny_model("glowq_tiny_f16.gguf", {2, 96, 4, 2, 160, 300, 128}, GgmlType::F16, 3);
     return path;
 }
 

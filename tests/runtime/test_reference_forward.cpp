@@ -23,22 +23,8 @@ namespace {
 // 2 layers, hidden 64, 4 heads over 2 kv heads, ffn 96, vocab 300, Q4_0: small enough for
 // numpy to run in a blink, shaped to exercise GQA and the Q4 decoder.
 const std::string& tiny_model() {
-    static const std::string path = [] {
-        SynthOptions o;
-        o.shape.name = "reference-test";
-        o.shape.n_layers = 2;
-        o.shape.n_embd = 64;
-        o.shape.n_heads = 4;
-        o.shape.n_kv_heads = 2;
-        o.shape.n_ff = 96;
-        o.shape.n_vocab = 300;
-        o.shape.n_ctx = 64;
-        o.matrix_type = GgmlType::Q4_0;
-        o.seed = 7;
-        const std::string p = glowq_test::temp_path("reference_tiny.gguf");
-        write_synth_model(p, o);
-        return p;
-    }();
+    static const std::string path =
+        glowq_test::write_tiny_model("reference_tiny.gguf", {2, 64, 4, 2, 96, 300, 64}, GgmlType::Q4_0, 7);
     return path;
 }
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "glowq/loader/synth_model.hpp"
+
 namespace glowq_test {
 
 inline std::string cache_dir() {
@@ -70,6 +72,28 @@ inline std::vector<float> numpy_reference_logits(const std::string& model, const
     std::vector<float> logits = read_f32_file(out);
     std::remove(out.c_str());
     return logits;
+}
+
+// Writes (once per process) a small Llama-shaped synthetic model for tests; the shapes and
+// seeds are the callers', the file goes to temp_path(file).
+struct TinyShape {
+    uint32_t layers, embd, heads, kv_heads, ff, vocab, ctx;
+};
+inline std::string write_tiny_model(const std::string& file, const TinyShape& s, glowq::GgmlType type, uint64_t seed) {
+    glowq::SynthOptions o;
+    o.shape.name = file;
+    o.shape.n_layers = s.layers;
+    o.shape.n_embd = s.embd;
+    o.shape.n_heads = s.heads;
+    o.shape.n_kv_heads = s.kv_heads;
+    o.shape.n_ff = s.ff;
+    o.shape.n_vocab = s.vocab;
+    o.shape.n_ctx = s.ctx;
+    o.matrix_type = type;
+    o.seed = seed;
+    const std::string p = temp_path(file);
+    glowq::write_synth_model(p, o);
+    return p;
 }
 
 }  // namespace glowq_test
