@@ -5,6 +5,9 @@
 // unnormalized output o); attention_combine.comp merges the splits. Splitting over the KV
 // length gives a GPU enough workgroups when decoding one token with few heads.
 // GQA: query head h reads KV head h / (n_heads / n_kv).
+#extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
+
 layout(local_size_x = 64) in;
 const uint WG = 64;
 const uint MAX_DPT = 4;  // head_dim up to 256: each invocation owns head_dim/64 output dims
@@ -14,10 +17,7 @@ layout(std430, binding = 1) readonly buffer QKV { float qkv[]; };
 layout(std430, binding = 2) readonly buffer KCache { uint kcache[]; };
 layout(std430, binding = 3) readonly buffer VCache { uint vcache[]; };
 layout(std430, binding = 4) writeonly buffer Partial { float partial[]; };  // [t][h][split][hd + 2]
-layout(push_constant) uniform Push {
-    uint n_heads, n_kv, head_dim, splits;
-    float scale;  // 1 / sqrt(head_dim)
-} p;
+layout(push_constant) uniform Push { GQ_PUSH_ATTENTION } p;
 
 shared float qs[256];
 shared float scores[WG];

@@ -2,10 +2,13 @@
 // Merges attention.comp's splits for one (head, token): with M = max_s m_s,
 //   out = sum_s o_s * exp(m_s - M) / sum_s l_s * exp(m_s - M).
 // A split that saw no position has l = 0 and m = -1e30, so it contributes nothing.
+#extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
+
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer Partial { float partial[]; };
 layout(std430, binding = 1) writeonly buffer Out { float outv[]; };  // [t][n_heads * hd]
-layout(push_constant) uniform Push { uint n_heads, head_dim, splits; } p;
+layout(push_constant) uniform Push { GQ_PUSH_ATTENTION_COMBINE } p;
 
 void main() {
     const uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;

@@ -4,6 +4,7 @@
 // A token id outside the table writes zeros (the host validates ids; this keeps a bad id
 // from reading out of bounds). One workgroup per token.
 #extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
 #include "int4_layout.h"
 
 layout(local_size_x = 64) in;
@@ -16,7 +17,7 @@ layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
 #endif
-layout(push_constant) uniform Push { uint dim, n_rows, G; } p;
+layout(push_constant) uniform Push { GQ_PUSH_EMBED } p;
 
 void main() {
     const uint t = gl_WorkGroupID.x;

@@ -3,6 +3,7 @@
 // y[t][n] = sum_k w[n][k] * x[t][k]. fp16 weights are read as packed uint pairs, so no
 // 16-bit storage feature is needed. Workgroup (x: ROWS rows, y: NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
 #include "int4_layout.h"
 #ifdef X_BROADCAST
 // CPU drivers (lavapipe): x shared across the subgroup, see main(). Needs TPR == 1 and a
@@ -23,13 +24,7 @@ layout(std430, binding = 0) readonly buffer W { float w[]; };
 #endif
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform Push {
-    uint N, K, G, T;      // G is unused: the same push layout as the int4 kernels
-    uint x_stride, y_stride;
-    uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
-    uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
-    uint rank, r_stride, r_offset;  // unused here: the same push layout as the int4 kernels
-} p;
+layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 #include "row_reduce.glsl"
 

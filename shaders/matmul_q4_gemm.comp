@@ -5,6 +5,7 @@
 // by all BT tokens. 128 invocations, each computing TM x TT outputs. Shared memory:
 // 32*(BM+1) + 32*(BT+1) floats = 12.5 KiB, within the 16 KiB every device has.
 #extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
 #include "int4_layout.h"
 
 const uint BM = 64, BT = 32, TM = 4, TT = 4;
@@ -15,13 +16,7 @@ layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
 layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) buffer Y { float y[]; };
-layout(push_constant) uniform Push {
-    uint N, K, G, T;
-    uint x_stride, y_stride;
-    uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
-    uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
-    uint rank, r_stride, r_offset;  // LOWRANK: see matmul_q4_gemv.comp
-} p;
+layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 #ifdef LOWRANK
 // GlowQ's correction Y += A R in the epilogue. A GEMM tile spans 32 tokens, whose R rows

@@ -4,6 +4,7 @@
 // time along its row; TPR invocations share a row and their partial sums are reduced.
 // Workgroup (x: block of ROWS rows, y: block of NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
 #include "int4_layout.h"
 #ifdef X_BROADCAST
 // CPU drivers (lavapipe): see main(). Needs TPR == 1, a subgroup of at least 8 lanes and a
@@ -21,14 +22,7 @@ layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
 layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) buffer Y { float y[]; };
-layout(push_constant) uniform Push {
-    uint N, K, G, T;      // rows, columns, group size, tokens
-    uint x_stride, y_stride;
-    uint y_row0;          // this dispatch's first row in Y (tensors split by rows)
-    uint accumulate;      // 1: Y += W X (residual connections), 0: Y = W X
-    uint rank, r_stride, r_offset;  // LOWRANK: this part's A has `rank` columns and reads
-                                    // R[t][r_offset .. r_offset + rank) (R rows r_stride long)
-} p;
+layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 #ifdef LOWRANK
 // GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own

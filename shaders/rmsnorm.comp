@@ -1,11 +1,14 @@
 #version 450
 // RMSNorm: out[t][i] = x[row0 + t][i] / sqrt(mean_i(x^2) + eps) * w[i]. One workgroup per
 // output row; row0 lets the final norm take only the last token of a chunk.
+#extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
+
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
-layout(push_constant) uniform Push { uint dim, row0; float eps; } p;
+layout(push_constant) uniform Push { GQ_PUSH_RMSNORM } p;
 
 shared float partial[64];
 

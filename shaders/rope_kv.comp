@@ -4,15 +4,15 @@
 // Llama's rotation as GGUF files expect it: adjacent pairs (x[2i], x[2i+1]) rotate by
 // theta = (pos * freq_scale) * base^(-2i / rope_dim); dimensions past rope_dim pass through.
 // The fused qkv row of a token is [q (n_heads*hd) | k (n_kv*hd) | v (n_kv*hd)].
+#extension GL_GOOGLE_include_directive : require
+#include "push_constants.h"
+
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) buffer QKV { float qkv[]; };
 layout(std430, binding = 2) writeonly buffer KCache { uint kcache[]; };  // [pos][n_kv*hd/2] half2
 layout(std430, binding = 3) writeonly buffer VCache { uint vcache[]; };
-layout(push_constant) uniform Push {
-    uint n_heads, n_kv, head_dim, rope_dim;
-    float freq_base, freq_scale;
-} p;
+layout(push_constant) uniform Push { GQ_PUSH_ROPE_KV } p;
 
 vec2 rotate(vec2 v, uint pair_in_head, float pos) {
     if (2 * pair_in_head >= p.rope_dim) return v;

@@ -17,9 +17,7 @@ Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& t
                uint32_t n_tokens) {
     if (table.parts.size() != 1)
         throw Error(ErrorKind::Unsupported, "embedding table larger than one storage-buffer binding");
-    struct {
-        uint32_t dim, n_rows, G;
-    } push{table.cols, table.rows, table.group_size};
+    push::Embed push{table.cols, table.rows, table.group_size};
     Dispatch d;
     if (table.type == WeightType::Int4) {
         d.kernel = &ctx.kernel({"embed_q4", 4, sizeof(push), {}});
@@ -37,10 +35,7 @@ Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& t
 
 Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, const vk::Buffer& out, uint32_t dim,
                  uint32_t n_rows, uint32_t row0, float eps) {
-    struct {
-        uint32_t dim, row0;
-        float eps;
-    } push{dim, row0, eps};
+    push::RmsNorm push{dim, row0, eps};
     Dispatch d;
     d.kernel = &ctx.kernel({"rmsnorm", 3, sizeof(push), {}});
     d.args = {Arg::in(x), Arg::in(w), Arg::out(out)};
@@ -59,10 +54,7 @@ static void check_shape(const AttentionShape& s) {
 Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const vk::Buffer& kcache,
                  const vk::Buffer& vcache, const AttentionShape& s, uint32_t n_tokens) {
     check_shape(s);
-    struct {
-        uint32_t n_heads, n_kv, head_dim, rope_dim;
-        float freq_base, freq_scale;
-    } push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale};
+    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale};
     Dispatch d;
     d.kernel = &ctx.kernel({"rope_kv", 4, sizeof(push), {}});
     d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(kcache), Arg::out(vcache)};
@@ -78,10 +70,7 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
     splits = std::max(1u, splits);
     if (partial.size() < uint64_t(n_tokens) * s.n_heads * splits * (s.head_dim + 2) * 4)
         throw Error(ErrorKind::InvalidArgument, "attention: partial buffer too small");
-    struct {
-        uint32_t n_heads, n_kv, head_dim, splits;
-        float scale;
-    } push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim))};
+    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim))};
     Dispatch a;
     a.kernel = &ctx.kernel({"attention", 5, sizeof(push), {}});
     a.args = {Arg::in(step), Arg::in(qkv), Arg::in(kcache), Arg::in(vcache), Arg::out(partial)};
@@ -89,9 +78,7 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
     a.groups[0] = s.n_heads;
     a.groups[1] = n_tokens;
     a.groups[2] = splits;
-    struct {
-        uint32_t n_heads, head_dim, splits;
-    } cpush{s.n_heads, s.head_dim, splits};
+    push::AttentionCombine cpush{s.n_heads, s.head_dim, splits};
     Dispatch c;
     c.kernel = &ctx.kernel({"attention_combine", 2, sizeof(cpush), {}});
     c.args = {Arg::in(partial), Arg::out(out)};
@@ -102,9 +89,7 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
 }
 
 Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens) {
-    struct {
-        uint32_t n_ff, n_total;
-    } push{n_ff, n_ff * n_tokens};
+    push::SiluMul push{n_ff, n_ff * n_tokens};
     Dispatch d;
     d.kernel = &ctx.kernel({"silu_mul", 2, sizeof(push), {}});
     d.args = {Arg::in(gate_up), Arg::out(out)};

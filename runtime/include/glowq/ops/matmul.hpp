@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "glowq/int4_matrix.hpp"
+#include "glowq/ops/push_constants.hpp"
 #include "glowq/vk/device_caps.hpp"
 #include "glowq/vk/graph.hpp"
 #include "glowq/vk/memory.hpp"
@@ -64,13 +65,7 @@ struct MatmulOptions {
     uint32_t r_stride = 0;
 };
 
-struct MatmulPush {
-    uint32_t N, K, G, T;
-    uint32_t x_stride, y_stride;
-    uint32_t y_row0;
-    uint32_t accumulate;
-    uint32_t rank, r_stride, r_offset;
-};
+using MatmulPush = push::Matmul;
 
 // One dispatch per part of W; add them all to a graph in order.
 std::vector<vk::Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,

@@ -1,0 +1,21 @@
+// The kernels' push-constant structs, from the layouts the shaders include
+// (shaders/include/push_constants.h): one definition for C++ and GLSL.
+#pragma once
+#include <cstdint>
+
+#include "push_constants.h"
+
+namespace glowq::ops::push {
+
+using uint = uint32_t;  // the GLSL type name the shared layouts use
+
+struct Matmul { GQ_PUSH_MATMUL };
+struct Embed { GQ_PUSH_EMBED };
+struct RmsNorm { GQ_PUSH_RMSNORM };
+struct RopeKv { GQ_PUSH_ROPE_KV };
+struct Attention { GQ_PUSH_ATTENTION };
+struct AttentionCombine { GQ_PUSH_ATTENTION_COMBINE };
+struct SiluMul { GQ_PUSH_SILU_MUL };
+struct Copy { GQ_PUSH_COPY };
+
+}  // namespace glowq::ops::push

@@ -1,0 +1,39 @@
+/* Push-constant layouts of every kernel: the one definition, included by the GLSL shaders
+ * (layout(push_constant) uniform Push { GQ_PUSH_X } p;) and by C++ (struct X { GQ_PUSH_X };,
+ * with `uint` an alias of uint32_t), so the two sides cannot drift apart. Only 4-byte
+ * scalars, so std430 and C++ place every field at the same offset.
+ */
+#ifndef GLOWQ_PUSH_CONSTANTS_H
+#define GLOWQ_PUSH_CONSTANTS_H
+
+/* All matmul kernels (int4 GEMV/GEMM, dense): N rows, K columns, group size G (int4 only),
+ * T tokens; Y[t][y_row0 + n] (tensors split by rows write at their first row); accumulate:
+ * Y += W X (residual connections); rank/r_stride/r_offset: the LOWRANK epilogue's A has
+ * `rank` columns and reads R[t][r_offset .. r_offset + rank), R rows r_stride long. */
+#define GQ_PUSH_MATMUL \
+    uint N, K, G, T;   \
+    uint x_stride, y_stride; \
+    uint y_row0;       \
+    uint accumulate;   \
+    uint rank, r_stride, r_offset;
+
+/* embed: dim columns, n_rows table rows, group size G (int4 table). */
+#define GQ_PUSH_EMBED uint dim, n_rows, G;
+
+/* rmsnorm: out[t] = norm(x[row0 + t]). */
+#define GQ_PUSH_RMSNORM uint dim, row0; float eps;
+
+/* rope_kv: theta = pos * freq_scale * freq_base^(-2i / rope_dim). */
+#define GQ_PUSH_ROPE_KV uint n_heads, n_kv, head_dim, rope_dim; float freq_base, freq_scale;
+
+/* attention: scale = 1 / sqrt(head_dim). */
+#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale;
+#define GQ_PUSH_ATTENTION_COMBINE uint n_heads, head_dim, splits;
+
+/* silu_mul: n_total = T * n_ff. */
+#define GQ_PUSH_SILU_MUL uint n_ff, n_total;
+
+/* copy_bandwidth: uvec4 elements. */
+#define GQ_PUSH_COPY uint count;
+
+#endif
