@@ -8,8 +8,8 @@
 #   GLOWQ_JOBS    parallel compile jobs (default 2)
 set -euo pipefail
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
-version=0.3.36
-archive=$cache/llama_cpp_python-$version.tar.gz
+. "$(dirname "$0")/llama_cpp_source.sh"
+version=$llama_cpp_version
 dest=$cache/llama.cpp-cpu
 jobs=${GLOWQ_JOBS:-2}
 targets=(llama-perplexity llama-bench llama-completion)
@@ -20,21 +20,7 @@ have_all() {
 }
 if have_all; then echo "$dest/build/bin"; exit 0; fi
 
-mkdir -p "$cache"
-if [ ! -f "$archive" ]; then
-  echo "build_llama_cpp: downloading llama-cpp-python==$version source" >&2
-  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
-    "llama-cpp-python==$version" -d "$cache" >&2
-fi
-
-if [ ! -f "$dest/src/CMakeLists.txt" ]; then
-  rm -rf "$dest"
-  tmp=$(mktemp -d "$cache/llama.cpp-src.XXXXXX")
-  tar -xzf "$archive" -C "$tmp" "llama_cpp_python-$version/vendor/llama.cpp"
-  mkdir -p "$dest"
-  mv "$tmp/llama_cpp_python-$version/vendor/llama.cpp" "$dest/src"
-  rm -rf "$tmp"
-fi
+llama_cpp_unpack "$dest"
 
 # Native CPU code (the comparison is on this machine); no network features, no server.
 cmake -S "$dest/src" -B "$dest/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -18,8 +18,8 @@
 # See docs/llamacpp-vulkan-build.md.
 set -euo pipefail
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
-version=0.3.36
-archive=$cache/llama_cpp_python-$version.tar.gz
+. "$(dirname "$0")/llama_cpp_source.sh"
+version=$llama_cpp_version
 dest=$cache/llama.cpp-vulkan
 jobs=${GLOWQ_JOBS:-2}
 targets=(llama-bench llama-quantize)
@@ -44,21 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}" >&2
 fi
 
-mkdir -p "$cache"
-if [ ! -f "$archive" ]; then
-  echo "build_llama_cpp_vulkan: downloading llama-cpp-python==$version source" >&2
-  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
-    "llama-cpp-python==$version" -d "$cache" >&2
-fi
-
-if [ ! -f "$dest/src/CMakeLists.txt" ]; then
-  rm -rf "$dest"
-  tmp=$(mktemp -d "$cache/llama.cpp-src.XXXXXX")
-  tar -xzf "$archive" -C "$tmp" "llama_cpp_python-$version/vendor/llama.cpp"
-  mkdir -p "$dest"
-  mv "$tmp/llama_cpp_python-$version/vendor/llama.cpp" "$dest/src"
-  rm -rf "$tmp"
-fi
+llama_cpp_unpack "$dest"
 
 # The compatibility header (a no-op with Vulkan-Headers that have VK_EXT_layer_settings).
 shim=$dest/vk_compat_layer_settings.h
