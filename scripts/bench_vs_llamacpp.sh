@@ -19,6 +19,10 @@
 #   BENCH_ROUNDS            alternating rounds, K (default 2)
 #   BENCH_OWN               1 (default): also bench glowq's own int4 g64 file; 0: skip
 #   BENCH_MODEL             source GGUF (default: scripts/fetch_model.sh)
+#   BENCH_SHAPE             instead of BENCH_MODEL: a synthetic Q4_0 model of that shape written by
+#                           `glowq synth` (random weights; no download, no llama-quantize)
+#   LLAMA_BIN               a folder holding a built llama-bench (and llama-quantize unless
+#                           BENCH_SHAPE is set); default: scripts/build_llama_cpp_vulkan.sh
 #   BENCH_OUT               Markdown output (default docs/bench/<device-slug>.md)
 #   GLOWQ_CACHE, GLOWQ_BUILD_DIR
 set -euo pipefail
@@ -33,14 +37,23 @@ own=${BENCH_OWN:-1}
 t_start=$(date +%s)
 
 [ -x "$glowq" ] || { echo "bench_vs_llamacpp: $glowq not built (scripts/setup.sh)" >&2; exit 1; }
-bin=$("$root/scripts/build_llama_cpp_vulkan.sh")
-src=${BENCH_MODEL:-$("$root/scripts/fetch_model.sh")}
-base=$(basename "$src" .gguf)
-base=${base%.Q4_1}; base=${base%.Q4_0}
-q40=$cache/models/$base.Q4_0.gguf
+bin=${LLAMA_BIN:-$("$root/scripts/build_llama_cpp_vulkan.sh")}
+mkdir -p "$cache/models"
+if [ -n "${BENCH_SHAPE:-}" ]; then
+  base=synthetic-$BENCH_SHAPE
+  src=$cache/models/$base.Q4_0.gguf
+  q40=$src
+  quant_q40=("$glowq" synth --shape "$BENCH_SHAPE" -o "$q40")
+  [ -s "$q40" ] || "${quant_q40[@]}" > /dev/null
+else
+  src=${BENCH_MODEL:-$("$root/scripts/fetch_model.sh")}
+  base=$(basename "$src" .gguf)
+  base=${base%.Q4_1}; base=${base%.Q4_0}
+  q40=$cache/models/$base.Q4_0.gguf
+  quant_q40=("$bin/llama-quantize" --allow-requantize "$src" "$q40" Q4_0)
+fi
 ownf=$cache/models/$base.glowq-int4-g64.gguf
 
-quant_q40=("$bin/llama-quantize" --allow-requantize "$src" "$q40" Q4_0)
 if [ ! -s "$q40" ]; then
   echo "bench_vs_llamacpp: ${quant_q40[*]}" >&2
   "${quant_q40[@]}" > "$cache/models/$base.Q4_0.quantize.log" 2>&1 ||
@@ -96,11 +109,11 @@ done
 elapsed=$(( $(date +%s) - t_start ))
 
 cmdline="scripts/bench_vs_llamacpp.sh"
-for v in GLOWQ_DEVICE BENCH_PP BENCH_TG BENCH_REPS BENCH_ROUNDS BENCH_OWN BENCH_MODEL; do
+for v in GLOWQ_DEVICE BENCH_PP BENCH_TG BENCH_REPS BENCH_ROUNDS BENCH_OWN BENCH_MODEL BENCH_SHAPE; do
   [ -n "${!v:-}" ] && cmdline="$v=${!v} $cmdline"
 done
 RUNS=$runs ROUNDS=$rounds OWN=$own PP=$pp TG=$tg REPS=$reps ELAPSED=$elapsed CMDLINE=$cmdline \
-SRC=$src Q40=$q40 OWNF=$ownf CACHE=$cache \
+SRC=$src Q40=$q40 OWNF=$ownf CACHE=$cache SHAPE=${BENCH_SHAPE:-} \
 LLAMA_CMD="${llama_cmd[*]}" GLOWQ_CMD="${glowq_cmd[*]} --json F" OWN_CMD="${own_cmd[*]} --json F" \
 QUANT_Q40="${quant_q40[*]}" QUANT_OWN="${quant_own[*]}" VKDEV=$GGML_VK_VISIBLE_DEVICES \
 python3 - > "$out" <<'EOF'
@@ -184,8 +197,12 @@ P(f"- llama.cpp: llama-cpp-python 0.3.36's vendored llama.cpp, `-DGGML_VULKAN=ON
   f"n_gpu_layers {lb_meta.get('n_gpu_layers')}, n_threads {lb_meta.get('n_threads')}, "
   f"n_batch {lb_meta.get('n_batch')}, n_ubatch {lb_meta.get('n_ubatch')}, flash_attn {lb_meta.get('flash_attn')}"
   + ('' if vulkan_ok else ' -- WARNING: not confirmed to run on the Vulkan device'))
-P(f"- model: {info_src.get('name')} ({info_src['parameters'] / 1e6:.1f} M parameters), "
-  f"converted from `{short(E['SRC'])}`")
+if E.get('SHAPE'):
+    P(f"- model: a synthetic {E['SHAPE']} ({info_src['parameters'] / 1e6:.1f} M parameters, random weights) "
+      f"written as Q4_0 by `{short(E['QUANT_Q40'])}`; speed does not depend on the values")
+else:
+    P(f"- model: {info_src.get('name')} ({info_src['parameters'] / 1e6:.1f} M parameters), "
+      f"converted from `{short(E['SRC'])}`")
 P(f"- {K} rounds, alternating (llama-bench first in odd rounds, glowq first in even ones); "
   f"each run: one warm-up, then {E['REPS']} repetition(s). Cells: median over rounds of each "
   f"run's median tokens/s, (min-max over rounds).")
@@ -209,11 +226,13 @@ for label, inf in ((f'source `{os.path.basename(E["SRC"])}`', info_src), ('Q4_0 
     P(f'| {label} | {ty} | {emb} | {l:.3f} | {a:.3f} | {b / 1048576:.1f} |')
 P('')
 embd_mib = info_q40['n_vocab'] * info_q40['n_embd'] * 2 / 1048576
+emb_type = types(info_q40)[1]
+embd_note = (f"the tied token_embd/output matrix ({info_q40['n_vocab']} x {info_q40['n_embd']}, {emb_type} in the file) "
+             f"is expanded to fp16 ({embd_mib:.1f} MiB). ") if emb_type not in ('q4_0', 'q4_1', 'Q4_0', 'Q4_1') else ""
 P(f"glowq loads the Q4_0 file without re-quantizing: each 32-weight block's fp16 scale d becomes "
   f"a scale d and offset -8d in its int4 layout (fp16 scale + fp16 offset per group), so the exact same "
-  f"weights run, at 5.0 bits per matrix weight on the device instead of the file's 4.5; the tied "
-  f"token_embd/output matrix ({info_q40['n_vocab']} x {info_q40['n_embd']}, Q8_0 in the file) is expanded "
-  f"to fp16 ({embd_mib:.1f} MiB). glowq's weights on the device: {gq['weight_bytes'] / 1048576:.1f} MiB "
+  f"weights run, at 5.0 bits per matrix weight on the device instead of the file's 4.5; " + embd_note +
+  f"glowq's weights on the device: {gq['weight_bytes'] / 1048576:.1f} MiB "
   f"for this file. "
   + (f"glowq's own layout at Q4_0's 4.5 bits per matrix weight is group 64 (fp16 scale + offset per 64 "
      f"weights), re-quantized (RTN, no correction) from the source file, so its weights differ slightly "

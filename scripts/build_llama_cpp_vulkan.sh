@@ -19,7 +19,7 @@
 set -euo pipefail
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
 . "$(dirname "$0")/llama_cpp_source.sh"
-version=$llama_cpp_version
+version="$llama_cpp_version portable"  # a build made before GGML_NATIVE=OFF is rebuilt
 dest=$cache/llama.cpp-vulkan
 jobs=${GLOWQ_JOBS:-2}
 targets=(llama-bench llama-quantize)
@@ -82,10 +82,11 @@ struct LayerSettingsCreateInfoEXT {  // layout of VkLayerSettingsCreateInfoEXT
 EOF
 if cmp -s "$shim.tmp" "$shim"; then rm -f "$shim.tmp"; else mv "$shim.tmp" "$shim"; fi
 
-# Native CPU code (the CPU backend also runs on this machine); no network features, no server.
+# Portable CPU code (GGML_NATIVE=OFF): the binaries also travel to other machines (a GPU
+# machine for docs/bench/), and with -ngl 99 the CPU backend does next to nothing. No server.
 cmake -S "$dest/src" -B "$dest/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS="-include $shim" \
-  -DGGML_VULKAN=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_NATIVE=ON \
+  -DGGML_VULKAN=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_NATIVE=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
   -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DBUILD_SHARED_LIBS=OFF >&2
 cmake --build "$dest/build" --target "${targets[@]}" -j "$jobs" >&2

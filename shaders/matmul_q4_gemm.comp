@@ -19,9 +19,10 @@ layout(std430, binding = 3) buffer Y { float y[]; };
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 #ifdef LOWRANK
-// GlowQ's correction Y += A R in the epilogue. A GEMM tile spans 32 tokens, whose R rows
-// would not fit shared memory beside the weight tile; they are read from memory (cached),
-// a small cost next to the K-long main loop.
+// GlowQ's correction Y += A R: one more pass of the tile product after the K loop, 32
+// ranks at a time, with the tile's rows of A and tokens' R staged in shared memory like
+// the weights and x. (Reading them from memory per output made prefill with corrections
+// 7x slower than without on an H100.)
 layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };
 layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };
 #endif
@@ -79,21 +80,39 @@ void main() {
         }
     }
 
+#ifdef LOWRANK
+    for (uint j0 = 0; j0 < p.rank; j0 += GQ_BLOCK_COLS) {
+        const uint nj = min(GQ_BLOCK_COLS, p.rank - j0);  // even: the rank is
+        barrier();
+        for (uint e = tid; e < BM * GQ_BLOCK_COLS / 2; e += WG) {  // A: BM rows x 16 fp16 pairs
+            const uint r = e / (GQ_BLOCK_COLS / 2), j2 = e % (GQ_BLOCK_COLS / 2);
+            const uint row = row0 + r;
+            const vec2 a = row < p.N && 2 * j2 < nj ? unpackHalf2x16(lr_a[row * (p.rank / 2) + j0 / 2 + j2]) : vec2(0.0);
+            ws[2 * j2][r] = a.x;
+            ws[2 * j2 + 1][r] = a.y;
+        }
+        for (uint e = tid; e < BT * GQ_BLOCK_COLS; e += WG) {
+            const uint t = e / GQ_BLOCK_COLS, j = e % GQ_BLOCK_COLS;
+            const uint tok = tok0 + t;
+            xs[j][t] = tok < p.T && j < nj ? lr_r[tok * p.r_stride + p.r_offset + j0 + j] : 0.0;
+        }
+        barrier();
+        for (uint kk = 0; kk < GQ_BLOCK_COLS; ++kk) {
+            float a[TM], v[TT];
+            for (uint i = 0; i < TM; ++i) a[i] = ws[kk][tr + i * (BM / TM)];
+            for (uint j = 0; j < TT; ++j) v[j] = xs[kk][tt + j * (BT / TT)];
+            for (uint i = 0; i < TM; ++i)
+                for (uint j = 0; j < TT; ++j) acc[i][j] += a[i] * v[j];
+        }
+    }
+#endif
+
     for (uint i = 0; i < TM; ++i) {
         const uint row = row0 + tr + i * (BM / TM);
         if (row >= p.N) continue;
         for (uint j = 0; j < TT; ++j) {
             const uint tok = tok0 + tt + j * (BT / TT);
-            if (tok >= p.T) continue;
-            float v = acc[i][j];
-#ifdef LOWRANK
-            for (uint j2 = 0; j2 < p.rank / 2; ++j2) {
-                const vec2 a = unpackHalf2x16(lr_a[row * (p.rank / 2) + j2]);
-                const uint at = tok * p.r_stride + p.r_offset + 2 * j2;
-                v += a.x * lr_r[at] + a.y * lr_r[at + 1];
-            }
-#endif
-            store_y(tok * p.y_stride + p.y_row0 + row, v);
+            if (tok < p.T) store_y(tok * p.y_stride + p.y_row0 + row, acc[i][j]);
         }
     }
 }

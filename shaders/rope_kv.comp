@@ -7,7 +7,8 @@
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
 
-layout(local_size_x = 64) in;
+layout(local_size_x_id = 0) in;  // wide on GPUs, 64 on CPU drivers
+const uint WG = gl_WorkGroupSize.x;
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) buffer QKV { float qkv[]; };
 layout(std430, binding = 2) writeonly buffer KCache { uint kcache[]; };  // [pos][n_kv*hd/2] half2
@@ -27,13 +28,13 @@ void main() {
     const uint q_dim = p.n_heads * p.head_dim, kv_dim = p.n_kv * p.head_dim;
     const uint row = t * (q_dim + 2 * kv_dim);
     const uint half_hd = p.head_dim / 2;
-    for (uint i = gl_LocalInvocationID.x; i < q_dim / 2; i += 64) {
+    for (uint i = gl_LocalInvocationID.x; i < q_dim / 2; i += WG) {
         const uint at = row + 2 * i;
         const vec2 r = rotate(vec2(qkv[at], qkv[at + 1]), i % half_hd, float(pos));
         qkv[at] = r.x;
         qkv[at + 1] = r.y;
     }
-    for (uint i = gl_LocalInvocationID.x; i < kv_dim / 2; i += 64) {
+    for (uint i = gl_LocalInvocationID.x; i < kv_dim / 2; i += WG) {
         const uint k_at = row + q_dim + 2 * i, v_at = row + q_dim + kv_dim + 2 * i;
         const vec2 k = rotate(vec2(qkv[k_at], qkv[k_at + 1]), i % half_hd, float(pos));
         kcache[pos * (kv_dim / 2) + i] = packHalf2x16(k);

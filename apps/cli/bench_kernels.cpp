@@ -14,6 +14,7 @@
 #include "glowq/vk/context.hpp"
 #include "glowq/vk/graph.hpp"
 #include "glowq/vk/kernel.hpp"
+#include "device_bandwidth.hpp"
 #include "progress.hpp"
 #include "stats.hpp"
 
@@ -35,18 +36,6 @@ const BenchShape kShapes[] = {
     {"llama3-8b", "down", 14336, 4096},
 };
 
-// Runs a profiled graph warmup + reps times; the sample is the sum of its nodes' times.
-Stats time_graph(vk::Graph& g, int warmup, int reps) {
-    std::vector<double> ms;
-    for (int i = 0; i < warmup + reps; ++i) {
-        g.run();
-        double total = 0;
-        for (const auto& t : g.timings()) total += t.ms;
-        if (i >= warmup) ms.push_back(total);
-    }
-    return stats_of(ms);
-}
-
 // Random codes and plausible scales: timing does not depend on the values.
 Int4Matrix random_int4(uint32_t N, uint32_t K, uint32_t g, uint32_t seed) {
     Int4Matrix m = Int4Matrix::zeros(N, K, g);
@@ -59,24 +48,44 @@ Int4Matrix random_int4(uint32_t N, uint32_t K, uint32_t g, uint32_t seed) {
     return m;
 }
 
-double copy_bandwidth_gbps(vk::Context& ctx, vk::Allocator& alloc, uint64_t bytes, int warmup, int reps, Stats& st) {
-    vk::Buffer src = alloc.allocate(bytes), dst = alloc.allocate(bytes);
-    vk::Graph g(ctx, alloc, {true});
-    vk::Dispatch d;
-    const uint32_t wg = std::min<uint32_t>(256, ctx.caps().max_workgroup_invocations);
-    d.kernel = &ctx.kernel({"copy_bandwidth", 2, sizeof(ops::push::Copy), {wg}});
-    d.args = {vk::Arg::in(src), vk::Arg::out(dst)};
-    const uint32_t count = uint32_t(bytes / 16);
-    d.push_constants(ops::push::Copy{count});
-    d.groups[0] = std::min<uint32_t>((count + wg - 1) / wg, 65535);
-    g.add(std::move(d));
-    st = time_graph(g, warmup, reps);
-    return 2.0 * double(bytes) / (st.median * 1e6);  // bytes read + written
+// A GEMV variant to time: "auto" (what the model would use), "lanes" (matmul_q4_gemv's
+// choice for the device) or "rows:NR:WG" (matmul_q4_gemv_rows with NR rows per subgroup and
+// WG invocations per workgroup).
+struct GemvVariant {
+    std::string name;
+    ops::MatmulOptions options;
+};
+
+std::vector<GemvVariant> parse_variants(const std::string& list) {
+    std::vector<GemvVariant> out;
+    std::string item;
+    std::istringstream in(list);
+    while (std::getline(in, item, ',')) {
+        GemvVariant v{item, {}};
+        v.options.path = ops::MatmulPath::Gemv;
+        if (item == "lanes") {
+            v.options.gemv_kernel = ops::GemvKernel::Lanes;
+        } else if (item.rfind("rows", 0) == 0) {
+            v.options.gemv_kernel = ops::GemvKernel::Rows;
+            unsigned nr = 0, wg = 0, bpl = 0, ks = 0;
+            if (item != "rows" && std::sscanf(item.c_str(), "rows:%u:%u:%u:%u", &nr, &wg, &bpl, &ks) < 2)
+                throw Error(ErrorKind::InvalidArgument, "GEMV variant '" + item + "': expected rows:NR:WG[:BPL[:KSPLIT]]");
+            v.options.k_split = ks;
+            v.options.rows_per_subgroup = nr;
+            v.options.gemv_workgroup = wg;
+            v.options.blocks_per_lane = bpl;
+        } else if (item != "auto") {
+            throw Error(ErrorKind::InvalidArgument, "unknown GEMV variant '" + item + "' (auto, lanes, rows:NR:WG)");
+        }
+        out.push_back(v);
+    }
+    if (out.empty()) throw Error(ErrorKind::InvalidArgument, "--gemv-variants is empty");
+    return out;
 }
 
 struct Row {
     BenchShape shape;
-    const char* kernel;
+    std::string kernel;
     uint32_t tokens;
     uint64_t weight_bytes;
     Stats ms;
@@ -88,7 +97,7 @@ struct Row {
 int bench_kernels(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet"},
               {"--device", "--models", "--reps", "--warmup", "--gemm-tokens", "--gemv-tokens", "--group-size", "--json",
-               "--copy-mib"});
+               "--copy-mib", "--gemv-variants", "--rotate-mib"});
     if (args.has("--help") || args.has("-h")) {
         std::printf(
             "usage: glowq bench kernels [options]\n\n"
@@ -104,7 +113,12 @@ int bench_kernels(const std::vector<std::string>& argv) {
             "  --gemv-tokens T    tokens for the GEMV (default 1)\n"
             "  --gemm-tokens T    tokens for the GEMM, 0 to skip it (default 64)\n"
             "  --group-size G     int4 group size 32, 64 or 128 (default 128)\n"
-            "  --copy-mib M       copy-bandwidth buffer size (default 64)\n"
+            "  --copy-mib M       copy-bandwidth buffer size (default 64; use more than the GPU's cache)\n"
+            "  --rotate-mib M     cycle through copies of each matrix totalling at least M MiB so\n"
+            "                     that it is read from memory, not from the cache (default 256 on\n"
+            "                     GPUs, 0 on CPU drivers)\n"
+            "  --gemv-variants L  GEMV kernels to time, comma-separated: auto (the model's choice),\n"
+            "                     lanes, rows:NR:WG[:BPL[:KSPLIT]] (default auto)\n"
             "  --json FILE        also write the results as JSON\n"
             "  --quiet            no progress output\n");
         return 0;
@@ -116,6 +130,8 @@ int bench_kernels(const std::vector<std::string>& argv) {
     const uint32_t group = uint32_t(args.get_int("--group-size", 128, 32, 128));
     const uint64_t copy_bytes = uint64_t(args.get_int("--copy-mib", 64, 1, 1024)) << 20;
     const std::string models = args.get("--models", "smollm2-135m,llama3-8b");
+    const std::vector<GemvVariant> variants = parse_variants(args.get("--gemv-variants", "auto"));
+    const GemvVariant rows_many = parse_variants("rows")[0];
     std::vector<BenchShape> shapes;
     for (const auto& s : kShapes)
         if (("," + models + ",").find("," + std::string(s.model) + ",") != std::string::npos) shapes.push_back(s);
@@ -128,7 +144,10 @@ int bench_kernels(const std::vector<std::string>& argv) {
     const auto& caps = ctx.caps();
     if (!caps.timestamps) throw Error(ErrorKind::Unsupported, caps.name + " has no timestamps on its compute queue");
 
-    Progress progress("bench kernels", shapes.size() * (gemm_tokens ? 2 : 1) + 1, !args.has("--quiet"));
+    const uint64_t rotate_bytes = uint64_t(args.get_int("--rotate-mib", caps.type == "cpu" ? 0 : 256, 0, 65536)) << 20;
+    const bool rows_at_gemm = gemm_tokens && caps.type != "cpu" && ops::gemv_rows_supported(caps);
+    Progress progress("bench kernels", shapes.size() * (variants.size() + (gemm_tokens ? 1 : 0) + rows_at_gemm) + 1,
+                      !args.has("--quiet"));
     Stats copy_ms;
     const double copy_gbps = copy_bandwidth_gbps(ctx, alloc, std::min(copy_bytes, caps.max_storage_buffer_range),
                                                  warmup, reps, copy_ms);
@@ -137,22 +156,43 @@ int bench_kernels(const std::vector<std::string>& argv) {
     std::vector<Row> rows;
     for (const auto& s : shapes) {
         const Int4Matrix m = random_int4(s.N, s.K, group, s.K * 31 + s.N);
-        const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
-        for (uint32_t tokens : {gemv_tokens, gemm_tokens}) {
-            if (tokens == 0) continue;
-            const bool gemm = tokens == gemm_tokens && tokens != gemv_tokens;
+        // Copies of the matrix, cycled through, so that each product reads it from memory.
+        std::vector<ops::DeviceMatrix> copies;
+        do copies.push_back(ops::DeviceMatrix::upload_int4(alloc, m));
+        while (uint64_t(copies.size()) * copies[0].weight_bytes() < rotate_bytes);
+        std::vector<std::pair<uint32_t, const GemvVariant*>> runs;
+        for (const auto& v : variants) runs.push_back({gemv_tokens, &v});
+        if (gemm_tokens) runs.push_back({gemm_tokens, nullptr});
+        // Where the Rows GEMV runs, also at the GEMM's token count (8 tokens per pass):
+        // the figure that places the switch from one to the other.
+        if (rows_at_gemm) runs.push_back({gemm_tokens, &rows_many});
+        for (const auto& [tokens, variant] : runs) {
+            const bool gemm = variant == nullptr;
             std::vector<float> xv(size_t(tokens) * s.K, 0.5f);
             vk::Buffer x = alloc.upload(xv.data(), xv.size() * 4);
-            vk::Buffer y = alloc.allocate(uint64_t(tokens) * s.N * 4);
-            vk::Graph g(ctx, alloc, {true});
-            ops::MatmulOptions mo;
+            // One output per copy: no hazard between the products, so they run back to back
+            // as a model's independent dispatches would, timed as a whole.
+            std::vector<vk::Buffer> ys;
+            for (size_t c = 0; c < copies.size(); ++c) ys.push_back(alloc.allocate(uint64_t(tokens) * s.N * 4));
+            vk::Graph g(ctx, alloc, vk::GraphOptions{false, true});
+            ops::MatmulOptions mo = gemm ? ops::MatmulOptions{} : variant->options;
             mo.path = gemm ? ops::MatmulPath::Gemm : ops::MatmulPath::Gemv;
             std::string kernel;
-            for (auto& d : ops::matmul(ctx, dm, x, y, tokens, mo)) {
-                kernel = d.kernel->desc().shader;
-                g.add(std::move(d));
+            for (size_t c = 0; c < copies.size(); ++c)
+                for (auto& d : ops::matmul(ctx, copies[c], x, ys[c], tokens, mo)) {
+                    kernel = d.kernel->desc().shader;
+                    g.add(std::move(d));
+                }
+            if (!gemm) {
+                const ops::GemvShape gs = ops::gemv_shape(caps, s.N, s.K, tokens, mo);
+                kernel = (variant->name == "auto" ? "auto: " : "") + kernel +
+                         (gs.rows_kernel ? " nr" + std::to_string(gs.nr) + " ks" + std::to_string(gs.ksplit) + " bpl" + std::to_string(gs.bpl)
+                                          : " rows" + std::to_string(gs.rows)) +
+                         " wg" + std::to_string(gs.workgroup);
             }
-            Row r{s, gemm ? "gemm" : "gemv", tokens, dm.weight_bytes(), time_graph(g, warmup, reps), 0, 0, 0};
+            Stats per = time_graph(g, warmup, reps);
+            for (double* v : {&per.median, &per.min, &per.max}) *v /= double(copies.size());
+            Row r{s, gemm ? "gemm: " + kernel : "gemv: " + kernel, tokens, copies[0].weight_bytes(), per, 0, 0, 0};
             r.gbps = double(r.weight_bytes) / (r.ms.median * 1e6);
             r.gflops = 2.0 * s.K * s.N * tokens / (r.ms.median * 1e6);
             r.of_copy = r.gbps / copy_gbps;
@@ -166,19 +206,21 @@ int bench_kernels(const std::vector<std::string>& argv) {
                 caps.api_version_string().c_str(), caps.driver_name.c_str(), caps.driver_info.c_str());
     std::printf("copy bandwidth: %.2f GB/s (read+write of %llu MiB, median %.3f ms)\n", copy_gbps,
                 (unsigned long long)(std::min(copy_bytes, caps.max_storage_buffer_range) >> 20), copy_ms.median);
-    std::printf("int4 g=%u, %d reps after %d warm-up; GB/s = weight bytes (codes + scales) / median time\n\n", group,
-                reps, warmup);
+    std::printf("int4 g=%u, %d reps after %d warm-up; GB/s = weight bytes (codes + scales) / median time;\n"
+                "each rep runs products over copies of the matrix totalling >= %llu MiB back to back\n"
+                "(independent outputs, no barrier between them); the time is the whole run / copies\n\n",
+                group, reps, warmup, (unsigned long long)(rotate_bytes >> 20));
     std::printf("| model | matrix | K x N | kernel | tokens | median ms | min ms | max ms | weight MiB | GB/s | of copy | GFLOP/s |\n");
     std::printf("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& r : rows)
         std::printf("| %s | %s | %ux%u | %s | %u | %.4f | %.4f | %.4f | %.2f | %.2f | %.0f%% | %.2f |\n", r.shape.model,
-                    r.shape.role, r.shape.K, r.shape.N, r.kernel, r.tokens, r.ms.median, r.ms.min, r.ms.max,
+                    r.shape.role, r.shape.K, r.shape.N, r.kernel.c_str(), r.tokens, r.ms.median, r.ms.min, r.ms.max,
                     double(r.weight_bytes) / (1 << 20), r.gbps, 100.0 * r.of_copy, r.gflops);
 
     if (args.has("--json")) {
         std::ostringstream j;
         j << "{\"device\":" << caps.to_json() << ",\"group_size\":" << group << ",\"reps\":" << reps
-          << ",\"warmup\":" << warmup << ",\"copy\":{\"bytes\":" << std::min(copy_bytes, caps.max_storage_buffer_range)
+          << ",\"warmup\":" << warmup << ",\"rotate_bytes\":" << rotate_bytes << ",\"copy\":{\"bytes\":" << std::min(copy_bytes, caps.max_storage_buffer_range)
           << ",\"median_ms\":" << copy_ms.median << ",\"gbps\":" << copy_gbps << "},\"results\":[";
         for (size_t i = 0; i < rows.size(); ++i) {
             const Row& r = rows[i];

@@ -1,4 +1,5 @@
-// Where a decode step's GPU time goes, by kernel kind, from a profiled graph's timings.
+// Where a decode step's GPU time goes, by kernel kind, from a profiled graph's timings,
+// with the achieved GB/s of every weight product against the device's copy bandwidth.
 #pragma once
 #include <cstdio>
 #include <string>
@@ -12,10 +13,15 @@ struct KindTime {
     std::string kind;  // "qkv:matmul_q4_gemv", "attn:attention", ...
     double ms = 0;
     int dispatches = 0;
+    uint64_t weight_bytes = 0;  // 0 for kernels that read no weights
+    double gbps() const { return ms > 0 ? double(weight_bytes) / (ms * 1e6) : 0.0; }
 };
 
 // Sums node times by label with the layer prefix removed ("L3.qkv:x" -> "qkv:x"), largest first.
 std::vector<KindTime> time_by_kind(const std::vector<vk::NodeTiming>& timings);
-void print_profile(FILE* out, const std::vector<vk::NodeTiming>& timings);
+// copy_gbps > 0 adds each weight product's share of it.
+void print_profile(FILE* out, const std::vector<vk::NodeTiming>& timings, double copy_gbps = 0);
+// The same as a JSON object: {"step_ms":..,"dispatches":..,"kinds":[{kind, ms, share, dispatches, weight_bytes, gbps}]}
+std::string profile_json(const std::vector<vk::NodeTiming>& timings);
 
 }  // namespace glowq::cli

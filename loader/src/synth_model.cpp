@@ -145,7 +145,7 @@ void write_synth_model(const std::string& path, const SynthOptions& o) {
         token_type.push_back(3);
     }
     w.set("tokenizer.ggml.model", "gpt2");
-    w.set("tokenizer.ggml.pre", "gpt2");
+    w.set("tokenizer.ggml.pre", "gpt-2");  // llama.cpp refuses "gpt2" here
     w.set_array("tokenizer.ggml.tokens", tokens);
     w.set_array("tokenizer.ggml.token_type", token_type);
     w.set_array("tokenizer.ggml.merges", std::vector<std::string>{});

@@ -13,6 +13,8 @@
 #include "glowq/quant/glowq_file.hpp"
 #include "glowq/quant/restore.hpp"
 #include "glowq/quant/sha256.hpp"
+#include "glowq/error.hpp"
+#include "glowq/quant/synth_quantized.hpp"
 #include "support/model_files.hpp"
 
 using namespace glowq;
@@ -249,4 +251,44 @@ TEST_CASE("glowq-s auto restores the fewest units within the tolerance", "[glowq
     CHECK(r.evaluated.size() <= 5);
     for (const auto& e : r.evaluated)
         if (e.k + 1 == r.k) CHECK(e.ppl > r.target);
+}
+
+TEST_CASE("random quantized models for benchmarks have quantize's tensors, shapes and units", "[glowq]") {
+    // `glowq bench model --modes` times random models instead of fitted ones: they must
+    // be the same files in all but the values, or the comparison of modes means nothing.
+    const Pipeline& p = pipeline();
+    const ModelConfig cfg = read_model_config(p.file);
+    auto layout = [](const GgufFile& f) {
+        std::vector<std::string> out;
+        for (const GgufTensor& t : f.tensors())
+            out.push_back(std::string(t.name) + " " + ggml_type_name(t.type) + " " + std::to_string(t.ne[0]) + "x" +
+                          std::to_string(t.ne[1]));
+        return out;
+    };
+    for (Method m : {Method::Rtn, Method::Qera, Method::Glowq, Method::GlowqS}) {
+        SynthQuantOptions so;
+        so.method = m;
+        so.rank = 8;
+        so.group_size = 64;
+        so.restore_fraction = 1.0;  // quantize's glowq-s keeps every unit until selection
+        const QuantizedModel fake = synth_quantized(cfg, so);
+        const GgufFile real_file = GgufFile::from_bytes(p.bytes(p.quantize(m)));
+        const GgufFile fake_file = GgufFile::from_bytes(p.bytes(fake));
+        CHECK(layout(fake_file) == layout(real_file));
+        CHECK(fake.restored_units() == p.quantize(m).restored_units());
+        // Codes past K stay zero (the layout's padding) and every factor is finite.
+        for (const auto& layer : fake.layers)
+            for (const auto& [name, mq] : layer) {
+                for (uint32_t n = 0; n < mq.q.rows; n += 7)
+                    for (uint32_t k = mq.q.cols; k < mq.q.row_words() * 8; ++k) REQUIRE(mq.q.code(n, k) == 0);
+                for (uint16_t h : mq.a) REQUIRE((h & 0x7c00u) != 0x7c00u);
+            }
+    }
+    SynthQuantOptions half;
+    half.method = Method::GlowqS;
+    half.rank = 8;
+    half.restore_fraction = 0.5;
+    CHECK(synth_quantized(cfg, half).restored_units().size() == 4);  // of 2 layers x 4 units
+    half.rank = 97;  // more than the 96 columns of the q/k/v group
+    CHECK_THROWS_AS(synth_quantized(cfg, half), glowq::Error);
 }

@@ -31,8 +31,11 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
         for (uint32_t T : {1u, 5u, 64u}) {
             for (bool shared_b : {true, false}) {
                 for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
-                    for (uint32_t tpr : {0u, 16u}) {
+                    // tpr 0: the device's GEMV, 16: the Lanes kernel reducing over 16 lanes,
+                    // 99: the Rows kernel with 3 rows per subgroup.
+                    for (uint32_t tpr : {0u, 16u, 99u}) {
                         if (path == ops::MatmulPath::Gemm && tpr) continue;
+                        if (tpr == 99 && !ops::gemv_rows_supported(ctx.caps())) continue;
                         DYNAMIC_SECTION("rank " << rank << " T " << T << (shared_b ? " shared B" : " per-module B")
                                                 << " path " << int(path) << " tpr " << tpr) {
                             const uint32_t seed = rank * 100 + T;
@@ -75,7 +78,12 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
                             for (auto& d : ops::matmul(ctx, bm, xb, rb, T)) graph.add(std::move(d));
                             ops::MatmulOptions mo;
                             mo.path = path;
-                            mo.threads_per_row = tpr;
+                            mo.threads_per_row = tpr == 99 ? 0 : tpr;
+                            if (tpr == 99) {
+                                mo.gemv_kernel = ops::GemvKernel::Rows;
+                                mo.rows_per_subgroup = 3;
+                                mo.k_split = 2;
+                            }
                             mo.lowrank_r = &rb;
                             mo.r_stride = r_total;
                             for (auto& d : ops::matmul(ctx, dm, xb, yb, T, mo)) graph.add(std::move(d));

@@ -87,12 +87,23 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
     for (const Shape& s : kShapes) {
         for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
             // GEMV lanes per row: the device's choice, one, and a reduction over 16 lanes
-            // with and without subgroup arithmetic. GEMM has a single variant.
-            for (uint32_t variant = 0; variant < (path == ops::MatmulPath::Gemm ? 1u : 4u); ++variant) {
+            // with and without subgroup arithmetic; then the Rows kernel with 1 and 3 rows
+            // per subgroup (2 subgroups per workgroup). GEMM has a single variant.
+            for (uint32_t variant = 0; variant < (path == ops::MatmulPath::Gemm ? 1u : 6u); ++variant) {
                 const bool subgroup = variant != 3;
-                const uint32_t tpr = variant == 0 ? 0 : variant == 1 ? 1 : 16;
+                const uint32_t tpr = variant == 0 ? 0 : variant == 1 ? 1 : variant < 4 ? 16 : 0;
+                ops::MatmulOptions opt{path, subgroup, tpr};
+                if (variant >= 4) {
+                    if (!ops::gemv_rows_supported(ctx.caps())) continue;
+                    opt.gemv_kernel = ops::GemvKernel::Rows;
+                    opt.rows_per_subgroup = variant == 4 ? 1 : 3;
+                    opt.gemv_workgroup = 2 * ctx.caps().subgroup_size;
+                    opt.blocks_per_lane = variant == 4 ? 1 : 2;
+                    opt.k_split = variant == 4 ? 1 : 2;  // variant 5: one team of two subgroups
+                }
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " path="
-                                     << int(path) << " tpr=" << tpr << " subgroup=" << subgroup) {
+                                     << int(path) << " tpr=" << tpr << " subgroup=" << subgroup << " rows kernel nr="
+                                     << opt.rows_per_subgroup) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N * 7 + s.K);
                     auto x = test::random_floats(size_t(s.T) * s.K, s.T * 13 + s.K);
                     const Int4Matrix m = quantize_rtn(w.data(), s.N, s.K, s.g);
@@ -100,7 +111,7 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
                     std::vector<double> want, mag;
                     reference(wq, x, s.N, s.K, s.T, want, mag);
                     const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
-                    check_close(run(*this, dm, x, s.T, {path, subgroup, tpr}), want, mag, s.K);
+                    check_close(run(*this, dm, x, s.T, opt), want, mag, s.K);
                 }
             }
         }
@@ -125,9 +136,11 @@ TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU refe
     const Shape shapes[] = {{1, 1, 0, 1}, {7, 33, 0, 3}, {64, 576, 0, 8}, {129, 101, 0, 20}, {3, 2000, 0, 1}};
     for (const Shape& s : shapes) {
         for (bool f16 : {false, true}) {
-            for (uint32_t variant = 0; variant < 3; ++variant) {
+            // The device's choice, 32 lanes per row with and without subgroup arithmetic, and
+            // the wide shape GPUs use for few long rows (256 lanes on one row).
+            for (uint32_t variant = 0; variant < 4; ++variant) {
                 const bool subgroup = variant != 2;
-                const uint32_t tpr = variant == 0 ? 0 : 32;
+                const uint32_t tpr = variant == 0 ? 0 : variant == 3 ? 256 : 32;
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " T=" << s.T << " f16=" << f16 << " tpr=" << tpr
                                      << " subgroup=" << subgroup) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N + s.K);
@@ -138,7 +151,9 @@ TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU refe
                     std::vector<double> want, mag;
                     reference(wr, x, s.N, s.K, s.T, want, mag);
                     const auto dm = ops::DeviceMatrix::upload_dense(alloc, w.data(), s.N, s.K, f16, 4096);
-                    check_close(run(*this, dm, x, s.T, {ops::MatmulPath::Auto, subgroup, tpr}), want, mag, s.K);
+                    ops::MatmulOptions opt{ops::MatmulPath::Auto, subgroup, tpr};
+                    if (variant == 3) opt.gemv_workgroup = 256;
+                    check_close(run(*this, dm, x, s.T, opt), want, mag, s.K);
                 }
             }
         }

@@ -197,6 +197,39 @@ void VulkanLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* l
     }
 }
 
+std::vector<vk::NodeTiming> VulkanLlama::profile_step(const int32_t* tokens, uint32_t n, uint32_t pos, int reps) {
+    if (n == 0 || n > options_.chunk || pos > cached_ || uint64_t(pos) + n > max_context_)
+        throw Error(ErrorKind::InvalidArgument, "profile_step of " + std::to_string(n) + " tokens at position " +
+                                                    std::to_string(pos) + " with " + std::to_string(cached_) +
+                                                    " cached positions");
+    for (uint32_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || uint32_t(tokens[i]) >= cfg_.n_vocab)
+            throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
+    if (!logits_.valid()) logits_ = alloc_.allocate(uint64_t(options_.chunk) * cfg_.n_vocab * 4, vk::MemoryUsage::Readback);
+    auto& g = profile_graphs_[n];
+    if (!g) {
+        g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{true});
+        build(*g, n, Logits::Last);
+        g->record();
+    }
+    std::vector<std::vector<vk::NodeTiming>> runs;
+    for (int r = 0; r < std::max(1, reps); ++r) {
+        std::memcpy(tokens_.mapped(), tokens, size_t(n) * 4);
+        g->step()[0] = pos;
+        g->run();
+        runs.push_back(g->timings());
+    }
+    cached_ = pos + n;
+    std::vector<vk::NodeTiming> out = runs[0];
+    for (size_t i = 0; i < out.size(); ++i) {
+        std::vector<double> ms;
+        for (const auto& run : runs) ms.push_back(run[i].ms);
+        std::nth_element(ms.begin(), ms.begin() + long(ms.size() / 2), ms.end());
+        out[i].ms = ms[ms.size() / 2];
+    }
+    return out;
+}
+
 std::vector<vk::NodeTiming> VulkanLlama::decode_timings() const {
     auto it = graphs_.find(std::make_pair(1u, int(Logits::Last)));
     return it == graphs_.end() ? std::vector<vk::NodeTiming>{} : it->second->timings();

@@ -140,15 +140,64 @@ DeviceMatrix DeviceMatrix::upload_dense(vk::Allocator& alloc, const float* w, ui
     return d;
 }
 
+
 static uint32_t pow2_floor(uint32_t v) {
     uint32_t p = 1;
     while (p * 2 <= v) p *= 2;
     return p;
 }
 
-GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, const MatmulOptions& options) {
+bool gemv_rows_supported(const vk::DeviceCaps& caps) {
+    const uint32_t sg = caps.subgroup_size;
+    return caps.subgroup_arithmetic && sg > 0 && caps.subgroup_min_size == sg && caps.subgroup_max_size == sg &&
+           sg <= caps.max_workgroup_invocations;
+}
+
+// The Rows kernel's shape: its grid is computed from the subgroup size, which must be
+// the one the driver uses (gemv_rows_supported).
+static GemvShape gemv_rows_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_t T,
+                                 const MatmulOptions& options) {
+    if (!gemv_rows_supported(caps))
+        throw Error(ErrorKind::Unsupported, "the Rows GEMV needs subgroup arithmetic and a fixed subgroup size");
     GemvShape s;
-    s.workgroup = std::min<uint32_t>(64, caps.max_workgroup_invocations);
+    const uint32_t sg = caps.subgroup_size;
+    s.rows_kernel = true;
+    s.subgroup = true;
+    // More rows per subgroup reuse each x load more and keep more loads in flight, but
+    // leave fewer subgroups for a matrix that runs alone in a decode step. On an H100: back
+    // to back, 8 rows were best for every Llama-3-8B matrix (58-60% of the copy bandwidth),
+    // but inside a decode step 4096-row matrices lost a quarter of their speed against 4
+    // rows. So: one row per subgroup per 1024 rows, up to 8 (4 with 8 tokens, whose sums
+    // take registers), and subgroups split a long row between them (K >= 4096: 2, >= 8192:
+    // 4). Two blocks per lane per iteration spilled registers (about 30%).
+    s.nr = options.rows_per_subgroup ? options.rows_per_subgroup
+                                     : std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, N / 1024)), 1, T == 1 ? 8 : 4);
+    s.ksplit = options.k_split ? options.k_split : std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, K / 2048)), 1, 4);
+    if (s.nr > 8) throw Error(ErrorKind::InvalidArgument, "rows_per_subgroup must be 1..8");
+    s.workgroup = options.gemv_workgroup ? options.gemv_workgroup : std::min(4 * sg, caps.max_workgroup_invocations);
+    if (s.workgroup % sg || s.workgroup > caps.max_workgroup_invocations)
+        throw Error(ErrorKind::InvalidArgument, "the Rows GEMV workgroup must be a multiple of the subgroup size (" +
+                                                    std::to_string(sg) + ")");
+    if (s.ksplit != 1 && s.ksplit != 2 && s.ksplit != 4) throw Error(ErrorKind::InvalidArgument, "k_split must be 1, 2 or 4");
+    s.workgroup = std::max(s.workgroup, s.ksplit * sg);
+    if ((s.workgroup / sg) % s.ksplit)
+        throw Error(ErrorKind::InvalidArgument, "the Rows GEMV workgroup must hold whole teams of k_split subgroups");
+    s.rows = s.nr * (s.workgroup / sg / s.ksplit);
+    s.bpl = options.blocks_per_lane ? options.blocks_per_lane : 1;
+    if (s.bpl > 4) throw Error(ErrorKind::InvalidArgument, "blocks_per_lane must be 1..4");
+    s.tokens = T == 1 ? 1 : 8;
+    return s;
+}
+
+GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_t T, const MatmulOptions& options) {
+    if (options.gemv_kernel == GemvKernel::Rows ||
+        (options.gemv_kernel == GemvKernel::Auto && !options.threads_per_row && options.subgroup_ops &&
+         caps.type != "cpu" && gemv_rows_supported(caps)))
+        return gemv_rows_shape(caps, N, K, T, options);
+    GemvShape s;
+    s.workgroup = options.gemv_workgroup ? options.gemv_workgroup : std::min<uint32_t>(64, caps.max_workgroup_invocations);
+    if (s.workgroup > caps.max_workgroup_invocations || (s.workgroup & (s.workgroup - 1)))
+        throw Error(ErrorKind::InvalidArgument, "GEMV workgroup must be a power of two the device allows");
     // Enough lanes per row that each streams a few 32-column blocks, no more: short rows
     // (K = 576: 18 blocks) share a workgroup between several rows.
     const uint32_t blocks = (K + 31) / 32;
@@ -195,9 +244,16 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
         throw Error(ErrorKind::InvalidArgument, "matmul: Y holds fewer than " + std::to_string(tokens) + " x " +
                                                     std::to_string(w.rows) + " floats");
     // CPU drivers: the GEMV with one row per lane beats the tiled GEMM at any token count
-    // (uniform activation loads instead of shared-memory gathers).
-    if (path == MatmulPath::Auto)
-        path = tokens <= 8 || ctx.caps().type == "cpu" ? MatmulPath::Gemv : MatmulPath::Gemm;
+    // (uniform activation loads instead of shared-memory gathers). GPUs with the Rows GEMV:
+    // up to 64 tokens (a short prompt) it re-reads the weights once per 8 tokens and still
+    // beats the tiled GEMM, which ran at 1.5 TFLOP/s for 16 tokens on an H100.
+    if (path == MatmulPath::Auto) {
+        const auto& caps = ctx.caps();
+        const bool rows_gemv = caps.type != "cpu" && w.type == WeightType::Int4 && options.subgroup_ops &&
+                               !options.threads_per_row && options.gemv_kernel != GemvKernel::Lanes &&
+                               gemv_rows_supported(caps);
+        path = tokens <= 8 || caps.type == "cpu" || (rows_gemv && tokens <= 64) ? MatmulPath::Gemv : MatmulPath::Gemm;
+    }
     if (w.type != WeightType::Int4) path = MatmulPath::Gemv;  // dense weights: one kernel
 
     if (w.lr_rank > 0) {
@@ -221,17 +277,46 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             d.groups[0] = (part.rows + 63) / 64;
             d.groups[1] = (tokens + 31) / 32;
         } else {
-            const GemvShape s = gemv_shape(ctx.caps(), w.cols, tokens, options);
-            std::string name = w.type == WeightType::Int4 ? "matmul_q4_gemv"
-                               : w.type == WeightType::F16 ? "matmul_f16"
-                                                           : "matmul_f32";
-            if (s.subgroup) name += "_subgroup";
-            // The int4 broadcast kernel finds a block's group with a shift.
-            const bool pow2_group = w.group_size >= 32 && (w.group_size & (w.group_size - 1)) == 0;
-            if (s.broadcast && (w.type != WeightType::Int4 || pow2_group)) name += "_bcast";
-            name += lr;
+            // The Rows kernel is int4 only; dense weights keep the Lanes kernel.
+            MatmulOptions gemv_options = options;
+            if (w.type != WeightType::Int4) {
+                gemv_options.gemv_kernel = GemvKernel::Lanes;
+                const auto& caps = ctx.caps();
+                if (caps.type != "cpu" && !options.threads_per_row && !options.gemv_workgroup && part.rows <= 512) {
+                    // Few long rows (the low-rank B projections, rank x K): one wide workgroup
+                    // per row, each lane streaming a few words, instead of 64 lanes looping
+                    // over K/128 4-byte loads (51 us for 64 x 14336 on an H100). The
+                    // reduction needs WG x 8 floats of shared memory.
+                    uint32_t wg = 64;
+                    while (wg * 2 <= std::min<uint32_t>(1024, caps.max_workgroup_invocations) &&
+                           wg * 2 * 8 * 4 <= caps.max_shared_memory / 2)
+                        wg *= 2;
+                    gemv_options.gemv_workgroup = wg;
+                    gemv_options.threads_per_row =
+                        std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, w.cols / 16)), std::min(wg, 64u), wg);
+                }
+            }
+            const GemvShape s = gemv_shape(ctx.caps(), part.rows, w.cols, tokens, gemv_options);
+            std::string name;
+            uint32_t spec1 = s.rows;
+            if (s.rows_kernel) {
+                name = "matmul_q4_gemv_rows";
+                spec1 = s.nr;
+            } else {
+                name = w.type == WeightType::Int4 ? "matmul_q4_gemv" : w.type == WeightType::F16 ? "matmul_f16" : "matmul_f32";
+                if (s.subgroup) name += "_subgroup";
+                // The int4 broadcast kernel finds a block's group with a shift.
+                const bool pow2_group = w.group_size >= 32 && (w.group_size & (w.group_size - 1)) == 0;
+                if (s.broadcast && (w.type != WeightType::Int4 || pow2_group)) name += "_bcast";
+            }
             const uint32_t bindings = (w.type == WeightType::Int4 ? 4 : 3) + lr_bindings;
-            d.kernel = &ctx.kernel({name, bindings, sizeof(MatmulPush), {s.workgroup, s.rows, s.tokens}});
+            std::vector<uint32_t> spec = {s.workgroup, spec1, s.tokens};
+            if (s.rows_kernel) {
+                spec.push_back(s.bpl);
+                spec.push_back(s.ksplit);
+                spec.push_back(s.workgroup / ctx.caps().subgroup_size);
+            }
+            d.kernel = &ctx.kernel({name + lr, bindings, sizeof(MatmulPush), spec});
             d.groups[0] = (part.rows + s.rows - 1) / s.rows;
             d.groups[1] = (tokens + s.tokens - 1) / s.tokens;
         }
@@ -244,6 +329,8 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             d.args.push_back(Arg::in(*options.lowrank_r));
         }
         d.label = d.kernel->desc().shader;
+        d.weight_bytes = part.weights.size() + (part.scale_offset.valid() ? part.scale_offset.size() : 0) +
+                         (lowrank ? part.lr_a.size() : 0);
         out.push_back(std::move(d));
     }
     return out;

@@ -32,7 +32,7 @@ bool any_overlap(const Range& r, const std::vector<Range>& set) {
 Graph::Graph(Context& ctx, Allocator& alloc, GraphOptions options) : ctx_(ctx), options_(options) {
     step_ = alloc.allocate(kStepWords * sizeof(uint32_t), MemoryUsage::HostWrite);
     std::memset(step_.mapped(), 0, kStepWords * sizeof(uint32_t));
-    if (options_.profile && !ctx.caps().timestamps)
+    if ((options_.profile || options_.time_total) && !ctx.caps().timestamps)
         throw Error(ErrorKind::Unsupported, ctx.caps().name + " cannot write timestamps on its compute queue");
 }
 
@@ -160,10 +160,12 @@ void Graph::record() {
     plan_barriers();
     create_descriptors();
     VkDevice dev = ctx_.device();
-    if (options_.profile) {
+    const bool per_node = options_.profile;
+    const uint32_t n_queries = per_node ? uint32_t(nodes_.size() + 1) : 2;
+    if (options_.profile || options_.time_total) {
         VkQueryPoolCreateInfo qci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
         qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qci.queryCount = uint32_t(nodes_.size() + 1);
+        qci.queryCount = n_queries;
         check(vkCreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
     }
     VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
@@ -177,7 +179,7 @@ void Graph::record() {
     const VkPipelineStageFlags compute = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
     const VkAccessFlags rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
     if (queries_) {
-        vkCmdResetQueryPool(cmd_, queries_, 0, uint32_t(nodes_.size() + 1));
+        vkCmdResetQueryPool(cmd_, queries_, 0, n_queries);
         vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, 0);
     }
     VkPipeline bound = VK_NULL_HANDLE;
@@ -196,8 +198,9 @@ void Graph::record() {
             vkCmdDispatchIndirect(cmd_, step_.handle(), step_.offset() + VkDeviceSize(n.d.indirect_step_offset));
         else
             vkCmdDispatch(cmd_, n.d.groups[0], n.d.groups[1], n.d.groups[2]);
-        if (queries_) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, uint32_t(i + 1));
+        if (queries_ && per_node) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, uint32_t(i + 1));
     }
+    if (queries_ && !per_node) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
     // Make this replay's writes visible to whatever comes next: the host, a transfer, the
     // next replay (whose first nodes may overwrite what this one's last nodes read).
     memory_barrier(cmd_, compute, VK_ACCESS_SHADER_WRITE_BIT, compute | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
@@ -214,15 +217,20 @@ void Graph::run() {
 std::vector<NodeTiming> Graph::timings() const {
     std::vector<NodeTiming> out;
     if (!queries_) return out;
-    std::vector<uint64_t> ticks(nodes_.size() + 1);
+    std::vector<uint64_t> ticks(options_.profile ? nodes_.size() + 1 : 2);
     check(vkGetQueryPoolResults(ctx_.device(), queries_, 0, uint32_t(ticks.size()), ticks.size() * sizeof(uint64_t),
                                 ticks.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
           "vkGetQueryPoolResults");
     const auto& caps = ctx_.caps();
     const uint64_t mask = caps.timestamp_valid_bits >= 64 ? ~0ull : ((1ull << caps.timestamp_valid_bits) - 1);
+    if (!options_.profile) {
+        uint64_t bytes = 0;
+        for (const auto& n : nodes_) bytes += n.d.weight_bytes;
+        return {{"total", double((ticks[1] - ticks[0]) & mask) * caps.timestamp_period_ns * 1e-6, bytes}};
+    }
     for (size_t i = 0; i < nodes_.size(); ++i) {
         const uint64_t dt = (ticks[i + 1] - ticks[i]) & mask;
-        out.push_back({nodes_[i].d.label, double(dt) * caps.timestamp_period_ns * 1e-6});
+        out.push_back({nodes_[i].d.label, double(dt) * caps.timestamp_period_ns * 1e-6, nodes_[i].d.weight_bytes});
     }
     return out;
 }

@@ -53,6 +53,12 @@ public:
     void drop_graphs() { graphs_.clear(); }
     // Per-dispatch GPU times of the last replay of the decode (T=1) graph; needs profile.
     std::vector<vk::NodeTiming> decode_timings() const;
+    // Where a step's time goes, without profiling the model's own graphs: a graph for n
+    // tokens (1: a decode step; at most the prefill chunk) recorded apart with a timestamp
+    // and a barrier after every dispatch (so each time is the dispatch's own) is replayed
+    // `reps` times at position pos (at most the cached positions; the cache then holds
+    // pos + n), and each dispatch's median time is returned.
+    std::vector<vk::NodeTiming> profile_step(const int32_t* tokens, uint32_t n, uint32_t pos, int reps);
 
 private:
     enum class Logits { None, Last, All };
@@ -75,6 +81,7 @@ private:
     vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_, lowrank_r_;
     uint32_t splits_ = 1;
     std::map<std::pair<uint32_t, int>, std::unique_ptr<vk::Graph>> graphs_;
+    std::map<uint32_t, std::unique_ptr<vk::Graph>> profile_graphs_;  // profile_step's, by tokens
 };
 
 }  // namespace glowq

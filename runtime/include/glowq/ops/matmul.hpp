@@ -54,6 +54,11 @@ struct DeviceMatrix {
 
 enum class MatmulPath { Auto, Gemv, Gemm };
 
+// The int4 GEMV kernel: Lanes (matmul_q4_gemv.comp: TPR lanes per row, reduced through
+// shared memory; one row per lane on CPU drivers) or Rows (matmul_q4_gemv_rows.comp: a
+// subgroup per NR rows, reduced with subgroupAdd; GPUs with a fixed subgroup size).
+enum class GemvKernel { Auto, Lanes, Rows };
+
 struct MatmulOptions {
     MatmulPath path = MatmulPath::Auto;  // Auto: GEMV for up to 8 tokens, else GEMM
     bool subgroup_ops = true;            // use subgroup arithmetic where the device has it
@@ -63,6 +68,11 @@ struct MatmulOptions {
     // once per group by its own dispatch (a dense fp16 matmul with B).
     const vk::Buffer* lowrank_r = nullptr;
     uint32_t r_stride = 0;
+    GemvKernel gemv_kernel = GemvKernel::Auto;  // Auto: Rows where the device allows it
+    uint32_t rows_per_subgroup = 0;             // Rows kernel: NR, 1..8 (0: 2)
+    uint32_t gemv_workgroup = 0;                // invocations, a power of two for Lanes (0: the device's choice)
+    uint32_t blocks_per_lane = 0;               // Rows kernel: BPL, 1..4 (0: the device's choice)
+    uint32_t k_split = 0;                       // Rows kernel: subgroups per row set, 1/2/4 (0: choice)
 };
 
 using MatmulPush = push::Matmul;
@@ -71,15 +81,22 @@ using MatmulPush = push::Matmul;
 std::vector<vk::Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
                                  uint32_t tokens, const MatmulOptions& options = {});
 
-// The GEMV workgroup shape for K columns and T tokens on this device (exposed for tests
-// and the benchmark's report).
+// The GEMV workgroup shape for N rows, K columns and T tokens on this device (exposed for
+// tests and the benchmark's report).
 struct GemvShape {
     uint32_t workgroup = 64, rows = 4, tokens = 1;
     bool subgroup = false;
     // One row per lane, x loaded once per subgroup and shared with subgroupShuffle (the
     // "_bcast" kernels; for CPU drivers, see matmul_q4_gemv.comp).
     bool broadcast = false;
+    // matmul_q4_gemv_rows: `rows` = nr rows per team x teams per workgroup, a team being
+    // ksplit subgroups that share rows and split their columns.
+    bool rows_kernel = false;
+    uint32_t nr = 0, bpl = 1, ksplit = 1;
 };
-GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t K, uint32_t T, const MatmulOptions& options = {});
+GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_t T,
+                     const MatmulOptions& options = {});
+// Whether the Rows GEMV can run here: subgroup arithmetic and a fixed subgroup size.
+bool gemv_rows_supported(const vk::DeviceCaps& caps);
 
 }  // namespace glowq::ops

@@ -42,6 +42,9 @@ struct Dispatch {
     // (vkCmdDispatchIndirect): a replayed graph can vary its grid with the step values.
     int32_t indirect_step_offset = -1;
     std::string label;                 // for profiles
+    // Bytes of weights the kernel must read from memory (0: not a weight product): profiles
+    // turn them into GB/s to compare with the device's copy bandwidth.
+    uint64_t weight_bytes = 0;
 
     template <class P> Dispatch& push_constants(const P& p) {
         push.resize(sizeof(P));
@@ -54,11 +57,15 @@ struct GraphOptions {
     // Writes a GPU timestamp after every node. Profiling also puts a barrier between every
     // two nodes, so each node's time is its own and not overlapped with its neighbours'.
     bool profile = false;
+    // Writes a GPU timestamp at the start and the end only: timings() is one entry for the
+    // whole replay, with dispatches overlapping as they would unprofiled.
+    bool time_total = false;
 };
 
 struct NodeTiming {
     std::string label;
     double ms = 0.0;
+    uint64_t weight_bytes = 0;  // Dispatch::weight_bytes
 };
 
 class Graph {
@@ -83,7 +90,7 @@ public:
     size_t node_count() const { return nodes_.size(); }
     size_t barrier_count() const { return barriers_; }   // hazard barriers placed
     std::vector<size_t> barriers_before() const;          // node indices preceded by a barrier
-    std::vector<NodeTiming> timings() const;              // after run() with profile on
+    std::vector<NodeTiming> timings() const;              // after run() with profile or time_total on
 
 private:
     struct Node {

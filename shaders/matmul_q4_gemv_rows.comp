@@ -1,0 +1,141 @@
+#version 450
+// int4 matrix-vector product for GPUs with subgroup arithmetic (decode, up to 8 tokens):
+// y[t][n] = sum_k w[n][k] * x[t][k]. Each subgroup owns NR consecutive rows; its lanes walk
+// along them one 32-code block (an aligned uvec4) at a time, so a subgroup's loads of a row
+// are contiguous, and the x of a block is loaded once for all NR rows. Each row's partial
+// sums are added with subgroupAdd alone: no shared memory, no barrier.
+// Against matmul_q4_gemv.comp (one row per workgroup of 64 on GPUs, x reloaded per row,
+// a shared-memory reduction behind a barrier) this took the Llama-3-8B gate/up GEMV on an
+// H100 from 427 to 1754 GB/s (docs/design-notes.md). The host uses it only where the
+// subgroup size is fixed (min = max), as the grid is computed from it.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#include "push_constants.h"
+#include "int4_layout.h"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint NR = 2;    // rows per subgroup
+layout(constant_id = 2) const uint NTOK = 1;  // tokens per workgroup, 1..8
+// Blocks per lane per iteration: all their loads are issued before any arithmetic, so
+// more of them keep more bytes in flight per lane.
+layout(constant_id = 3) const uint BPL = 1;
+// Subgroups sharing the same NR rows, each walking its own interleaved share of the
+// blocks (a "team"): more subgroups for a matrix with few rows, whose product runs alone
+// in a decode step. Their sums meet in shared memory. NSG: subgroups per workgroup.
+layout(constant_id = 4) const uint KSPLIT = 1;
+layout(constant_id = 5) const uint NSG = 4;
+shared float team_sums[NSG * NR * NTOK];
+
+layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
+layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 2) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 3) buffer Y { float y[]; };
+#ifdef LOWRANK
+// GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own dispatch.
+// Lanes take pairs of the rank; R is small and read through the cache.
+layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };   // rows x rank fp16, pairs
+layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };  // T x r_stride
+#endif
+layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
+
+// sum over the block of q * x, with the 32 codes of q against x columns xv[0..7]. Codes
+// become floats without int-to-float conversions, which GPUs run at a fraction of the
+// FMA rate: 0x4B000000 | q is the float 2^23 + q, exact for q < 2^23.
+float block_qx(uvec4 q, const vec4 xv[8]) {
+    const uvec4 shifts_lo = uvec4(0u, 4u, 8u, 12u), shifts_hi = uvec4(16u, 20u, 24u, 28u);
+    vec4 a = vec4(0.0);
+    for (uint w = 0; w < 4; ++w) {
+        const uvec4 word = uvec4(q[w]);
+        a += (uintBitsToFloat(((word >> shifts_lo) & 15u) | 0x4B000000u) - 8388608.0) * xv[2 * w];
+        a += (uintBitsToFloat(((word >> shifts_hi) & 15u) | 0x4B000000u) - 8388608.0) * xv[2 * w + 1];
+    }
+    return a.x + a.y + a.z + a.w;
+}
+
+void main() {
+    const uint SG = gl_SubgroupSize;
+    const uint team = gl_SubgroupID / KSPLIT, member = gl_SubgroupID % KSPLIT;
+    const uint lane = member * SG + gl_SubgroupInvocationID;  // within the team
+    const uint TL = SG * KSPLIT;                               // lanes per team
+    const uint row0 = (gl_WorkGroupID.x * (NSG / KSPLIT) + team) * NR;
+    const uint t0 = gl_WorkGroupID.y * NTOK;
+    const uint nblocks = GQ_ROW_BLOCKS(p.K), ngroups = GQ_GROUPS(p.K, p.G);
+    const bool aligned = p.x_stride % 4 == 0;
+
+    float acc[NR * NTOK];
+    for (uint i = 0; i < NR * NTOK; ++i) acc[i] = 0.0;
+
+    for (uint b0 = lane; b0 < nblocks; b0 += TL * BPL) {
+        uvec4 q[NR * BPL];
+        vec2 sm[NR * BPL];
+        for (uint u = 0; u < BPL; ++u) {
+            const uint b = min(b0 + u * TL, nblocks - 1);  // past the row: a harmless re-read
+            for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
+                const uint row = min(row0 + r, p.N - 1);
+                q[u * NR + r] = codes[row * nblocks + b];
+                sm[u * NR + r] = unpackHalf2x16(scale_offset[row * ngroups + b * GQ_BLOCK_COLS / p.G]);
+            }
+        }
+        for (uint u = 0; u < BPL; ++u) {
+            const uint b = b0 + u * TL;
+            if (b >= nblocks) break;
+            const uint k0 = b * GQ_BLOCK_COLS;
+            const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
+            for (uint t = 0; t < NTOK; ++t) {
+                if (t0 + t >= p.T) break;
+                const uint xb = (t0 + t) * p.x_stride + k0;
+                vec4 xv[8];
+                if (valid == GQ_BLOCK_COLS && aligned) {
+                    for (uint j = 0; j < 8; ++j) xv[j] = x4[xb / 4 + j];
+                } else {  // the row's last block, or an unaligned x: zeros past K
+                    for (uint j = 0; j < 8; ++j)
+                        for (uint i = 0; i < 4; ++i) xv[j][i] = 4 * j + i < valid ? x[xb + 4 * j + i] : 0.0;
+                }
+                const vec4 x4sum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
+                const float sx = x4sum.x + x4sum.y + x4sum.z + x4sum.w;
+                for (uint r = 0; r < NR; ++r)
+                    acc[r * NTOK + t] += sm[u * NR + r].x * block_qx(q[u * NR + r], xv) + sm[u * NR + r].y * sx;
+            }
+        }
+    }
+
+#ifdef LOWRANK
+    for (uint r = 0; r < NR; ++r) {
+        const uint row = min(row0 + r, p.N - 1);
+        for (uint j2 = lane; j2 < p.rank / 2; j2 += TL) {
+            const vec2 a = unpackHalf2x16(lr_a[row * (p.rank / 2) + j2]);
+            for (uint t = 0; t < NTOK; ++t) {
+                if (t0 + t >= p.T) break;
+                const uint ri = (t0 + t) * p.r_stride + p.r_offset + 2 * j2;
+                acc[r * NTOK + t] += a.x * lr_r[ri] + a.y * lr_r[ri + 1];
+            }
+        }
+    }
+#endif
+
+    for (uint i = 0; i < NR * NTOK; ++i) {
+        const float s = subgroupAdd(acc[i]);
+        if (KSPLIT == 1) {
+            acc[i] = s;
+        } else if (gl_SubgroupInvocationID == 0) {
+            team_sums[gl_SubgroupID * NR * NTOK + i] = s;
+        }
+    }
+    if (KSPLIT > 1) {
+        barrier();
+        for (uint i = 0; i < NR * NTOK; ++i) {
+            float s = 0.0;
+            for (uint m = 0; m < KSPLIT; ++m) s += team_sums[(team * KSPLIT + m) * NR * NTOK + i];
+            acc[i] = s;
+        }
+    }
+    if (lane == 0)
+        for (uint r = 0; r < NR; ++r)
+            for (uint t = 0; t < NTOK; ++t)
+                if (row0 + r < p.N && t0 + t < p.T) {
+                    const uint i = (t0 + t) * p.y_stride + p.y_row0 + row0 + r;
+                    y[i] = p.accumulate != 0 ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
+                }
+}
