@@ -161,6 +161,30 @@ TEST_CASE_METHOD(test::VkFixture, "profiling times every node", "[graph]") {
     }
 }
 
+TEST_CASE_METHOD(test::VkFixture, "a whole-run timing keeps independent nodes unserialized", "[graph]") {
+    const uint32_t n = 1 << 16;
+    auto v = test::random_floats(n, 6);
+    vk::Buffer x = alloc.upload(v.data(), n * 4), y = alloc.upload(v.data(), n * 4), z = alloc.upload(v.data(), n * 4);
+    vk::Graph g(ctx, alloc, vk::GraphOptions{false, true});
+    vk::Dispatch a = axpy(ctx, g, x, y, n), b = axpy(ctx, g, x, z, n);
+    a.weight_bytes = 100;
+    b.weight_bytes = 23;
+    g.add(std::move(a));
+    g.add(std::move(b));
+    g.step()[0] = 2;
+    g.step()[1] = n;
+    g.run();
+    CHECK(g.barrier_count() == 0);  // y and z are independent: no barrier, unlike profiling
+    const auto t = g.timings();
+    REQUIRE(t.size() == 1);
+    CHECK(t[0].label == "total");
+    CHECK(t[0].weight_bytes == 123);
+    CHECK(t[0].ms > 0.0);
+    CHECK(t[0].ms < 10000.0);
+    const auto got = alloc.read_all<float>(z);
+    for (uint32_t j = 0; j < n; j += 997) CHECK(got[j] == v[j] + 2.0f * v[j]);
+}
+
 TEST_CASE_METHOD(test::VkFixture, "graph misuse is a clear error", "[graph]") {
     vk::Buffer x = alloc.allocate(256);
     vk::Graph g(ctx, alloc);
