@@ -65,7 +65,7 @@ if [ "$own" = 1 ] && [ ! -s "$ownf" ]; then
   "${quant_own[@]}" >&2
 fi
 
-# The device: same choice as scripts/bench_kernels_doc.sh; its index goes to both tools.
+# The device: same choice as scripts/bench_device.sh; its index goes to both tools.
 read -r dev_index dev_slug < <("$glowq" info --json | python3 -c "
 import json, os, re, sys
 d = json.load(sys.stdin)['devices']
