@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -63,8 +64,11 @@ struct Entry {
     std::vector<vk::NodeTiming> profile, prompt_profile;
 };
 
+// Synthetic models are written to $TMPDIR (default /tmp) and deleted once mapped; an
+// 8B shape needs about twice its size there while it loads.
 std::string temp_path(const std::string& tag) {
-    return "/tmp/glowq_bench_" + std::to_string(getpid()) + "_" + tag + ".gguf";
+    const char* dir = std::getenv("TMPDIR");
+    return std::string(dir && *dir ? dir : "/tmp") + "/glowq_bench_" + std::to_string(getpid()) + "_" + tag + ".gguf";
 }
 
 // Writes `path` with `write`, maps it and deletes it (the mapping stays valid).

@@ -169,7 +169,7 @@ static GemvShape gemv_rows_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_
     // but inside a decode step 4096-row matrices lost a quarter of their speed against 4
     // rows. So: one row per subgroup per 1024 rows, up to 8 (4 with 8 tokens, whose sums
     // take registers), and subgroups split a long row between them (K >= 4096: 2, >= 8192:
-    // 4). Two blocks per lane per iteration spilled registers (about 30%).
+    // 4). Two blocks per lane per iteration spilled registers with 8 rows (half the speed).
     s.nr = options.rows_per_subgroup ? options.rows_per_subgroup
                                      : std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, N / 1024)), 1, T == 1 ? 8 : 4);
     s.ksplit = options.k_split ? options.k_split : std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, K / 2048)), 1, 4);
