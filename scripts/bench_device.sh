@@ -29,17 +29,8 @@ glowq=$build/glowq
 [ -x "$glowq" ] || { echo "bench_device: $glowq not built (scripts/setup.sh)" >&2; exit 1; }
 t_start=$(date +%s)
 
-read -r dev_index dev_slug dev_type < <("$glowq" info --json | python3 -c "
-import json, os, re, sys
-d = json.load(sys.stdin)['devices']
-want = os.environ.get('GLOWQ_DEVICE', '')
-if want.isdigit(): m = [d[int(want)]]
-elif want: m = [x for x in d if want.lower() in x['name'].lower()]
-else: m = d
-if not m: sys.exit('bench_device: no Vulkan device matches ' + repr(want))
-order = {'discrete': 0, 'integrated': 1, 'virtual': 2, 'cpu': 3}
-x = sorted(m, key=lambda x: order.get(x['type'], 4))[0]
-print(x.get('index', d.index(x)), re.sub('[^a-z0-9]+', '-', x['name'].lower()).strip('-')[:40], x['type'])")
+dev=$("$root/scripts/pick_device.sh" "$glowq")  # exits here when no device matches
+read -r dev_index dev_slug dev_type <<< "$dev"
 export GLOWQ_DEVICE=$dev_index
 if [ "$dev_type" = cpu ]; then
   mode_shapes=${BENCH_MODE_SHAPES:-smollm2-135m}; sxs_shapes=${BENCH_SXS_SHAPES:-smollm2-135m}

@@ -65,18 +65,9 @@ if [ "$own" = 1 ] && [ ! -s "$ownf" ]; then
   "${quant_own[@]}" >&2
 fi
 
-# The device: same choice as scripts/bench_device.sh; its index goes to both tools.
-read -r dev_index dev_slug < <("$glowq" info --json | python3 -c "
-import json, os, re, sys
-d = json.load(sys.stdin)['devices']
-want = os.environ.get('GLOWQ_DEVICE', '')
-if want.isdigit(): m = [d[int(want)]]
-elif want: m = [x for x in d if want.lower() in x['name'].lower()]
-else: m = d
-order = {'discrete': 0, 'integrated': 1, 'virtual': 2, 'cpu': 3}
-x = sorted(m, key=lambda x: order.get(x['type'], 4))[0]
-i = x.get('index', d.index(x))
-print(i, re.sub('[^a-z0-9]+', '-', x['name'].lower()).strip('-')[:40])")
+# The device (scripts/pick_device.sh); its index goes to both tools.
+dev=$("$root/scripts/pick_device.sh" "$glowq")
+read -r dev_index dev_slug _ <<< "$dev"
 export GGML_VK_VISIBLE_DEVICES=${GGML_VK_VISIBLE_DEVICES:-$dev_index}
 out=${BENCH_OUT:-$root/docs/bench/$dev_slug.md}
 runs=$cache/bench-vs-llamacpp/$dev_slug-$(date -u +%Y%m%dT%H%M%S)

@@ -17,14 +17,11 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint NR = 2;    // rows per subgroup
 layout(constant_id = 2) const uint NTOK = 1;  // tokens per workgroup, 1..8
-// Blocks per lane per iteration: all their loads are issued before any arithmetic, so
-// more of them keep more bytes in flight per lane.
-layout(constant_id = 3) const uint BPL = 1;
 // Subgroups sharing the same NR rows, each walking its own interleaved share of the
 // blocks (a "team"): more subgroups for a matrix with few rows, whose product runs alone
 // in a decode step. Their sums meet in shared memory. NSG: subgroups per workgroup.
-layout(constant_id = 4) const uint KSPLIT = 1;
-layout(constant_id = 5) const uint NSG = 4;
+layout(constant_id = 3) const uint KSPLIT = 1;
+layout(constant_id = 4) const uint NSG = 4;
 shared float team_sums[NSG * NR * NTOK];
 
 layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
@@ -41,8 +38,9 @@ layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };  // T x r_str
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 // sum over the block of q * x, with the 32 codes of q against x columns xv[0..7]. Codes
-// become floats without int-to-float conversions, which GPUs run at a fraction of the
-// FMA rate: 0x4B000000 | q is the float 2^23 + q, exact for q < 2^23.
+// become floats by bit pattern (0x4B000000 | q is the float 2^23 + q) rather than by
+// int-to-float conversions, which GPUs issue at a fraction of the FMA rate; on an H100
+// this measured the same as conversions (the kernel is not arithmetic-bound there).
 float block_qx(uvec4 q, const vec4 xv[8]) {
     const uvec4 shifts_lo = uvec4(0u, 4u, 8u, 12u), shifts_hi = uvec4(16u, 20u, 24u, 28u);
     vec4 a = vec4(0.0);
@@ -67,37 +65,30 @@ void main() {
     float acc[NR * NTOK];
     for (uint i = 0; i < NR * NTOK; ++i) acc[i] = 0.0;
 
-    for (uint b0 = lane; b0 < nblocks; b0 += TL * BPL) {
-        uvec4 q[NR * BPL];
-        vec2 sm[NR * BPL];
-        for (uint u = 0; u < BPL; ++u) {
-            const uint b = min(b0 + u * TL, nblocks - 1);  // past the row: a harmless re-read
-            for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
-                const uint row = min(row0 + r, p.N - 1);
-                q[u * NR + r] = codes[row * nblocks + b];
-                sm[u * NR + r] = unpackHalf2x16(scale_offset[row * ngroups + b * GQ_BLOCK_COLS / p.G]);
-            }
+    // One block per lane per step: two (all loads issued first) spilled registers at NR 8.
+    for (uint b = lane; b < nblocks; b += TL) {
+        uvec4 q[NR];
+        vec2 sm[NR];
+        for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
+            const uint row = min(row0 + r, p.N - 1);
+            q[r] = codes[row * nblocks + b];
+            sm[r] = unpackHalf2x16(scale_offset[row * ngroups + b * GQ_BLOCK_COLS / p.G]);
         }
-        for (uint u = 0; u < BPL; ++u) {
-            const uint b = b0 + u * TL;
-            if (b >= nblocks) break;
-            const uint k0 = b * GQ_BLOCK_COLS;
-            const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
-            for (uint t = 0; t < NTOK; ++t) {
-                if (t0 + t >= p.T) break;
-                const uint xb = (t0 + t) * p.x_stride + k0;
-                vec4 xv[8];
-                if (valid == GQ_BLOCK_COLS && aligned) {
-                    for (uint j = 0; j < 8; ++j) xv[j] = x4[xb / 4 + j];
-                } else {  // the row's last block, or an unaligned x: zeros past K
-                    for (uint j = 0; j < 8; ++j)
-                        for (uint i = 0; i < 4; ++i) xv[j][i] = 4 * j + i < valid ? x[xb + 4 * j + i] : 0.0;
-                }
-                const vec4 x4sum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
-                const float sx = x4sum.x + x4sum.y + x4sum.z + x4sum.w;
-                for (uint r = 0; r < NR; ++r)
-                    acc[r * NTOK + t] += sm[u * NR + r].x * block_qx(q[u * NR + r], xv) + sm[u * NR + r].y * sx;
+        const uint k0 = b * GQ_BLOCK_COLS;
+        const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
+        for (uint t = 0; t < NTOK; ++t) {
+            if (t0 + t >= p.T) break;
+            const uint xb = (t0 + t) * p.x_stride + k0;
+            vec4 xv[8];
+            if (valid == GQ_BLOCK_COLS && aligned) {
+                for (uint j = 0; j < 8; ++j) xv[j] = x4[xb / 4 + j];
+            } else {  // the row's last block, or an unaligned x: zeros past K
+                for (uint j = 0; j < 8; ++j)
+                    for (uint i = 0; i < 4; ++i) xv[j][i] = 4 * j + i < valid ? x[xb + 4 * j + i] : 0.0;
             }
+            const vec4 x4sum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
+            const float sx = x4sum.x + x4sum.y + x4sum.z + x4sum.w;
+            for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] += sm[r].x * block_qx(q[r], xv) + sm[r].y * sx;
         }
     }
 

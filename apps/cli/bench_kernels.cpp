@@ -49,8 +49,8 @@ Int4Matrix random_int4(uint32_t N, uint32_t K, uint32_t g, uint32_t seed) {
 }
 
 // A GEMV variant to time: "auto" (what the model would use), "lanes" (matmul_q4_gemv's
-// choice for the device) or "rows:NR:WG" (matmul_q4_gemv_rows with NR rows per subgroup and
-// WG invocations per workgroup).
+// choice for the device) or "rows:NR:WG[:KSPLIT]" (matmul_q4_gemv_rows with NR rows per
+// team of KSPLIT subgroups and WG invocations per workgroup).
 struct GemvVariant {
     std::string name;
     ops::MatmulOptions options;
@@ -67,15 +67,14 @@ std::vector<GemvVariant> parse_variants(const std::string& list) {
             v.options.gemv_kernel = ops::GemvKernel::Lanes;
         } else if (item.rfind("rows", 0) == 0) {
             v.options.gemv_kernel = ops::GemvKernel::Rows;
-            unsigned nr = 0, wg = 0, bpl = 0, ks = 0;
-            if (item != "rows" && std::sscanf(item.c_str(), "rows:%u:%u:%u:%u", &nr, &wg, &bpl, &ks) < 2)
-                throw Error(ErrorKind::InvalidArgument, "GEMV variant '" + item + "': expected rows:NR:WG[:BPL[:KSPLIT]]");
+            unsigned nr = 0, wg = 0, ks = 0;
+            if (item != "rows" && std::sscanf(item.c_str(), "rows:%u:%u:%u", &nr, &wg, &ks) < 2)
+                throw Error(ErrorKind::InvalidArgument, "GEMV variant '" + item + "': expected rows:NR:WG[:KSPLIT]");
             v.options.k_split = ks;
             v.options.rows_per_subgroup = nr;
             v.options.gemv_workgroup = wg;
-            v.options.blocks_per_lane = bpl;
         } else if (item != "auto") {
-            throw Error(ErrorKind::InvalidArgument, "unknown GEMV variant '" + item + "' (auto, lanes, rows:NR:WG)");
+            throw Error(ErrorKind::InvalidArgument, "unknown GEMV variant '" + item + "' (auto, lanes, rows:NR:WG[:KSPLIT])");
         }
         out.push_back(v);
     }
@@ -118,7 +117,7 @@ int bench_kernels(const std::vector<std::string>& argv) {
             "                     that it is read from memory, not from the cache (default 256 on\n"
             "                     GPUs, 0 on CPU drivers)\n"
             "  --gemv-variants L  GEMV kernels to time, comma-separated: auto (the model's choice),\n"
-            "                     lanes, rows:NR:WG[:BPL[:KSPLIT]] (default auto)\n"
+            "                     lanes, rows:NR:WG[:KSPLIT] (default auto)\n"
             "  --json FILE        also write the results as JSON\n"
             "  --quiet            no progress output\n");
         return 0;
@@ -186,7 +185,7 @@ int bench_kernels(const std::vector<std::string>& argv) {
             if (!gemm) {
                 const ops::GemvShape gs = ops::gemv_shape(caps, s.N, s.K, tokens, mo);
                 kernel = (variant->name == "auto" ? "auto: " : "") + kernel +
-                         (gs.rows_kernel ? " nr" + std::to_string(gs.nr) + " ks" + std::to_string(gs.ksplit) + " bpl" + std::to_string(gs.bpl)
+                         (gs.rows_kernel ? " nr" + std::to_string(gs.nr) + " ks" + std::to_string(gs.ksplit)
                                           : " rows" + std::to_string(gs.rows)) +
                          " wg" + std::to_string(gs.workgroup);
             }

@@ -25,8 +25,9 @@ int cmd_run(const std::vector<std::string>& argv) {
             "  --system TEXT        system message (chat template only)\n"
             "  --raw                feed the prompt as is, with no chat template\n"
             "  --quiet              no loading message\n"
-            "  --profile            time every dispatch of the last decode step (GPU timestamps;\n"
-            "                       dispatches are serialized) and print where the time goes\n%s%s",
+            "  --profile            after generating, time every dispatch of one more decode step\n"
+            "                       (GPU timestamps, a barrier between dispatches, median of 10)\n"
+            "                       and print where the time goes\n%s%s",
             model_options_help(), sampler_options_help());
         return 0;
     }
@@ -61,7 +62,12 @@ int cmd_run(const std::vector<std::string>& argv) {
                  "[%s] prompt %u tokens, generated %zu (%s) | TTFB %.1f ms | prefill %.1f tok/s | decode %.1f tok/s\n",
                  m.ctx->caps().name.c_str(), r.prompt_tokens, r.tokens.size(), r.stop_reason.c_str(), r.ttfb_ms,
                  r.prefill_tokens_per_s(), r.decode_tokens_per_s());
-    if (args.has("--profile")) print_profile(stderr, m.model->decode_timings());
+    if (args.has("--profile")) {
+        // The last generated token at its own position: every position before it is cached.
+        const int32_t last = r.tokens.empty() ? ids.back() : r.tokens.back();
+        const uint32_t pos = std::min<uint32_t>(uint32_t(ids.size() + r.tokens.size()) - 1, m.model->max_context() - 1);
+        print_profile(stderr, m.model->profile_step(&last, 1, pos, 10));
+    }
     return 0;
 }
 

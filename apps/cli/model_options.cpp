@@ -69,7 +69,6 @@ LoadedModel load_model(const Args& args, bool verbose) {
     VulkanModelOptions mo;
     mo.max_context = uint32_t(args.get_int("--ctx", 2048, 8, 1 << 20));
     mo.chunk = uint32_t(args.get_int("--chunk", 128, 1, 4096));
-    mo.profile = args.has("--profile");
     if (verbose) std::fprintf(stderr, "glowq: loading %s on %s\n", path.c_str(), m.ctx->caps().name.c_str());
     m.model = std::make_unique<VulkanLlama>(*m.ctx, *m.file, mo);
     m.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

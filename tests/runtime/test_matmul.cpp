@@ -98,7 +98,6 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
                     opt.gemv_kernel = ops::GemvKernel::Rows;
                     opt.rows_per_subgroup = variant == 4 ? 1 : 3;
                     opt.gemv_workgroup = 2 * ctx.caps().subgroup_size;
-                    opt.blocks_per_lane = variant == 4 ? 1 : 2;
                     opt.k_split = variant == 4 ? 1 : 2;  // variant 5: one team of two subgroups
                 }
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " path="

@@ -163,7 +163,7 @@ vk::Graph& VulkanLlama::graph(uint32_t T, Logits mode) {
                 break;
             }
     }
-    auto g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{options_.profile});
+    auto g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{});
     build(*g, T, mode);
     g->record();
     return *graphs_.emplace(key, std::move(g)).first->second;
@@ -228,11 +228,6 @@ std::vector<vk::NodeTiming> VulkanLlama::profile_step(const int32_t* tokens, uin
         out[i].ms = ms[ms.size() / 2];
     }
     return out;
-}
-
-std::vector<vk::NodeTiming> VulkanLlama::decode_timings() const {
-    auto it = graphs_.find(std::make_pair(1u, int(Logits::Last)));
-    return it == graphs_.end() ? std::vector<vk::NodeTiming>{} : it->second->timings();
 }
 
 }  // namespace glowq

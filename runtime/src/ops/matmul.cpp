@@ -140,7 +140,6 @@ DeviceMatrix DeviceMatrix::upload_dense(vk::Allocator& alloc, const float* w, ui
     return d;
 }
 
-
 static uint32_t pow2_floor(uint32_t v) {
     uint32_t p = 1;
     while (p * 2 <= v) p *= 2;
@@ -169,7 +168,7 @@ static GemvShape gemv_rows_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_
     // but inside a decode step 4096-row matrices lost a quarter of their speed against 4
     // rows. So: one row per subgroup per 1024 rows, up to 8 (4 with 8 tokens, whose sums
     // take registers), and subgroups split a long row between them (K >= 4096: 2, >= 8192:
-    // 4). Two blocks per lane per iteration spilled registers with 8 rows (half the speed).
+    // 4).
     s.nr = options.rows_per_subgroup ? options.rows_per_subgroup
                                      : std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, N / 1024)), 1, T == 1 ? 8 : 4);
     s.ksplit = options.k_split ? options.k_split : std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, K / 2048)), 1, 4);
@@ -180,11 +179,9 @@ static GemvShape gemv_rows_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_
                                                     std::to_string(sg) + ")");
     if (s.ksplit != 1 && s.ksplit != 2 && s.ksplit != 4) throw Error(ErrorKind::InvalidArgument, "k_split must be 1, 2 or 4");
     s.workgroup = std::max(s.workgroup, s.ksplit * sg);
-    if ((s.workgroup / sg) % s.ksplit)
+    if (s.workgroup > caps.max_workgroup_invocations || (s.workgroup / sg) % s.ksplit)
         throw Error(ErrorKind::InvalidArgument, "the Rows GEMV workgroup must hold whole teams of k_split subgroups");
     s.rows = s.nr * (s.workgroup / sg / s.ksplit);
-    s.bpl = options.blocks_per_lane ? options.blocks_per_lane : 1;
-    if (s.bpl > 4) throw Error(ErrorKind::InvalidArgument, "blocks_per_lane must be 1..4");
     s.tokens = T == 1 ? 1 : 8;
     return s;
 }
@@ -312,7 +309,6 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             const uint32_t bindings = (w.type == WeightType::Int4 ? 4 : 3) + lr_bindings;
             std::vector<uint32_t> spec = {s.workgroup, spec1, s.tokens};
             if (s.rows_kernel) {
-                spec.push_back(s.bpl);
                 spec.push_back(s.ksplit);
                 spec.push_back(s.workgroup / ctx.caps().subgroup_size);
             }

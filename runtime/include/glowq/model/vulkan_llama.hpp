@@ -21,7 +21,6 @@ namespace glowq {
 struct VulkanModelOptions {
     uint32_t max_context = 2048;  // KV cache positions (capped by the model's trained context)
     uint32_t chunk = 128;         // prefill tokens per graph replay
-    bool profile = false;         // GPU timestamps per dispatch (serializes dispatches)
 };
 
 // The modules of one input-sharing group, fused by rows, and the group's low-rank
@@ -51,8 +50,6 @@ public:
     uint64_t correction_bytes() const;  // device bytes of the low-rank factors A and B
     // Frees the recorded graphs; the next eval records afresh (tests compare the two).
     void drop_graphs() { graphs_.clear(); }
-    // Per-dispatch GPU times of the last replay of the decode (T=1) graph; needs profile.
-    std::vector<vk::NodeTiming> decode_timings() const;
     // Where a step's time goes, without profiling the model's own graphs: a graph for n
     // tokens (1: a decode step; at most the prefill chunk) recorded apart with a timestamp
     // and a barrier after every dispatch (so each time is the dispatch's own) is replayed

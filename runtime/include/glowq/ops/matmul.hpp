@@ -71,7 +71,6 @@ struct MatmulOptions {
     GemvKernel gemv_kernel = GemvKernel::Auto;  // Auto: Rows where the device allows it
     uint32_t rows_per_subgroup = 0;             // Rows kernel: NR, 1..8 (0: 2)
     uint32_t gemv_workgroup = 0;                // invocations, a power of two for Lanes (0: the device's choice)
-    uint32_t blocks_per_lane = 0;               // Rows kernel: BPL, 1..4 (0: the device's choice)
     uint32_t k_split = 0;                       // Rows kernel: subgroups per row set, 1/2/4 (0: choice)
 };
 
@@ -92,7 +91,7 @@ struct GemvShape {
     // matmul_q4_gemv_rows: `rows` = nr rows per team x teams per workgroup, a team being
     // ksplit subgroups that share rows and split their columns.
     bool rows_kernel = false;
-    uint32_t nr = 0, bpl = 1, ksplit = 1;
+    uint32_t nr = 0, ksplit = 1;
 };
 GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_t T,
                      const MatmulOptions& options = {});
