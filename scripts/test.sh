@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command of README.md (and of .ci/run): install, build, fetch the test data
 # (the real model, tokenizer vectors, reference fixtures), run the loader under
-# AddressSanitizer/UBSan and the GGUF fuzzer for a bounded time, then every test with
-# ctest on the Vulkan device present (lavapipe without a GPU), validation layer on.
+# AddressSanitizer/UBSan and the GGUF fuzzer for a bounded time, the C API under
+# AddressSanitizer and ThreadSanitizer, check what `cmake --install` ships, then every
+# test with ctest on the Vulkan device present (lavapipe without a GPU), validation on.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -21,7 +22,12 @@ if [ "${GLOWQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   "$root/scripts/test_sanitizers.sh"
   echo "== GGUF reader fuzzing (${GLOWQ_FUZZ_SECONDS:=60} s)"
   GLOWQ_FUZZ_SECONDS=$GLOWQ_FUZZ_SECONDS "$root/scripts/fuzz_loader.sh"
+  echo "== C API under AddressSanitizer/UBSan and ThreadSanitizer"
+  GLOWQ_VALIDATION=1 "$root/scripts/test_api_sanitizers.sh"
 fi
+
+echo "== installed library: pkg-config and find_package programs"
+"$root/scripts/test_install.sh"
 
 echo "== all tests"
 export GLOWQ_VALIDATION=1

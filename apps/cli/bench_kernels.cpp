@@ -9,6 +9,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "model_options.hpp"
 #include "glowq/int4_matrix.hpp"
 #include "glowq/ops/matmul.hpp"
 #include "glowq/vk/context.hpp"
@@ -136,9 +137,8 @@ int bench_kernels(const std::vector<std::string>& argv) {
         if (("," + models + ",").find("," + std::string(s.model) + ",") != std::string::npos) shapes.push_back(s);
     if (shapes.empty()) throw Error(ErrorKind::InvalidArgument, "--models matches none of smollm2-135m, llama3-8b");
 
-    vk::ContextOptions opts;
-    opts.device = args.get("--device");
-    vk::Context ctx(opts);
+    const std::shared_ptr<Engine> engine = make_engine(args);
+    vk::Context& ctx = engine->context();
     vk::Allocator alloc(ctx);
     const auto& caps = ctx.caps();
     if (!caps.timestamps) throw Error(ErrorKind::Unsupported, caps.name + " has no timestamps on its compute queue");

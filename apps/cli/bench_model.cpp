@@ -18,6 +18,8 @@
 #include "device_bandwidth.hpp"
 #include "glowq/loader/synth_model.hpp"
 #include "glowq/model/vulkan_llama.hpp"
+#include "glowq/session.hpp"
+#include "model_options.hpp"
 #include "glowq/quant/glowq_file.hpp"
 #include "glowq/quant/synth_quantized.hpp"
 #include "profile_report.hpp"
@@ -59,7 +61,8 @@ std::vector<Mode> parse_modes(const std::string& list) {
 struct Entry {
     std::string mode;   // "" for a model file or a plain synthetic Q4_0 model
     std::string label;  // what the report calls it
-    std::unique_ptr<VulkanLlama> model;
+    std::unique_ptr<Session> session;
+    VulkanLlama* model = nullptr;  // the session's executor
     std::vector<double> ttfb, decode, pp, tg;
     std::vector<vk::NodeTiming> profile, prompt_profile;
 };
@@ -78,6 +81,21 @@ template <class Write> GgufFile write_and_open(const std::string& path, Write wr
         GgufFile f = GgufFile::open(path);
         std::remove(path.c_str());
         return f;
+    } catch (...) {
+        std::remove(path.c_str());
+        throw;
+    }
+}
+
+// A session on the model in `path` (written by `write` first when given, then deleted).
+std::unique_ptr<Session> open_session(const std::shared_ptr<Engine>& engine, const std::string& path,
+                                      const SessionOptions& so, const std::function<void(const std::string&)>& write = {}) {
+    if (!write) return std::make_unique<Session>(Model::load_file(engine, path), so);
+    try {
+        write(path);
+        auto s = std::make_unique<Session>(Model::load_file(engine, path), so);
+        std::remove(path.c_str());
+        return s;
     } catch (...) {
         std::remove(path.c_str());
         throw;
@@ -129,11 +147,10 @@ int bench_model(const std::vector<std::string>& argv) {
     const uint32_t n_tg = uint32_t(args.get_int("--tg", 128, 1, 32768));
     const bool quiet = args.has("--quiet");
 
-    vk::ContextOptions co;
-    co.device = args.get("--device");
-    vk::Context ctx(co);
-    VulkanModelOptions mo;
-    mo.max_context = std::max({n_pp, n_prompt + n_decode, n_tg + 1}) + 1;
+    const std::shared_ptr<Engine> engine = make_engine(args);
+    vk::Context& ctx = engine->context();
+    SessionOptions mo;
+    mo.context = std::max({n_pp, n_prompt + n_decode, n_tg + 1}) + 1;
 
     std::vector<Entry> entries;
     std::string model_label;
@@ -141,8 +158,7 @@ int bench_model(const std::vector<std::string>& argv) {
     if (!path.empty()) {
         if (args.has("--modes") || args.has("--shape"))
             throw Error(ErrorKind::InvalidArgument, "--shape and --modes make a synthetic model; not with -m");
-        const GgufFile file = GgufFile::open(path);
-        entries.push_back({"", path, std::make_unique<VulkanLlama>(ctx, file, mo), {}, {}, {}, {}, {}});
+        entries.push_back({"", path, open_session(engine, path, mo)});
         model_label = path;
     } else {
         if (!args.has("--shape")) throw Error(ErrorKind::InvalidArgument, "pass -m MODEL or --shape NAME (see --help)");
@@ -152,7 +168,8 @@ int bench_model(const std::vector<std::string>& argv) {
         model_label = "synthetic " + args.get("--shape") + (so.layers ? " (" + std::to_string(*so.layers) + " layers)" : "");
         const GgufFile base = write_and_open(temp_path("q4_0"), [&](const std::string& p) { write_synth_model(p, so); });
         if (!args.has("--modes")) {
-            entries.push_back({"", model_label + ", Q4_0", std::make_unique<VulkanLlama>(ctx, base, mo), {}, {}, {}, {}, {}});
+            entries.push_back({"", model_label + ", Q4_0",
+                               open_session(engine, temp_path("q4_0_run"), mo, [&](const std::string& p) { write_synth_model(p, so); })});
         } else {
             quant::SynthQuantOptions qo;
             qo.rank = uint32_t(args.get_int("--rank", 64, 1, 128));
@@ -163,20 +180,21 @@ int bench_model(const std::vector<std::string>& argv) {
             Progress progress("bench model: building", modes.size(), !quiet);
             for (const Mode& m : modes) {
                 qo.method = m.method;
-                const GgufFile f = write_and_open(temp_path(m.name), [&](const std::string& p) {
+                auto session = open_session(engine, temp_path(m.name), mo, [&](const std::string& p) {
                     quant::glowq_writer(base, quant::synth_quantized(cfg, qo), {}).write_file(p);
                 });
                 std::string label = m.name == "none" ? "none (int4 g" + std::to_string(qo.group_size) + ")"
                                                      : m.name + " r" + std::to_string(qo.rank);
                 if (m.method == quant::Method::GlowqS)
                     label += ", " + std::to_string(int(qo.restore_fraction * 100 + 0.5)) + "% of units";
-                entries.push_back({m.name, label, std::make_unique<VulkanLlama>(ctx, f, mo), {}, {}, {}, {}, {}});
+                entries.push_back({m.name, label, std::move(session)});
                 progress.step(m.name);
             }
             progress.done();
         }
     }
 
+    for (Entry& e : entries) e.model = &e.session->executor();
     const uint32_t V = entries[0].model->config().n_vocab;
     std::vector<float> logits(V);
     std::vector<int32_t> tokens(std::max(n_pp, n_prompt));

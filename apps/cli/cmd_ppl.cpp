@@ -48,22 +48,28 @@ int cmd_ppl(const std::vector<std::string>& argv) {
 
     // The model's context must hold one window: --ctx sets both.
     LoadedModel m;
+    std::unique_ptr<Session> session;
     std::unique_ptr<ReferenceLlama> cpu;
     Forward* forward = nullptr;
     std::string where;
     std::unique_ptr<GgufFile> file;
-    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<Tokenizer> cpu_tokenizer;
+    const Tokenizer* tokenizer = nullptr;
     if (args.has("--cpu")) {
         file = std::make_unique<GgufFile>(GgufFile::open(model_path(args)));
-        tokenizer = std::make_unique<Tokenizer>(vocab_from_gguf(*file));
+        cpu_tokenizer = std::make_unique<Tokenizer>(vocab_from_gguf(*file));
+        tokenizer = cpu_tokenizer.get();
         cpu = std::make_unique<ReferenceLlama>(std::make_shared<HostWeights>(HostWeights::load(*file)), po.ctx);
         forward = cpu.get();
         where = "CPU reference (fp32)";
     } else {
         m = load_model(args, !args.has("--quiet"));
-        tokenizer = std::move(m.tokenizer);
-        forward = m.model.get();
-        where = m.ctx->caps().name;
+        SessionOptions so = session_options(args);
+        so.context = po.ctx;
+        session = std::make_unique<Session>(m.model, so);
+        tokenizer = &m.model->tokenizer();
+        forward = &session->executor();
+        where = m.engine->device_name();
     }
     const Tokenizer& tok = *tokenizer;
     // As llama-perplexity: the text is tokenized with BOS when the vocabulary adds one, and

@@ -3,7 +3,6 @@
 
 #include "commands.hpp"
 #include "glowq/generate.hpp"
-#include "glowq/loader/chat_template.hpp"
 #include "model_options.hpp"
 #include "profile_report.hpp"
 
@@ -36,8 +35,10 @@ int cmd_run(const std::vector<std::string>& argv) {
     const uint32_t n = uint32_t(args.has("-n") ? args.get_int("-n", 256, 1, 1 << 20)
                                                 : args.get_int("--n-predict", 256, 1, 1 << 20));
     const SamplerParams sp = sampler_params(args);  // bad options fail before the model loads
+    const SessionOptions so = session_options(args);
     LoadedModel m = load_model(args, !args.has("--quiet"));
-    const Tokenizer& tok = *m.tokenizer;
+    Session session(m.model, so);
+    const Tokenizer& tok = m.model->tokenizer();
 
     std::vector<int32_t> ids;
     GenerateOptions go;
@@ -45,14 +46,12 @@ int cmd_run(const std::vector<std::string>& argv) {
     if (args.has("--raw")) {
         ids = tok.encode(prompt, true, false);
     } else {
-        const ChatTemplate tmpl = ChatTemplate::from_jinja(tok.vocab().chat_template);
         std::vector<ChatMessage> msgs;
         if (args.has("--system")) msgs.push_back({"system", args.get("--system")});
         msgs.push_back({"user", prompt});
-        ids = tok.encode(tmpl.apply(msgs, true), true, true);
+        ids = tok.encode(m.model->chat_template().apply(msgs, true), true, true);
     }
-    Sampler sampler(sp);
-    const GenerateResult r = generate(*m.model, tok, sampler, ids, 0, go, [](const std::string& text) {
+    const GenerateResult r = session.generate(ids, sp, go, [](const std::string& text, int32_t) {
         std::fputs(text.c_str(), stdout);
         std::fflush(stdout);
         return true;
@@ -60,13 +59,14 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::printf("\n");
     std::fprintf(stderr,
                  "[%s] prompt %u tokens, generated %zu (%s) | TTFB %.1f ms | prefill %.1f tok/s | decode %.1f tok/s\n",
-                 m.ctx->caps().name.c_str(), r.prompt_tokens, r.tokens.size(), r.stop_reason.c_str(), r.ttfb_ms,
+                 m.engine->device_name().c_str(), r.prompt_tokens, r.tokens.size(), stop_reason_name(r.stop_reason), r.ttfb_ms,
                  r.prefill_tokens_per_s(), r.decode_tokens_per_s());
     if (args.has("--profile")) {
         // The last generated token at its own position: every position before it is cached.
         const int32_t last = r.tokens.empty() ? ids.back() : r.tokens.back();
-        const uint32_t pos = std::min<uint32_t>(uint32_t(ids.size() + r.tokens.size()) - 1, m.model->max_context() - 1);
-        print_profile(stderr, m.model->profile_step(&last, 1, pos, 10));
+        VulkanLlama& exec = session.executor();
+        const uint32_t pos = std::min<uint32_t>(uint32_t(ids.size() + r.tokens.size()) - 1, exec.max_context() - 1);
+        print_profile(stderr, exec.profile_step(&last, 1, pos, 10));
     }
     return 0;
 }

@@ -57,22 +57,38 @@ std::string model_path(const Args& args) {
     return path;
 }
 
+EngineOptions engine_options(const Args& args) {
+    EngineOptions o;
+    o.device = args.get("--device");
+    if (o.device.empty())
+        if (const char* env = std::getenv("GLOWQ_DEVICE")) o.device = env;
+    const char* v = std::getenv("GLOWQ_VALIDATION");
+    o.validation = v && *v && std::string(v) != "0";
+    if (o.validation)
+        o.log = [](vk::LogLevel level, const std::string& message) {
+            if (level >= vk::LogLevel::Warning) std::fprintf(stderr, "glowq: %s\n", message.c_str());
+        };
+    return o;
+}
+
+std::shared_ptr<Engine> make_engine(const Args& args) { return std::make_shared<Engine>(engine_options(args)); }
+
 LoadedModel load_model(const Args& args, bool verbose) {
     const auto t0 = std::chrono::steady_clock::now();
     LoadedModel m;
     const std::string path = model_path(args);
-    m.file = std::make_unique<GgufFile>(GgufFile::open(path));
-    m.tokenizer = std::make_unique<Tokenizer>(vocab_from_gguf(*m.file));
-    vk::ContextOptions co;
-    co.device = args.get("--device");
-    m.ctx = std::make_unique<vk::Context>(co);
-    VulkanModelOptions mo;
-    mo.max_context = uint32_t(args.get_int("--ctx", 2048, 8, 1 << 20));
-    mo.chunk = uint32_t(args.get_int("--chunk", 128, 1, 4096));
-    if (verbose) std::fprintf(stderr, "glowq: loading %s on %s\n", path.c_str(), m.ctx->caps().name.c_str());
-    m.model = std::make_unique<VulkanLlama>(*m.ctx, *m.file, mo);
+    m.engine = make_engine(args);
+    if (verbose) std::fprintf(stderr, "glowq: loading %s on %s\n", path.c_str(), m.engine->device_name().c_str());
+    m.model = Model::load_file(m.engine, path);
     m.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return m;
+}
+
+SessionOptions session_options(const Args& args) {
+    SessionOptions o;
+    o.context = uint32_t(args.get_int("--ctx", 2048, 8, 1 << 20));
+    o.chunk = uint32_t(args.get_int("--chunk", 128, 1, 4096));
+    return o;
 }
 
 SamplerParams sampler_params(const Args& a) {

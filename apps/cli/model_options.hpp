@@ -6,11 +6,9 @@
 #include <string>
 
 #include "args.hpp"
-#include "glowq/loader/gguf.hpp"
-#include "glowq/loader/tokenizer.hpp"
-#include "glowq/model/vulkan_llama.hpp"
+#include "glowq/model.hpp"
 #include "glowq/sampler.hpp"
-#include "glowq/vk/context.hpp"
+#include "glowq/session.hpp"
 
 namespace glowq::cli {
 
@@ -23,14 +21,19 @@ const char* sampler_options_help();
 // -m, else $GLOWQ_MODEL, else the default model in the cache (scripts/fetch_model.sh).
 std::string model_path(const Args& args);
 
+// The program maps its environment to the library's options (the library reads none):
+// --device, else $GLOWQ_DEVICE; validation when $GLOWQ_VALIDATION is set and not "0".
+EngineOptions engine_options(const Args& args);
+std::shared_ptr<Engine> make_engine(const Args& args);
+
 struct LoadedModel {
-    std::unique_ptr<GgufFile> file;
-    std::unique_ptr<vk::Context> ctx;
-    std::unique_ptr<Tokenizer> tokenizer;
-    std::unique_ptr<VulkanLlama> model;
+    std::shared_ptr<Engine> engine;
+    std::shared_ptr<const Model> model;
     double load_ms = 0;
 };
 LoadedModel load_model(const Args& args, bool verbose);
+// --ctx and --chunk.
+SessionOptions session_options(const Args& args);
 
 SamplerParams sampler_params(const Args& args);
 

@@ -43,12 +43,12 @@ class MappedSource : public ByteSource {
 public:
     explicit MappedSource(const std::string& path) {
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw LoadError(path + ": cannot open: " + std::strerror(errno));
+        if (fd < 0) throw LoadError(path + ": cannot open: " + std::strerror(errno), ErrorKind::Io);
         struct stat st {};
         if (::fstat(fd, &st) != 0) {
             const int err = errno;
             ::close(fd);
-            throw LoadError(path + ": cannot stat: " + std::strerror(err));
+            throw LoadError(path + ": cannot stat: " + std::strerror(err), ErrorKind::Io);
         }
         if (!S_ISREG(st.st_mode)) {
             ::close(fd);
@@ -68,6 +68,40 @@ public:
     ~MappedSource() override {
         if (data) ::munmap(const_cast<uint8_t*>(data), size_t(size));
     }
+};
+
+// A page-aligned mapping of a byte range of a descriptor; data points at the range.
+class FdRangeSource : public ByteSource {
+public:
+    FdRangeSource(int fd, uint64_t offset, uint64_t length, const std::string& name) {
+        struct stat st {};
+        if (fd < 0 || ::fstat(fd, &st) != 0) throw LoadError(name + ": not an open file descriptor", ErrorKind::Io);
+        if (!S_ISREG(st.st_mode)) throw LoadError(name + ": the descriptor is not a regular file", ErrorKind::Io);
+        const uint64_t file_size = uint64_t(st.st_size);
+        if (offset > file_size)
+            throw LoadError(name + ": offset " + std::to_string(offset) + " is past the end of the file (" +
+                            std::to_string(file_size) + " bytes)", ErrorKind::Io);
+        if (length == 0) length = file_size - offset;
+        if (length > file_size - offset)
+            throw LoadError(name + ": range of " + std::to_string(length) + " bytes at offset " + std::to_string(offset) +
+                            " exceeds the file (" + std::to_string(file_size) + " bytes)", ErrorKind::Io);
+        size = length;
+        if (length == 0) return;  // reported as truncated by the parser
+        const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+        const uint64_t start = offset / page * page;
+        map_size_ = size_t(offset - start + length);
+        void* p = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, off_t(start));
+        if (p == MAP_FAILED) throw LoadError(name + ": cannot map: " + std::strerror(errno), ErrorKind::Io);
+        map_ = p;
+        data = static_cast<const uint8_t*>(p) + (offset - start);
+    }
+    ~FdRangeSource() override {
+        if (map_) ::munmap(map_, map_size_);
+    }
+
+private:
+    void* map_ = nullptr;
+    size_t map_size_ = 0;
 };
 
 class OwnedSource : public ByteSource {
@@ -420,6 +454,16 @@ GgufFile GgufFile::open(const std::string& path) {
     GgufFile f;
     f.name_ = path;
     f.source_ = std::make_shared<MappedSource>(path);
+    f.base_ = f.source_->data;
+    f.size_ = f.source_->size;
+    GgufParser(f).parse();
+    return f;
+}
+
+GgufFile GgufFile::open_fd(int fd, uint64_t offset, uint64_t length, std::string name) {
+    GgufFile f;
+    f.source_ = std::make_shared<FdRangeSource>(fd, offset, length, name);
+    f.name_ = std::move(name);
     f.base_ = f.source_->data;
     f.size_ = f.source_->size;
     GgufParser(f).parse();

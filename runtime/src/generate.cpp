@@ -54,13 +54,26 @@ private:
 
 }  // namespace
 
+const char* stop_reason_name(StopReason r) {
+    switch (r) {
+        case StopReason::None: return "none";
+        case StopReason::Eos: return "eos";
+        case StopReason::StopString: return "stop string";
+        case StopReason::MaxTokens: return "max tokens";
+        case StopReason::ContextFull: return "context full";
+        case StopReason::Callback: return "callback";
+        case StopReason::Cancelled: return "cancelled";
+    }
+    return "unknown";
+}
+
 GenerateResult generate(Forward& model, const Tokenizer& tokenizer, Sampler& sampler,
                         const std::vector<int32_t>& prompt, uint32_t pos, const GenerateOptions& options,
-                        const std::function<bool(const std::string&)>& on_text) {
+                        const TokenCallback& on_token) {
     if (prompt.empty()) throw Error(ErrorKind::InvalidArgument, "the prompt is empty");
     const uint32_t ctx = model.max_context();
     if (uint64_t(pos) + prompt.size() >= ctx)
-        throw Error(ErrorKind::InvalidArgument, "prompt of " + std::to_string(prompt.size()) + " tokens (at position " +
+        throw Error(ErrorKind::ContextFull, "prompt of " + std::to_string(prompt.size()) + " tokens (at position " +
                                                     std::to_string(pos) + ") does not fit the context of " +
                                                     std::to_string(ctx) + " tokens; shorten it or raise --ctx");
     const uint32_t V = model.config().n_vocab;
@@ -76,12 +89,12 @@ GenerateResult generate(Forward& model, const Tokenizer& tokenizer, Sampler& sam
 
     StreamDecoder stream(tokenizer);
     StopFilter stop(options.stop);
-    auto emit = [&](const std::string& text) {
+    auto emit = [&](const std::string& text, int32_t token) {
         r.text += text;
-        return text.empty() || !on_text || on_text(text);
+        return !on_token || on_token(text, token);
     };
     std::chrono::steady_clock::time_point decode_start;
-    r.stop_reason = "max tokens";
+    r.stop_reason = StopReason::MaxTokens;
     for (uint32_t i = 0; i < options.max_tokens; ++i) {
         const int32_t next = sampler.sample(logits.data(), V);
         if (i == 0) {
@@ -89,33 +102,38 @@ GenerateResult generate(Forward& model, const Tokenizer& tokenizer, Sampler& sam
             decode_start = std::chrono::steady_clock::now();
         }
         if (tokenizer.is_eog(next)) {
-            r.stop_reason = "eos";
+            r.stop_reason = StopReason::Eos;
             break;
         }
         sampler.accept(next);
         r.tokens.push_back(next);
         bool hit = false;
         const std::string text = stop.push(stream.push(next), hit);
-        if (!emit(text)) {
-            r.stop_reason = "callback";
+        if (!emit(text, next)) {
+            r.stop_reason = StopReason::Callback;
             break;
         }
         if (hit) {
-            r.stop_reason = "stop string";
+            r.stop_reason = StopReason::StopString;
             break;
         }
         if (i + 1 == options.max_tokens) break;
         if (pos + 1 >= ctx) {
-            r.stop_reason = "context full";
+            r.stop_reason = StopReason::ContextFull;
+            break;
+        }
+        if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
+            r.stop_reason = StopReason::Cancelled;
             break;
         }
         model.eval(&next, 1, pos, logits.data(), false);
         ++pos;
     }
     if (!r.tokens.empty()) r.decode_ms = ms_since(decode_start);
-    if (r.stop_reason != "stop string") {
+    if (r.stop_reason != StopReason::StopString) {
         bool hit = false;
-        emit(stop.push(stream.flush(), hit) + stop.flush());
+        const std::string tail = stop.push(stream.flush(), hit) + stop.flush();
+        if (!tail.empty()) emit(tail, r.tokens.empty() ? -1 : r.tokens.back());
     }
     return r;
 }

@@ -1,4 +1,4 @@
-// The Llama forward pass on Vulkan, as a graph per (chunk size, logits mode).
+// The Llama weights on Vulkan, and the forward pass as a graph per (chunk size, logits mode).
 #include "glowq/model/vulkan_llama.hpp"
 
 #include <algorithm>
@@ -13,8 +13,42 @@ namespace {
 std::string blk(uint32_t l, const char* name) { return "blk." + std::to_string(l) + "." + name + ".weight"; }
 }  // namespace
 
-VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options)
-    : ctx_(ctx), options_(options), cfg_(read_model_config(file)), alloc_(ctx) {
+uint64_t estimate_device_bytes(const GgufFile& file) {
+    uint64_t total = 0;
+    for (const GgufTensor& t : file.tensors()) {
+        switch (t.type) {
+            case GgmlType::Q4_0:
+            case GgmlType::Q4_1:  // int4 codes plus an fp16 scale and offset per 32
+                total += t.n_elements / 2 + t.n_elements / 32 * 4;
+                break;
+            case GgmlType::I32:
+            case GgmlType::F16:
+                total += t.n_bytes;
+                break;
+            default:  // matrices of other types go to fp16, vectors to fp32
+                total += t.n_dims >= 2 && t.ne[1] > 1 ? t.n_elements * 2 : t.n_elements * 4;
+        }
+    }
+    return total;
+}
+
+namespace {
+
+std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
+
+void check_fits(const vk::Context& ctx, const GgufFile& file) {
+    const uint64_t need = estimate_device_bytes(file);
+    const uint64_t have = ctx.available_device_memory();
+    if (have && need > have)
+        throw Error(ErrorKind::OutOfMemory, file.name() + ": the model needs about " + mib(need) +
+                                                " of device memory; " + ctx.caps().name + " has " + mib(have) +
+                                                " available");
+}
+
+}  // namespace
+
+VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, const LoadProgress& progress)
+    : ctx_(ctx), cfg_(read_model_config(file)), alloc_(ctx) {
     if (cfg_.attn_bias)
         throw Error(ErrorKind::Unsupported, file.name() + ": attention biases (" + cfg_.architecture +
                                                 ") are not supported by the Vulkan forward pass yet");
@@ -22,21 +56,19 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
         throw Error(ErrorKind::Unsupported, file.name() + ": RoPE scaling '" + cfg_.rope_scaling.type + "' is not supported yet");
     if (cfg_.has_rope_freqs)
         throw Error(ErrorKind::Unsupported, file.name() + ": per-dimension RoPE frequencies (rope_freqs) are not supported yet");
-    if (options_.chunk == 0 || options_.chunk > 4096)
-        throw Error(ErrorKind::InvalidArgument, "chunk must be in 1..4096");
-    max_context_ = std::max(1u, options_.max_context);
-    if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
+    check_fits(ctx, file);
+    const uint32_t steps = cfg_.n_layers + 2;
+    auto report = [&](uint32_t done) {
+        if (progress && !progress(float(done) / float(steps)))
+            throw Error(ErrorKind::Cancelled, file.name() + ": loading cancelled");
+    };
+    report(0);
 
     const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
     embed_ = upload_stacked(alloc_, file, {"token_embd.weight"});
-    if (cfg_.tied_output) {
-        lm_head_ = &embed_;
-    } else {
-        lm_head_own_ = upload_stacked(alloc_, file, {"output.weight"});
-        lm_head_ = &lm_head_own_;
-    }
+    if (!cfg_.tied_output) lm_head_ = std::make_unique<ops::DeviceMatrix>(upload_stacked(alloc_, file, {"output.weight"}));
     out_norm_ = upload_vector(alloc_, file, "output_norm.weight", d);
-    uint32_t max_r = 0;  // widest R of any group: the scratch buffer's row length
+    report(1);
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         DeviceLayer L;
         L.attn_norm = upload_vector(alloc_, file, blk(l, "attn_norm"), d);
@@ -45,7 +77,7 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
             Projection p = upload_projection(alloc_, file, l, modules, cols);
             dst.w = std::move(p.w);
             dst.b = std::move(p.b);
-            max_r = std::max(max_r, dst.b.rows);
+            max_r_ = std::max(max_r_, dst.b.rows);
         };
         load(L.qkv, {"attn_q", "attn_k", "attn_v"}, d);
         load(L.o, {"attn_output"}, qd);
@@ -53,16 +85,51 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
         load(L.down, {"ffn_down"}, cfg_.n_ff);
         if (L.qkv.w.rows != qd + 2 * kvd || L.qkv.w.cols != d || L.gate_up.w.rows != 2 * cfg_.n_ff ||
             L.down.w.cols != cfg_.n_ff)
-            throw Error(ErrorKind::InvalidArgument, file.name() + ": layer " + std::to_string(l) +
-                                                        " tensor shapes do not match the model's hyper-parameters");
-        L.kcache = alloc_.allocate(uint64_t(max_context_) * kvd * 2);
-        L.vcache = alloc_.allocate(uint64_t(max_context_) * kvd * 2);
+            throw Error(ErrorKind::InvalidModel, file.name() + ": layer " + std::to_string(l) +
+                                                     " tensor shapes do not match the model's hyper-parameters");
         layers_.push_back(std::move(L));
+        report(l + 2);
     }
+    report(steps);
+}
 
+uint64_t VulkanLlamaWeights::weight_bytes() const {
+    uint64_t b = embed_.weight_bytes() + (lm_head_ ? lm_head_->weight_bytes() : 0);
+    for (const auto& L : layers_)
+        for (const DeviceProjection* p : {&L.qkv, &L.o, &L.gate_up, &L.down}) b += p->w.weight_bytes() + p->b.weight_bytes();
+    return b;
+}
+
+uint64_t VulkanLlamaWeights::correction_bytes() const {
+    uint64_t b = 0;
+    for (const auto& L : layers_)
+        for (const DeviceProjection* p : {&L.qkv, &L.o, &L.gate_up, &L.down}) b += p->w.lowrank_bytes() + p->b.weight_bytes();
+    return b;
+}
+
+VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options)
+    : VulkanLlama(std::make_shared<VulkanLlamaWeights>(ctx, file), options) {}
+
+VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, const VulkanModelOptions& options)
+    : weights_(std::move(weights)),
+      ctx_(weights_->context()),
+      options_(options),
+      cfg_(weights_->config()),
+      stream_(ctx_),
+      alloc_(ctx_) {
+    if (options_.chunk == 0 || options_.chunk > 4096)
+        throw Error(ErrorKind::InvalidArgument, "chunk must be in 1..4096");
+    max_context_ = std::max(1u, options_.max_context);
+    if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
+
+    const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
+        kcache_.push_back(alloc_.allocate(uint64_t(max_context_) * kvd * 2));
+        vcache_.push_back(alloc_.allocate(uint64_t(max_context_) * kvd * 2));
+    }
     // One split per head on CPU devices; on GPUs split decode attention over the KV length
     // so a few heads still fill the device.
-    splits_ = ctx.caps().type == "cpu" ? 1 : 8;
+    splits_ = ctx_.caps().type == "cpu" ? 1 : 8;
     const uint64_t C = options_.chunk;
     tokens_ = alloc_.allocate(C * 4, vk::MemoryUsage::HostWrite);
     x_ = alloc_.allocate(C * d * 4);
@@ -72,7 +139,7 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
     partial_ = alloc_.allocate(C * cfg_.n_heads * splits_ * (hd + 2) * 4);
     gate_up_ = alloc_.allocate(C * 2 * cfg_.n_ff * 4);
     act_ = alloc_.allocate(C * cfg_.n_ff * 4);
-    if (max_r) lowrank_r_ = alloc_.allocate(C * max_r * 4);
+    if (weights_->max_lowrank()) lowrank_r_ = alloc_.allocate(C * weights_->max_lowrank() * 4);
 
     // Record the decode graph and a prefill graph now: this compiles every pipeline they
     // use at load time rather than inside the first prompt's time to first token.
@@ -80,20 +147,34 @@ VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanMod
     if (C > 1) graph(uint32_t(C), Logits::Last);
 }
 
-VulkanLlama::~VulkanLlama() { graphs_.clear(); }
-
-uint64_t VulkanLlama::weight_bytes() const {
-    uint64_t b = embed_.weight_bytes() + (lm_head_ == &embed_ ? 0 : lm_head_->weight_bytes());
-    for (const auto& L : layers_)
-        for (const DeviceProjection* p : {&L.qkv, &L.o, &L.gate_up, &L.down}) b += p->w.weight_bytes() + p->b.weight_bytes();
-    return b;
+VulkanLlama::~VulkanLlama() {
+    graphs_.clear();
+    profile_graphs_.clear();
 }
 
-uint64_t VulkanLlama::correction_bytes() const {
-    uint64_t b = 0;
-    for (const auto& L : layers_)
-        for (const DeviceProjection* p : {&L.qkv, &L.o, &L.gate_up, &L.down}) b += p->w.lowrank_bytes() + p->b.weight_bytes();
-    return b;
+uint64_t VulkanLlama::kv_bytes(uint32_t n) const {
+    return uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2 * 2 * cfg_.n_layers;
+}
+
+void VulkanLlama::read_kv(uint32_t n, uint8_t* out) {
+    if (n > cached_) throw Error(ErrorKind::InvalidArgument, "read_kv beyond the cached positions");
+    const uint64_t per = uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2;
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
+        alloc_.read(kcache_[l], out, per);
+        alloc_.read(vcache_[l], out + per, per);
+        out += 2 * per;
+    }
+}
+
+void VulkanLlama::write_kv(uint32_t n, const uint8_t* in) {
+    if (n > max_context_) throw Error(ErrorKind::ContextFull, "write_kv beyond the context");
+    const uint64_t per = uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2;
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
+        alloc_.write(kcache_[l], in, per);
+        alloc_.write(vcache_[l], in + per, per);
+        in += 2 * per;
+    }
+    cached_ = n;
 }
 
 // A corrected group first projects its input once (R = X B^T, all members' R side by side
@@ -128,14 +209,14 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
         }
     };
     ops::MatmulOptions plain;
-    add({ops::embed(ctx_, tokens_, embed_, x_, T)}, "embed");
-    for (uint32_t l = 0; l < layers_.size(); ++l) {
-        const DeviceLayer& L = layers_[l];
+    add({ops::embed(ctx_, tokens_, weights_->embed(), x_, T)}, "embed");
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
+        const DeviceLayer& L = weights_->layers()[l];
         const std::string p = "L" + std::to_string(l);
         add({ops::rmsnorm(ctx_, x_, L.attn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".attn_norm");
         add_projection(g, L.qkv, xn_, qkv_, T, false, p + ".qkv");
-        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, L.kcache, L.vcache, shape, T)}, p + ".rope_kv");
-        add(ops::attention(ctx_, g.step_buffer(), qkv_, L.kcache, L.vcache, partial_, attn_, shape, T, splits), p + ".attn");
+        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kcache_[l], vcache_[l], shape, T)}, p + ".rope_kv");
+        add(ops::attention(ctx_, g.step_buffer(), qkv_, kcache_[l], vcache_[l], partial_, attn_, shape, T, splits), p + ".attn");
         add_projection(g, L.o, attn_, x_, T, true, p + ".o");
         add({ops::rmsnorm(ctx_, x_, L.ffn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".ffn_norm");
         add_projection(g, L.gate_up, xn_, gate_up_, T, false, p + ".gate_up");
@@ -144,8 +225,8 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
     }
     if (mode == Logits::None) return;
     const uint32_t rows = mode == Logits::All ? T : 1;
-    add({ops::rmsnorm(ctx_, x_, out_norm_, xn_, d, rows, T - rows, cfg_.rms_eps)}, "output_norm");
-    add(ops::matmul(ctx_, *lm_head_, xn_, logits_, rows, plain), "lm_head");
+    add({ops::rmsnorm(ctx_, x_, weights_->out_norm(), xn_, d, rows, T - rows, cfg_.rms_eps)}, "output_norm");
+    add(ops::matmul(ctx_, weights_->lm_head(), xn_, logits_, rows, plain), "lm_head");
 }
 
 vk::Graph& VulkanLlama::graph(uint32_t T, Logits mode) {
@@ -163,7 +244,7 @@ vk::Graph& VulkanLlama::graph(uint32_t T, Logits mode) {
                 break;
             }
     }
-    auto g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{});
+    auto g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{}, &stream_);
     build(*g, T, mode);
     g->record();
     return *graphs_.emplace(key, std::move(g)).first->second;
@@ -175,14 +256,14 @@ void VulkanLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* l
         throw Error(ErrorKind::InvalidArgument, "eval at position " + std::to_string(pos) + " leaves a gap after the " +
                                                     std::to_string(cached_) + " cached positions");
     if (uint64_t(pos) + n > max_context_)
-        throw Error(ErrorKind::InvalidArgument, "context full: " + std::to_string(pos) + " + " + std::to_string(n) +
-                                                    " tokens exceed the context of " + std::to_string(max_context_));
-    for (uint32_t i = 0; i < n; ++i)
-        if (tokens[i] < 0 || uint32_t(tokens[i]) >= cfg_.n_vocab)
-            throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary of " +
-                                                        std::to_string(cfg_.n_vocab));
+        throw Error(ErrorKind::ContextFull, "context full: " + std::to_string(pos) + " + " + std::to_string(n) +
+                                                " tokens exceed the context of " + std::to_string(max_context_));
+    check_tokens(tokens, n);
     const uint32_t C = options_.chunk, V = cfg_.n_vocab;
     for (uint32_t done = 0; done < n;) {
+        if (cancel_ && cancel_->load(std::memory_order_relaxed))
+            throw Error(ErrorKind::Cancelled, "cancelled after " + std::to_string(done) + " of " + std::to_string(n) +
+                                                  " prompt tokens");
         const uint32_t T = std::min(C, n - done);
         const bool last = done + T == n;
         const Logits mode = all_logits ? Logits::All : last ? Logits::Last : Logits::None;
@@ -197,18 +278,23 @@ void VulkanLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* l
     }
 }
 
+void VulkanLlama::check_tokens(const int32_t* tokens, uint32_t n) const {
+    for (uint32_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || uint32_t(tokens[i]) >= cfg_.n_vocab)
+            throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary of " +
+                                                        std::to_string(cfg_.n_vocab));
+}
+
 std::vector<vk::NodeTiming> VulkanLlama::profile_step(const int32_t* tokens, uint32_t n, uint32_t pos, int reps) {
     if (n == 0 || n > options_.chunk || pos > cached_ || uint64_t(pos) + n > max_context_)
         throw Error(ErrorKind::InvalidArgument, "profile_step of " + std::to_string(n) + " tokens at position " +
                                                     std::to_string(pos) + " with " + std::to_string(cached_) +
                                                     " cached positions");
-    for (uint32_t i = 0; i < n; ++i)
-        if (tokens[i] < 0 || uint32_t(tokens[i]) >= cfg_.n_vocab)
-            throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
+    check_tokens(tokens, n);
     if (!logits_.valid()) logits_ = alloc_.allocate(uint64_t(options_.chunk) * cfg_.n_vocab * 4, vk::MemoryUsage::Readback);
     auto& g = profile_graphs_[n];
     if (!g) {
-        g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{true});
+        g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{true}, &stream_);
         build(*g, n, Logits::Last);
         g->record();
     }

@@ -6,61 +6,35 @@
 #include "glowq/fp16.hpp"
 #include "glowq/loader/dequant.hpp"
 #include "glowq/loader/glowq_format.hpp"
+#include "glowq/loader/glowq_reader.hpp"
+#include "glowq/loader/load_error.hpp"
 #include "glowq/loader/int4_import.hpp"
 
 namespace glowq {
 
-namespace {
-
-const GgufTensor& expect_tensor(const GgufFile& f, const std::string& name, GgmlType type, uint64_t ne0, uint64_t ne1) {
-    const GgufTensor& t = f.tensor(name);
-    if (t.type != type || t.ne[0] != ne0 || t.rows() != ne1)
-        throw Error(ErrorKind::InvalidArgument, f.name() + ": tensor " + name + " is " + ggml_type_name(t.type) + " " +
-                                                    std::to_string(t.ne[0]) + " x " + std::to_string(t.rows()) +
-                                                    ", expected " + ggml_type_name(type) + " " + std::to_string(ne0) +
-                                                    " x " + std::to_string(ne1));
-    return t;
-}
-
-// A GlowQ module's int4 weights: codes stored as I32 words, scale and offset as F16.
-Int4Matrix glowq_int4(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t cols, uint32_t group) {
-    const std::string q_name = format::tensor(layer, module, "q4");
-    const uint32_t rows = uint32_t(f.tensor(q_name).rows());
-    Int4Matrix m = Int4Matrix::zeros(rows, cols, group);
-    const GgufTensor& q = expect_tensor(f, q_name, GgmlType::I32, m.row_words(), rows);
-    const GgufTensor& sc = expect_tensor(f, format::tensor(layer, module, "scale"), GgmlType::F16, m.groups(), rows);
-    const GgufTensor& of = expect_tensor(f, format::tensor(layer, module, "offset"), GgmlType::F16, m.groups(), rows);
-    std::memcpy(m.codes.data(), q.data, m.codes.size() * 4);
-    const uint16_t* s = reinterpret_cast<const uint16_t*>(sc.data);
-    const uint16_t* o = reinterpret_cast<const uint16_t*>(of.data);
-    for (size_t i = 0; i < m.scale_offset.size(); ++i) m.scale_offset[i] = uint32_t(s[i]) | (uint32_t(o[i]) << 16);
-    return m;
-}
-
-std::vector<uint16_t> f16_values(const GgufFile& f, const std::string& name, uint64_t ne0, uint64_t ne1) {
-    const GgufTensor& t = expect_tensor(f, name, GgmlType::F16, ne0, ne1);
-    const uint16_t* p = reinterpret_cast<const uint16_t*>(t.data);
-    return std::vector<uint16_t>(p, p + ne0 * ne1);
-}
-
-}  // namespace
 
 Projection upload_projection(vk::Allocator& alloc, const GgufFile& file, uint32_t layer,
                              const std::vector<std::string>& modules, uint32_t cols) {
     Projection p;
-    if (!file.has(format::kFormatVersion)) {
+    if (!format::is_glowq_file(file)) {
         std::vector<std::string> names;
         for (const auto& m : modules) names.push_back("blk." + std::to_string(layer) + "." + m + ".weight");
         p.w = upload_stacked(alloc, file, names);
         return p;
     }
-    const uint32_t group = uint32_t(file.get_uint(format::kGroupSize));
     std::vector<Int4Matrix> members;
-    for (const auto& m : modules) members.push_back(glowq_int4(file, layer, m, cols, group));
-    const std::string shared = format::tensor(layer, format::shared_group(modules[0]), "lr_b");
-    const bool has_a = (nullptr != file.find_tensor(format::tensor(layer, modules[0], "lr_a")));
-    const bool per_module = has_a && modules.size() > 1 && !(nullptr != file.find_tensor(shared));
-    if (!has_a || !per_module) {
+    std::vector<format::LowRank> lrs;
+    for (const auto& m : modules) {
+        const uint32_t rows = uint32_t(file.tensor(format::tensor(layer, m, "q4")).rows());
+        members.push_back(format::read_int4(file, layer, m, rows, cols));
+        lrs.push_back(format::read_lowrank(file, layer, m, rows, cols));
+        if (lrs.back().rank != lrs[0].rank || lrs.back().shared_b != lrs[0].shared_b)
+            throw LoadError(file.name() + ": the corrections of layer " + std::to_string(layer) + "'s " + modules[0] +
+                            " and " + m + " disagree in rank or in sharing B");
+    }
+    const bool corrected = lrs[0].rank > 0;
+    const bool per_module = corrected && modules.size() > 1 && !lrs[0].shared_b;
+    if (!per_module) {
         Int4Matrix fused = members[0];
         for (size_t i = 1; i < members.size(); ++i) {
             fused.rows += members[i].rows;
@@ -72,22 +46,20 @@ Projection upload_projection(vk::Allocator& alloc, const GgufFile& file, uint32_
     } else {
         p.w = ops::DeviceMatrix::upload_int4_members(alloc, members);
     }
-    if (!has_a) return p;
+    if (!corrected) return p;
 
-    const uint32_t rank = uint32_t(file.tensor(format::tensor(layer, modules[0], "lr_a")).ne[0]);
+    const uint32_t rank = lrs[0].rank;
     std::vector<uint16_t> a, b;
     std::vector<uint32_t> offsets;
     for (size_t i = 0; i < modules.size(); ++i) {
-        const auto ai = f16_values(file, format::tensor(layer, modules[i], "lr_a"), rank, members[i].rows);
-        a.insert(a.end(), ai.begin(), ai.end());
+        a.insert(a.end(), lrs[i].a.begin(), lrs[i].a.end());
         if (per_module) {
-            const auto bi = f16_values(file, format::tensor(layer, modules[i], "lr_b"), cols, rank);
-            b.insert(b.end(), bi.begin(), bi.end());
+            b.insert(b.end(), lrs[i].b.begin(), lrs[i].b.end());
             offsets.push_back(uint32_t(i) * rank);
         }
     }
     if (!per_module) {
-        b = f16_values(file, shared, cols, rank);
+        b = lrs[0].b;
         offsets = {0};
     }
     p.w.attach_lowrank(alloc, a, rank, offsets);

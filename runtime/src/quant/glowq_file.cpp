@@ -5,6 +5,7 @@
 
 #include "glowq/error.hpp"
 #include "glowq/loader/glowq_format.hpp"
+#include "glowq/loader/glowq_reader.hpp"
 #include "glowq/loader/load_error.hpp"
 
 namespace glowq::quant {
@@ -46,14 +47,6 @@ void add_int4(GgufWriter& wr, uint32_t layer, const std::string& module, const I
                   bytes_of(offset.data(), offset.size() * 2));
 }
 
-const GgufTensor& tensor_shaped(const GgufFile& f, const std::string& name, GgmlType type, uint64_t ne0, uint64_t ne1) {
-    const GgufTensor& t = f.tensor(name);
-    if (t.type != type || t.n_dims != 2 || t.ne[0] != ne0 || t.ne[1] != ne1)
-        throw LoadError(f.name() + ": tensor " + name + " is " + ggml_type_name(t.type) + " [" + std::to_string(t.ne[0]) +
-                        ", " + std::to_string(t.ne[1]) + "], expected " + ggml_type_name(type) + " [" +
-                        std::to_string(ne0) + ", " + std::to_string(ne1) + "]");
-    return t;
-}
 
 }  // namespace
 
@@ -97,51 +90,19 @@ GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Prov
     return wr;
 }
 
-bool is_glowq_file(const GgufFile& f) { return f.has(format::kFormatVersion); }
+bool is_glowq_file(const GgufFile& f) { return format::is_glowq_file(f); }
 
 Int4Matrix read_glowq_int4(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t rows,
                            uint32_t cols) {
-    if (!is_glowq_file(f)) throw LoadError(f.name() + ": not a GlowQ file (no " + format::kFormatVersion + ")");
-    const uint64_t version = f.get_uint(format::kFormatVersion);
-    if (version != format::kVersion)
-        throw LoadError(f.name() + ": GlowQ format version " + std::to_string(version) + " is not supported (expected " +
-                        std::to_string(format::kVersion) + ")");
-    const uint32_t gs = uint32_t(f.get_uint(format::kGroupSize));
-    if (gs != 32 && gs != 64 && gs != 128)
-        throw LoadError(f.name() + ": " + format::kGroupSize + " is " + std::to_string(gs) + ", expected 32, 64 or 128");
-    Int4Matrix q = Int4Matrix::zeros(rows, cols, gs);
-    const GgufTensor& codes = tensor_shaped(f, format::tensor(layer, module, "q4"), GgmlType::I32, q.row_words(), rows);
-    const GgufTensor& scale = tensor_shaped(f, format::tensor(layer, module, "scale"), GgmlType::F16, q.groups(), rows);
-    const GgufTensor& offset = tensor_shaped(f, format::tensor(layer, module, "offset"), GgmlType::F16, q.groups(), rows);
-    std::memcpy(q.codes.data(), codes.data, q.codes.size() * 4);
-    for (size_t i = 0; i < q.scale_offset.size(); ++i) {
-        uint16_t s, m;
-        std::memcpy(&s, scale.data + 2 * i, 2);
-        std::memcpy(&m, offset.data + 2 * i, 2);
-        q.scale_offset[i] = uint32_t(s) | (uint32_t(m) << 16);
-    }
-    return q;
+    return format::read_int4(f, layer, module, rows, cols);
 }
 
 HostMatrix read_glowq_effective(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t rows,
                                 uint32_t cols) {
-    const Int4Matrix q = read_glowq_int4(f, layer, module, rows, cols);
-    const GgufTensor* a = f.find_tensor(format::tensor(layer, module, "lr_a"));
-    const std::string b_name = format::tensor(layer, module, "lr_b");
-    // Per-module methods name B after the module, GlowQ after the shared group.
-    const GgufTensor* b = f.find_tensor(b_name);
-    if (!b) b = f.find_tensor(format::tensor(layer, format::shared_group(module), "lr_b"));
-    if (!a && !b) return effective_matrix(q, nullptr, nullptr, 0);
-    if (!a || !b)
-        throw LoadError(f.name() + ": " + format::tensor(layer, module, "weight") + " has " + (a ? "lr_a" : "lr_b") +
-                        " but no " + (a ? "lr_b" : "lr_a"));
-    const uint32_t rank = uint32_t(a->ne[0]);
-    tensor_shaped(f, std::string(a->name), GgmlType::F16, rank, rows);
-    tensor_shaped(f, std::string(b->name), GgmlType::F16, cols, rank);
-    std::vector<uint16_t> av(size_t(rank) * rows), bv(size_t(rank) * cols);
-    std::memcpy(av.data(), a->data, av.size() * 2);
-    std::memcpy(bv.data(), b->data, bv.size() * 2);
-    return effective_matrix(q, av.data(), bv.data(), rank);
+    const Int4Matrix q = format::read_int4(f, layer, module, rows, cols);
+    const format::LowRank lr = format::read_lowrank(f, layer, module, rows, cols);
+    if (lr.rank == 0) return effective_matrix(q, nullptr, nullptr, 0);
+    return effective_matrix(q, lr.a.data(), lr.b.data(), lr.rank);
 }
 
 namespace {

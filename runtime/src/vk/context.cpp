@@ -41,11 +41,6 @@ void check(VkResult result, const char* what) {
                           std::to_string(static_cast<int>(result)) + ")");
 }
 
-static bool env_flag(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v && std::strcmp(v, "0") != 0;
-}
-
 static bool layer_available(const char* name) {
     uint32_t count = 0;
     vkEnumerateInstanceLayerProperties(&count, nullptr);
@@ -118,14 +113,10 @@ static std::string lower(std::string s) {
 }
 
 // Chooses by index or name substring, else by type: discrete, integrated, virtual, cpu.
-static uint32_t select_device(const std::vector<DeviceCaps>& caps, std::string want) {
+static uint32_t select_device(const std::vector<DeviceCaps>& caps, const std::string& want) {
     if (caps.empty())
         throw Error(ErrorKind::NoDevice,
                     "no Vulkan device found; install a driver (e.g. mesa-vulkan-drivers for lavapipe)");
-    if (want.empty()) {
-        const char* env = std::getenv("GLOWQ_DEVICE");
-        if (env) want = env;
-    }
     if (!want.empty()) {
         const bool numeric = std::all_of(want.begin(), want.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
         if (numeric) {
@@ -163,12 +154,15 @@ VKAPI_ATTR VkBool32 VKAPI_CALL Context::on_debug_message(VkDebugUtilsMessageSeve
 }
 
 Context::Context(const ContextOptions& options) : log_(options.log) {
-    const bool forced = env_flag("GLOWQ_VALIDATION");
-    validation_ = options.validation || forced;
+    if (options.adopt) {
+        adopt(options.adopt);
+        return;
+    }
+    validation_ = options.validation || options.validation_required;
     if (validation_ && !layer_available("VK_LAYER_KHRONOS_validation")) {
-        if (forced)
+        if (options.validation_required)
             throw Error(ErrorKind::Unsupported,
-                        "GLOWQ_VALIDATION is set but VK_LAYER_KHRONOS_validation is not installed "
+                        "validation was requested but VK_LAYER_KHRONOS_validation is not installed "
                         "(Debian package vulkan-validationlayers)");
         log(LogLevel::Warning, "validation requested but VK_LAYER_KHRONOS_validation is missing; running without");
         validation_ = false;
@@ -224,13 +218,33 @@ Context::Context(const ContextOptions& options) : log_(options.log) {
         dci.pQueueCreateInfos = &qci;
         check(vkCreateDevice(physical_, &dci, nullptr, &device_), "vkCreateDevice");
         vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+        default_stream_ = std::make_unique<Stream>(*this);
+    } catch (...) {
+        release();
+        throw;
+    }
+}
 
-        VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-        pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-        pci.queueFamilyIndex = queue_family_;
-        check(vkCreateCommandPool(device_, &pci, nullptr, &command_pool_), "vkCreateCommandPool");
-        VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        check(vkCreateFence(device_, &fci, nullptr, &fence_), "vkCreateFence");
+void Context::adopt(const std::shared_ptr<AdoptedDevice>& a) {
+    if (!a->instance || !a->physical || !a->device || !a->queue)
+        throw Error(ErrorKind::InvalidArgument, "adopting a device needs its VkInstance, VkPhysicalDevice, VkDevice and VkQueue");
+    if (bool(a->lock) != bool(a->unlock))
+        throw Error(ErrorKind::InvalidArgument, "an adopted queue's lock needs both lock and unlock");
+    uint32_t qcount = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(a->physical, &qcount, nullptr);
+    std::vector<VkQueueFamilyProperties> queues(qcount);
+    vkGetPhysicalDeviceQueueFamilyProperties(a->physical, &qcount, queues.data());
+    if (a->queue_family >= qcount || !(queues[a->queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+        throw Error(ErrorKind::InvalidArgument, "the adopted queue family " + std::to_string(a->queue_family) +
+                                                    " does not exist or has no compute support");
+    adopted_ = a;
+    physical_ = a->physical;
+    device_ = a->device;
+    queue_ = a->queue;
+    queue_family_ = a->queue_family;
+    caps_ = query_device_caps(physical_, 0, instance_api_version());
+    try {
+        default_stream_ = std::make_unique<Stream>(*this);
     } catch (...) {
         release();
         throw;
@@ -240,10 +254,15 @@ Context::Context(const ContextOptions& options) : log_(options.log) {
 Context::~Context() { release(); }
 
 void Context::release() {
-    if (device_) vkDeviceWaitIdle(device_);
+    // Every submit waits for its fence, so nothing of ours is in flight here. An adopted
+    // device is the host's: never wait on or destroy it.
+    if (device_ && !adopted_) vkDeviceWaitIdle(device_);
     kernels_.clear();
-    if (fence_) vkDestroyFence(device_, fence_, nullptr);
-    if (command_pool_) vkDestroyCommandPool(device_, command_pool_, nullptr);
+    default_stream_.reset();
+    if (adopted_) {
+        device_ = VK_NULL_HANDLE;
+        return;
+    }
     if (device_) vkDestroyDevice(device_, nullptr);
     if (messenger_) {
         auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
@@ -251,8 +270,6 @@ void Context::release() {
         if (destroy) destroy(instance_, messenger_, nullptr);
     }
     if (instance_) vkDestroyInstance(instance_, nullptr);
-    fence_ = VK_NULL_HANDLE;
-    command_pool_ = VK_NULL_HANDLE;
     device_ = VK_NULL_HANDLE;
     messenger_ = VK_NULL_HANDLE;
     instance_ = VK_NULL_HANDLE;
@@ -274,39 +291,104 @@ void Context::clear_validation_messages() {
 
 Kernel& Context::kernel(const KernelDesc& desc) {
     const std::string key = desc.key();
+    std::lock_guard<std::mutex> lock(kernels_mutex_);
     auto it = kernels_.find(key);
     if (it == kernels_.end()) it = kernels_.emplace(key, std::make_unique<Kernel>(*this, desc)).first;
     return *it->second;
 }
 
-void Context::submit_and_wait(VkCommandBuffer cmd) {
-    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-    si.commandBufferCount = 1;
-    si.pCommandBuffers = &cmd;
-    check(vkResetFences(device_, 1, &fence_), "vkResetFences");
-    check(vkQueueSubmit(queue_, 1, &si, fence_), "vkQueueSubmit");
-    check(vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+uint64_t Context::available_device_memory() const {
+    uint32_t count = 0;
+    vkEnumerateDeviceExtensionProperties(physical_, nullptr, &count, nullptr);
+    std::vector<VkExtensionProperties> exts(count);
+    vkEnumerateDeviceExtensionProperties(physical_, nullptr, &count, exts.data());
+    const bool budget_ext = std::any_of(exts.begin(), exts.end(), [](const VkExtensionProperties& e) {
+        return std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0;
+    });
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+    if (budget_ext) props.pNext = &budget;
+    vkGetPhysicalDeviceMemoryProperties2(physical_, &props);
+    uint64_t best = 0;
+    for (uint32_t h = 0; h < props.memoryProperties.memoryHeapCount; ++h) {
+        const VkMemoryHeap& heap = props.memoryProperties.memoryHeaps[h];
+        if (!(heap.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) continue;
+        uint64_t avail = heap.size;
+        if (budget_ext && budget.heapBudget[h])
+            avail = budget.heapBudget[h] > budget.heapUsage[h] ? budget.heapBudget[h] - budget.heapUsage[h] : 0;
+        best = std::max(best, avail);
+    }
+    return best;
+}
+
+VkResult Context::queue_submit(const VkSubmitInfo& info, VkFence fence) {
+    if (adopted_ && adopted_->lock) {
+        adopted_->lock();
+        const VkResult r = vkQueueSubmit(queue_, 1, &info, fence);
+        adopted_->unlock();
+        return r;
+    }
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    return vkQueueSubmit(queue_, 1, &info, fence);
 }
 
 void Context::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) {
+    default_stream_->submit_and_wait(record);
+}
+
+Stream::Stream(Context& ctx) : ctx_(ctx) {
+    VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pci.queueFamilyIndex = ctx.queue_family();
+    check(vkCreateCommandPool(ctx.device(), &pci, nullptr, &pool_), "vkCreateCommandPool");
+    VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    const VkResult r = vkCreateFence(ctx.device(), &fci, nullptr, &fence_);
+    if (r != VK_SUCCESS) {
+        vkDestroyCommandPool(ctx.device(), pool_, nullptr);
+        check(r, "vkCreateFence");
+    }
+}
+
+Stream::~Stream() {
+    vkDestroyFence(ctx_.device(), fence_, nullptr);
+    vkDestroyCommandPool(ctx_.device(), pool_, nullptr);
+}
+
+void Stream::submit_locked(VkCommandBuffer cmd) {
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cmd;
+    check(vkResetFences(ctx_.device(), 1, &fence_), "vkResetFences");
+    check(ctx_.queue_submit(si, fence_), "vkQueueSubmit");
+    check(vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+}
+
+void Stream::submit_and_wait(VkCommandBuffer cmd) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    submit_locked(cmd);
+}
+
+void Stream::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    VkDevice dev = ctx_.device();
     VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = command_pool_;
+    ai.commandPool = pool_;
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     ai.commandBufferCount = 1;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
-    check(vkAllocateCommandBuffers(device_, &ai, &cmd), "vkAllocateCommandBuffers");
+    check(vkAllocateCommandBuffers(dev, &ai, &cmd), "vkAllocateCommandBuffers");
     try {
         VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
         bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
         check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
         record(cmd);
         check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
-        submit_and_wait(cmd);
+        submit_locked(cmd);
     } catch (...) {
-        vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
+        vkFreeCommandBuffers(dev, pool_, 1, &cmd);
         throw;
     }
-    vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
+    vkFreeCommandBuffers(dev, pool_, 1, &cmd);
 }
 
 }  // namespace glowq::vk

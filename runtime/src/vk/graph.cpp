@@ -29,7 +29,8 @@ bool any_overlap(const Range& r, const std::vector<Range>& set) {
 
 }  // namespace
 
-Graph::Graph(Context& ctx, Allocator& alloc, GraphOptions options) : ctx_(ctx), options_(options) {
+Graph::Graph(Context& ctx, Allocator& alloc, GraphOptions options, Stream* stream)
+    : ctx_(ctx), stream_(stream ? *stream : ctx.default_stream()), options_(options) {
     step_ = alloc.allocate(kStepWords * sizeof(uint32_t), MemoryUsage::HostWrite);
     std::memset(step_.mapped(), 0, kStepWords * sizeof(uint32_t));
     if ((options_.profile || options_.time_total) && !ctx.caps().timestamps)
@@ -38,7 +39,10 @@ Graph::Graph(Context& ctx, Allocator& alloc, GraphOptions options) : ctx_(ctx), 
 
 Graph::~Graph() {
     VkDevice dev = ctx_.device();
-    if (cmd_) vkFreeCommandBuffers(dev, ctx_.command_pool(), 1, &cmd_);
+    if (cmd_) {
+        std::lock_guard<std::mutex> lock(stream_.mutex());
+        vkFreeCommandBuffers(dev, stream_.pool(), 1, &cmd_);
+    }
     if (queries_) vkDestroyQueryPool(dev, queries_, nullptr);
     if (pool_) vkDestroyDescriptorPool(dev, pool_, nullptr);
 }
@@ -168,8 +172,11 @@ void Graph::record() {
         qci.queryCount = n_queries;
         check(vkCreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
     }
+    // The pool is the stream's: allocating and recording from it are serialized with its
+    // other users.
+    std::lock_guard<std::mutex> lock(stream_.mutex());
     VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = ctx_.command_pool();
+    ai.commandPool = stream_.pool();
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     ai.commandBufferCount = 1;
     check(vkAllocateCommandBuffers(dev, &ai, &cmd_), "vkAllocateCommandBuffers");
@@ -211,7 +218,7 @@ void Graph::record() {
 
 void Graph::run() {
     record();
-    ctx_.submit_and_wait(cmd_);
+    stream_.submit_and_wait(cmd_);
 }
 
 std::vector<NodeTiming> Graph::timings() const {

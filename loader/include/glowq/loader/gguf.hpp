@@ -101,6 +101,9 @@ class GgufFile {
 public:
     // Maps and parses a file. Throws LoadError (message starts with the path).
     static GgufFile open(const std::string& path);
+    // Maps and parses bytes [offset, offset + length) of an open file descriptor (length 0:
+    // to the end of the file), as Android hands over assets. The descriptor is not kept.
+    static GgufFile open_fd(int fd, uint64_t offset, uint64_t length, std::string name = "<fd>");
     // Parses a caller's buffer without copying it; the buffer must outlive the GgufFile.
     static GgufFile from_memory(const void* data, size_t size, std::string name = "<memory>");
     // Parses a buffer the GgufFile takes ownership of.

@@ -1,15 +1,17 @@
-// The one exception type of the loader. A model file comes from outside the program, so
-// every problem with one is an expected failure that a person must be able to act on: the
-// message always names the file and what is wrong with it.
+// The loader's errors. A model file comes from outside the program, so every problem with
+// one is an expected failure that a person must be able to act on: the message always
+// names the file and what is wrong with it. They are glowq::Error values (one error type
+// for the whole library): InvalidModel for a bad file, Io for one that cannot be read.
 #pragma once
-#include <stdexcept>
 #include <string>
+
+#include "glowq/error.hpp"
 
 namespace glowq {
 
-class LoadError : public std::runtime_error {
+class LoadError : public Error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit LoadError(const std::string& message, ErrorKind kind = ErrorKind::InvalidModel) : Error(kind, message) {}
 };
 
 // A metadata key exists but holds a different GGUF type than the caller asked for.

@@ -1,8 +1,14 @@
-// A Llama-family model on a Vulkan device: int4/fp16 weights on the device, per-layer fp16
-// KV caches, and the forward pass as command-buffer graphs. A graph is recorded once per
-// (tokens per chunk, logits wanted) and replayed: decoding a token replays the T=1 graph
-// with the position in its step buffer, with no re-recording and no allocation.
+// A Llama-family model on a Vulkan device, in two parts:
+// - VulkanLlamaWeights: the int4/fp16 weights on the device, immutable after loading and
+//   shared by any number of executors on any threads;
+// - VulkanLlama: one executor (a session's state): per-layer fp16 KV caches, activations,
+//   its own command stream, and the forward pass as command-buffer graphs. A graph is
+//   recorded once per (tokens per chunk, logits wanted) and replayed: decoding a token
+//   replays the T=1 graph with the position in its step buffer, with no re-recording and
+//   no allocation.
 #pragma once
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -34,20 +40,75 @@ struct DeviceProjection {
 struct DeviceLayer {
     vk::Buffer attn_norm, ffn_norm;
     DeviceProjection qkv, o, gate_up, down;
-    vk::Buffer kcache, vcache;
 };
+
+// Called with the fraction loaded in [0, 1]; returning false cancels the load
+// (Error of kind Cancelled).
+using LoadProgress = std::function<bool(float)>;
+
+class VulkanLlamaWeights {
+public:
+    // Refuses (OutOfMemory, naming both sizes) a model the device cannot hold, before
+    // allocating anything.
+    VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, const LoadProgress& progress = {});
+    VulkanLlamaWeights(const VulkanLlamaWeights&) = delete;
+    VulkanLlamaWeights& operator=(const VulkanLlamaWeights&) = delete;
+
+    vk::Context& context() const { return ctx_; }
+    const ModelConfig& config() const { return cfg_; }
+    uint64_t weight_bytes() const;      // device bytes of all weights, corrections included
+    uint64_t correction_bytes() const;  // device bytes of the low-rank factors A and B
+    uint32_t max_lowrank() const { return max_r_; }  // widest R of any group
+
+    const ops::DeviceMatrix& embed() const { return embed_; }
+    const ops::DeviceMatrix& lm_head() const { return lm_head_ ? *lm_head_ : embed_; }
+    const vk::Buffer& out_norm() const { return out_norm_; }
+    const std::vector<DeviceLayer>& layers() const { return layers_; }
+
+private:
+    vk::Context& ctx_;
+    ModelConfig cfg_;
+    vk::Allocator alloc_;
+    ops::DeviceMatrix embed_;
+    std::unique_ptr<ops::DeviceMatrix> lm_head_;  // null when the output is tied to embed_
+    vk::Buffer out_norm_;
+    std::vector<DeviceLayer> layers_;
+    uint32_t max_r_ = 0;
+};
+
+// Device bytes a model file will need as weights (an estimate from its tensors, within a
+// few percent), for refusing a model before allocating it.
+uint64_t estimate_device_bytes(const GgufFile& file);
 
 class VulkanLlama : public Forward {
 public:
+    explicit VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, const VulkanModelOptions& options = {});
+    // Loads its own weights from the file (tests and tools with one executor per model).
     VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options = {});
     ~VulkanLlama() override;
 
-    const ModelConfig& config() const override { return cfg_; }
+    const ModelConfig& config() const override { return weights_->config(); }
     uint32_t max_context() const override { return max_context_; }
+    // Between prefill chunks, a set cancel flag (set_cancel_flag) stops eval with an
+    // Error of kind Cancelled; the chunks already run stay in the cache.
     void eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* logits, bool all_logits) override;
 
-    uint64_t weight_bytes() const;      // device bytes of all weights, corrections included
-    uint64_t correction_bytes() const;  // device bytes of the low-rank factors A and B
+    const VulkanLlamaWeights& weights() const { return *weights_; }
+    uint64_t weight_bytes() const { return weights_->weight_bytes(); }
+    uint64_t correction_bytes() const { return weights_->correction_bytes(); }
+    uint32_t chunk() const { return options_.chunk; }
+
+    // A flag any thread may set; eval checks it between chunks (null: none).
+    void set_cancel_flag(const std::atomic<bool>* flag) { cancel_ = flag; }
+
+    // The KV cache of positions [0, n) as bytes (layer by layer: K then V, fp16), and back.
+    uint32_t cached() const { return cached_; }
+    uint64_t kv_bytes(uint32_t n) const;
+    void read_kv(uint32_t n, uint8_t* out);
+    void write_kv(uint32_t n, const uint8_t* in);
+    // Forgets positions from n on (the next eval may start at n).
+    void truncate(uint32_t n) { cached_ = std::min(cached_, n); }
+
     // Frees the recorded graphs; the next eval records afresh (tests compare the two).
     void drop_graphs() { graphs_.clear(); }
     // Where a step's time goes, without profiling the model's own graphs: a graph for n
@@ -63,17 +124,18 @@ private:
     void build(vk::Graph& g, uint32_t tokens, Logits mode);
     void add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x, const vk::Buffer& y,
                         uint32_t tokens, bool accumulate, const std::string& label);
+    void check_tokens(const int32_t* tokens, uint32_t n) const;
 
+    std::shared_ptr<const VulkanLlamaWeights> weights_;
     vk::Context& ctx_;
     VulkanModelOptions options_;
-    ModelConfig cfg_;
+    const ModelConfig& cfg_;
     uint32_t max_context_ = 0;
     uint32_t cached_ = 0;  // positions currently valid in the KV cache
+    const std::atomic<bool>* cancel_ = nullptr;
+    vk::Stream stream_;
     vk::Allocator alloc_;
-    ops::DeviceMatrix embed_, lm_head_own_;
-    const ops::DeviceMatrix* lm_head_ = nullptr;  // &embed_ when the output is tied
-    vk::Buffer out_norm_;
-    std::vector<DeviceLayer> layers_;
+    std::vector<vk::Buffer> kcache_, vcache_;  // per layer
     // activations, sized for `chunk` tokens
     vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_, lowrank_r_;
     uint32_t splits_ = 1;

@@ -1,6 +1,13 @@
 // The Vulkan context: instance (with the Khronos validation layer on request), the chosen
-// physical device and its capabilities, one compute queue, and the pipeline cache.
-// Everything glowq does on the GPU goes through one Context; nothing is global.
+// physical device and its capabilities, one compute queue, and the pipeline cache; or the
+// same adopted from a host application that renders with Vulkan. Everything glowq does on
+// the GPU goes through one Context; nothing is global, nothing is read from the
+// environment (programs map their variables to ContextOptions).
+//
+// Thread safety: the kernel cache and every queue submit are locked, so any number of
+// threads may build graphs and submit through one Context. Command pools are not
+// thread-safe in Vulkan: each thread that records and submits on its own uses its own
+// Stream; the context's default stream serializes its users.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -18,14 +25,29 @@ namespace glowq::vk {
 enum class LogLevel { Debug, Info, Warning, Error };
 using LogFn = std::function<void(LogLevel, const std::string&)>;
 
+// A host application's device, adopted instead of creating one. The context destroys
+// none of these handles. lock/unlock (both or neither) are the host's lock around every
+// use of the queue: the context takes it around each submit.
+struct AdoptedDevice {
+    VkInstance instance = VK_NULL_HANDLE;
+    VkPhysicalDevice physical = VK_NULL_HANDLE;
+    VkDevice device = VK_NULL_HANDLE;
+    VkQueue queue = VK_NULL_HANDLE;
+    uint32_t queue_family = 0;
+    std::function<void()> lock, unlock;
+};
+
 struct ContextOptions {
-    // Turn on VK_LAYER_KHRONOS_validation (with synchronization validation). The
-    // environment variable GLOWQ_VALIDATION=1 forces it on; then a missing layer is an error.
+    // Turn on VK_LAYER_KHRONOS_validation (with synchronization validation). A missing
+    // layer is logged and ignored, or an error when validation_required is set.
     bool validation = false;
+    bool validation_required = false;
     // Device by index ("1") or case-insensitive name substring ("llvmpipe"). Empty: the
-    // environment variable GLOWQ_DEVICE, else the first discrete GPU, else integrated, ...
+    // first discrete GPU, else integrated, virtual, cpu.
     std::string device;
     LogFn log;  // the library never prints on its own
+    // Set: use the host's device (device and validation above are then ignored).
+    std::shared_ptr<AdoptedDevice> adopt;
 };
 
 // Devices visible to the Vulkan loader, without creating a logical device.
@@ -33,6 +55,31 @@ std::vector<DeviceCaps> list_devices();
 
 class Kernel;
 struct KernelDesc;
+class Context;
+
+// A command pool and a fence: what one thread needs to record and submit on its own.
+// Its users are serialized by its mutex (recording, submitting and waiting).
+class Stream {
+public:
+    explicit Stream(Context& ctx);
+    ~Stream();
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+
+    VkCommandPool pool() const { return pool_; }
+    std::mutex& mutex() { return mutex_; }
+    // Submits a command buffer of this stream's pool and waits for it.
+    void submit_and_wait(VkCommandBuffer cmd);
+    // Records into a one-time command buffer, submits it and waits.
+    void submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
+
+private:
+    void submit_locked(VkCommandBuffer cmd);
+    Context& ctx_;
+    VkCommandPool pool_ = VK_NULL_HANDLE;
+    VkFence fence_ = VK_NULL_HANDLE;
+    std::mutex mutex_;
+};
 
 class Context {
 public:
@@ -52,19 +99,26 @@ public:
     std::vector<std::string> validation_messages() const;
     void clear_validation_messages();
 
-    // Compiled pipelines are cached per (shader, specialization constants).
+    bool adopted() const { return adopted_ != nullptr; }
+    // Bytes of device memory a new allocation may take now: the largest device-local heap,
+    // less what others use where VK_EXT_memory_budget reports it (0: unknown).
+    uint64_t available_device_memory() const;
+
+    // Compiled pipelines are cached per (shader, specialization constants); thread-safe.
     Kernel& kernel(const KernelDesc& desc);
 
-    // Records commands into a one-time command buffer, submits it and waits.
+    // The default stream, shared (and serialized) by everything that has none of its own.
+    Stream& default_stream() { return *default_stream_; }
+    // Records commands into a one-time command buffer, submits it and waits (default stream).
     void submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
-    // Submits a pre-recorded command buffer and waits for it.
-    void submit_and_wait(VkCommandBuffer cmd);
 
-    VkCommandPool command_pool() const { return command_pool_; }
+    // vkQueueSubmit under the queue lock (the host's, for an adopted queue).
+    VkResult queue_submit(const VkSubmitInfo& info, VkFence fence);
     void log(LogLevel level, const std::string& message) const;
 
 private:
     void release();
+    void adopt(const std::shared_ptr<AdoptedDevice>& adopted);
     static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
         VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
         const VkDebugUtilsMessengerCallbackDataEXT* data, void* user);
@@ -77,13 +131,15 @@ private:
     VkDevice device_ = VK_NULL_HANDLE;
     VkQueue queue_ = VK_NULL_HANDLE;
     uint32_t queue_family_ = 0;
-    VkCommandPool command_pool_ = VK_NULL_HANDLE;
-    VkFence fence_ = VK_NULL_HANDLE;
     DeviceCaps caps_;
+    std::shared_ptr<AdoptedDevice> adopted_;
+    std::unique_ptr<Stream> default_stream_;
 
     mutable std::mutex messages_mutex_;
     std::vector<std::string> messages_;
+    std::mutex kernels_mutex_;
     std::map<std::string, std::unique_ptr<Kernel>> kernels_;
+    std::mutex queue_mutex_;  // own queue; an adopted one uses the host's lock
 };
 
 // Throws glowq::Error naming the failed call when result is not VK_SUCCESS.

@@ -18,6 +18,7 @@ namespace glowq::vk {
 
 class Context;
 class Kernel;
+class Stream;
 
 enum class Access : uint8_t { Read = 1, Write = 2, ReadWrite = 3 };
 
@@ -72,7 +73,8 @@ class Graph {
 public:
     static constexpr uint32_t kStepWords = 64;
 
-    Graph(Context& ctx, Allocator& alloc, GraphOptions options = {});
+    // Records into and submits on `stream` (null: the context's default stream).
+    Graph(Context& ctx, Allocator& alloc, GraphOptions options = {}, Stream* stream = nullptr);
     ~Graph();
     Graph(const Graph&) = delete;
     Graph& operator=(const Graph&) = delete;
@@ -102,6 +104,7 @@ private:
     void create_descriptors();
 
     Context& ctx_;
+    Stream& stream_;
     GraphOptions options_;
     Buffer step_;
     std::vector<Node> nodes_;

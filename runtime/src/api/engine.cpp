@@ -1,0 +1,15 @@
+#include "glowq/engine.hpp"
+
+namespace glowq {
+
+Engine::Engine(const EngineOptions& options) {
+    vk::ContextOptions co;
+    co.device = options.device;
+    co.validation = options.validation;
+    co.validation_required = options.validation;
+    co.log = options.log;
+    co.adopt = options.adopt;
+    ctx_ = std::make_unique<vk::Context>(co);
+}
+
+}  // namespace glowq

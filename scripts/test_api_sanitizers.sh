@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds libglowq.so and the C API tests with AddressSanitizer + UBSan (build-asan-api/)
+# and with ThreadSanitizer (build-tsan/), and runs the API cases under each on the Vulkan
+# device present. The threaded cases (cancel from another thread, two sessions on two
+# threads) are the point of the ThreadSanitizer run. Needs the main build (for the second,
+# synthetic model) and the real model in the cache (scripts/fetch_model.sh).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+main_build=${GLOWQ_BUILD_DIR:-$root/build}
+cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
+model=${GLOWQ_MODEL:-$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+other=$(mktemp -d)/other.gguf
+trap 'rm -rf "$(dirname "$other")"' EXIT
+"$main_build/glowq" synth --shape tiny -o "$other" >/dev/null
+
+run_cases() {  # build dir, cases...
+  local build=$1; shift
+  for c in "$@"; do
+    echo "-- $(basename "$build"): $c"
+    "$build/tests/test_c_api" "$c" "$model" "$other" 2>"$build/$c.log" || { cat "$build/$c.log"; exit 1; }
+  done
+}
+
+build_api() {  # build dir, sanitizer option
+  cmake -S "$root" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -D"$2"=ON -DGLOWQ_BUILD_APPS=ON >/dev/null
+  cmake --build "$1" --target test_c_api -j "${GLOWQ_JOBS:-2}" >/dev/null
+}
+
+# Leaks inside the Vulkan loader and Mesa's drivers (LLVM's JIT keeps its caches) are
+# theirs; any leak in glowq fails.
+export LSAN_OPTIONS="suppressions=$root/tests/api/lsan_suppressions.txt:print_suppressions=0"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+build_api "$root/build-asan-api" GLOWQ_SANITIZE
+run_cases "$root/build-asan-api" errors load_fd_memory state cancel_prefill cancel_decode two_threads
+
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+build_api "$root/build-tsan" GLOWQ_SANITIZE_THREAD
+# (ThreadSanitizer needs the address-space layout it knows: no randomization.)
+for c in cancel_prefill cancel_decode two_threads paris; do
+  echo "-- build-tsan: $c"
+  setarch "$(uname -m)" -R "$root/build-tsan/tests/test_c_api" "$c" "$model" "$other" 2>"$root/build-tsan/$c.log" ||
+    { cat "$root/build-tsan/$c.log"; exit 1; }
+done
+echo "api sanitizers: all cases passed"

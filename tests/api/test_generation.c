@@ -1,0 +1,250 @@
+/* test_generation.c: the cases about generating text: a chat reply, cancelling from another
+   thread (during prefill and between tokens), and two sessions generating at once. They share
+   the cancel threads and the check that a cancelled session recovers. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "c_api_test.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STORY "Once upon a time"
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- threads ---- */
+
+/* A second thread that cancels a session: every 10 ms until `done` (cancel_repeatedly), or
+   once after `watch` saw `after_calls` tokens (cancel_after_tokens). */
+typedef struct canceller {
+    glowq_session* session;
+    collector* watch;
+    int after_calls;
+    atomic_int done; /* the main thread's call returned */
+    atomic_int cancels;
+} canceller;
+
+static void* cancel_repeatedly(void* arg) {
+    canceller* c = arg;
+    while (!atomic_load(&c->done)) {
+        glowq_session_cancel(c->session);
+        atomic_fetch_add(&c->cancels, 1);
+        sleep_ms(10);
+    }
+    return NULL;
+}
+
+static void* cancel_after_tokens(void* arg) {
+    canceller* c = arg;
+    while (!atomic_load(&c->done)) {
+        if (atomic_load(&c->watch->calls) >= c->after_calls) {
+            glowq_session_cancel(c->session);
+            atomic_fetch_add(&c->cancels, 1);
+            break;
+        }
+        sleep_ms(1);
+    }
+    return NULL;
+}
+
+static void canceller_init(canceller* c, glowq_session* s, collector* watch, int after_calls) {
+    c->session = s;
+    c->watch = watch;
+    c->after_calls = after_calls;
+    atomic_init(&c->done, 0);
+    atomic_init(&c->cancels, 0);
+}
+
+/* A chat answers a question, streams the reply and keeps it as the assistant's message. */
+int case_paris(const test_env* env) {
+    int ok = 0;
+    glowq_model* m = NULL;
+    glowq_chat* chat = NULL;
+    collector c;
+    collector_init(&c);
+    const char* question = "What is the capital of France?";
+
+    CHECK_OK(glowq_model_load_file(env->engine, env->model_path, NULL, &m));
+    CHECK_OK(glowq_chat_create(m, NULL, &chat));
+    glowq_generate_params p = greedy(24);
+    glowq_generate_result r = glowq_generate_result_init();
+    CHECK_OK(glowq_chat_send(chat, question, &p, collect_token, &c, &r));
+    CHECK_COLLECTOR(&c);
+    fprintf(stderr, "reply: \"%s\"\n", c.text);
+    CHECK_CONTAINS(c.text, "Paris");
+    CHECK(r.stop_reason == GLOWQ_STOP_EOS || r.stop_reason == GLOWQ_STOP_MAX_TOKENS);
+    CHECK(r.generated_tokens > 0);
+    CHECK(r.generated_tokens <= 24);
+    CHECK(r.prompt_tokens > 0);
+
+    size_t count = 0;
+    const char* role = NULL;
+    const char* content = NULL;
+    CHECK_OK(glowq_chat_message_count(chat, &count));
+    CHECK_EQ(count, 2);
+    /* Strings from the library last until the next call on the chat: compare at once. */
+    CHECK_OK(glowq_chat_message(chat, 0, &role, &content));
+    CHECK_STREQ(role, "user");
+    CHECK_STREQ(content, question);
+    CHECK_OK(glowq_chat_message(chat, 1, &role, &content));
+    CHECK_STREQ(role, "assistant");
+    CHECK_STREQ(content, c.text);
+    ok = 1;
+done:
+    glowq_chat_destroy(chat);
+    glowq_model_destroy(m);
+    return ok;
+}
+
+/* After a cancel and truncate(0), a session answers exactly like a fresh one. */
+static int check_session_recovers(glowq_model* m, glowq_session* s, const glowq_session_params* sp) {
+    int ok = 0;
+    collector after, fresh;
+    CHECK_OK(glowq_session_truncate(s, 0));
+    uint32_t context = 0, n_tokens = 1;
+    CHECK_OK(glowq_session_context(s, &context, &n_tokens));
+    CHECK_EQ(n_tokens, 0);
+    CHECK_OK(generate_greedy(s, FRANCE, 8, &after, NULL));
+    CHECK_OK(generate_fresh(m, sp, FRANCE, 8, &fresh));
+    CHECK_COLLECTOR(&after);
+    CHECK_SAME_TOKENS(&after, &fresh);
+    CHECK_CONTAINS(after.text, "Paris");
+    ok = 1;
+done:
+    return ok;
+}
+
+/* A cancel during the prompt's prefill (a 10 ms cancel loop on another thread). */
+int case_cancel_prefill(const test_env* env) {
+    int ok = 0;
+    glowq_model* m = NULL;
+    glowq_session* s = NULL;
+    char* prompt = repeat(SENTENCE, 15); /* about 150 tokens: 19 chunks of 8 */
+    int32_t* ids = NULL;
+    collector c;
+    canceller cn;
+    pthread_t thread;
+    glowq_session_params sp = session_params(512, 8);
+
+    CHECK(prompt != NULL);
+    CHECK_OK(glowq_model_load_file(env->engine, env->model_path, NULL, &m));
+    size_t n = 0;
+    ids = malloc(1024 * sizeof *ids);
+    CHECK(ids != NULL);
+    CHECK_OK(glowq_model_tokenize(m, prompt, 1, 1, ids, 1024, &n));
+    CHECK(n >= 100 && n < 400);
+    CHECK_OK(glowq_session_create(m, &sp, &s));
+
+    collector_init(&c);
+    canceller_init(&cn, s, NULL, 0);
+    CHECK(pthread_create(&thread, NULL, cancel_repeatedly, &cn) == 0);
+    glowq_generate_result r = glowq_generate_result_init();
+    glowq_status st = generate_into(s, prompt, 8, &c, &r);
+    atomic_store(&cn.done, 1);
+    pthread_join(thread, NULL);
+    CHECK(atomic_load(&cn.cancels) > 0);
+    CHECK_STATUS(st, GLOWQ_CANCELLED);
+    CHECK_EQ(atomic_load(&c.calls), 0); /* cancelled before the first token */
+
+    CHECK(check_session_recovers(m, s, &sp));
+    ok = 1;
+done:
+    glowq_session_destroy(s);
+    glowq_model_destroy(m);
+    free(ids);
+    free(prompt);
+    return ok;
+}
+
+/* A cancel between generated tokens, once, after the third token. */
+int case_cancel_decode(const test_env* env) {
+    int ok = 0;
+    glowq_model* m = NULL;
+    glowq_session* s = NULL;
+    collector c;
+    canceller cn;
+    pthread_t thread;
+    glowq_session_params sp = session_params(512, 0);
+
+    CHECK_OK(glowq_model_load_file(env->engine, env->model_path, NULL, &m));
+    CHECK_OK(glowq_session_create(m, &sp, &s));
+    collector_init(&c);
+    canceller_init(&cn, s, &c, 3);
+    CHECK(pthread_create(&thread, NULL, cancel_after_tokens, &cn) == 0); /* it reads c.calls */
+    glowq_generate_result r = glowq_generate_result_init();
+    glowq_status st = generate_into(s, STORY, 200, &c, &r);
+    atomic_store(&cn.done, 1);
+    pthread_join(thread, NULL);
+    CHECK_EQ(atomic_load(&cn.cancels), 1); /* else the reply ended before 3 tokens */
+    CHECK_STATUS(st, GLOWQ_CANCELLED);
+    CHECK_EQ(r.stop_reason, GLOWQ_STOP_CANCELLED);
+    CHECK(atomic_load(&c.calls) >= 3);
+    CHECK(atomic_load(&c.calls) < 200);
+    CHECK(r.generated_tokens >= 3 && r.generated_tokens < 200);
+
+    CHECK(check_session_recovers(m, s, &sp));
+    ok = 1;
+done:
+    glowq_session_destroy(s);
+    glowq_model_destroy(m);
+    return ok;
+}
+
+/* Two sessions of one model generating at once, each on its own thread. */
+typedef struct worker {
+    glowq_session* session;
+    const char* prompt;
+    collector out;
+    glowq_status status;
+    char error[512]; /* glowq_last_error() is per thread: copied here */
+} worker;
+
+static void* run_worker(void* arg) {
+    worker* w = arg;
+    w->status = generate_greedy(w->session, w->prompt, 16, &w->out, NULL);
+    snprintf(w->error, sizeof w->error, "%s", w->status == GLOWQ_OK ? "" : glowq_last_error());
+    return NULL;
+}
+
+int case_two_threads(const test_env* env) {
+    int ok = 0;
+    glowq_model* m = NULL;
+    worker w[2];
+    collector ref[2];
+    const char* prompts[2] = {FRANCE, STORY};
+    glowq_session_params sp = session_params(256, 0);
+    memset(w, 0, sizeof w);
+
+    CHECK_OK(glowq_model_load_file(env->engine, env->model_path, NULL, &m));
+    for (int i = 0; i < 2; ++i) CHECK_OK(generate_fresh(m, &sp, prompts[i], 16, &ref[i]));
+    for (int i = 0; i < 2; ++i) {
+        w[i].prompt = prompts[i];
+        CHECK_OK(glowq_session_create(m, &sp, &w[i].session));
+    }
+    pthread_t threads[2];
+    int started = 0;
+    for (; started < 2; ++started)
+        if (pthread_create(&threads[started], NULL, run_worker, &w[started]) != 0) break;
+    for (int i = 0; i < started; ++i) pthread_join(threads[i], NULL);
+    CHECK_EQ(started, 2);
+    for (int i = 0; i < 2; ++i) {
+        if (w[i].status != GLOWQ_OK)
+            fprintf(stderr, "thread %d: %s: %s\n", i, glowq_status_name(w[i].status), w[i].error);
+        CHECK_OK(w[i].status);
+        CHECK_COLLECTOR(&w[i].out);
+        CHECK_COLLECTOR(&ref[i]);
+    }
+    CHECK_SAME_TOKENS(&w[0].out, &ref[0]);
+    CHECK_SAME_TOKENS(&w[1].out, &ref[1]);
+    ok = 1;
+done:
+    for (int i = 0; i < 2; ++i) glowq_session_destroy(w[i].session);
+    glowq_model_destroy(m);
+    return ok;
+}
