@@ -3,7 +3,7 @@
 #include "glowq/loader/gguf_writer.hpp"
 
 #include <cstdio>
-#include <stdexcept>
+#include "glowq/error.hpp"
 
 namespace glowq {
 
@@ -29,7 +29,7 @@ void put_value(std::vector<uint8_t>& out, const GgufWriteValue& v) {
         put<uint64_t>(out, v.items.size());
         for (const GgufWriteValue& item : v.items) put_value(out, item);
     } else {
-        throw std::invalid_argument("GGUF writer: unknown value type " + gguf_type_name(v.type));
+        throw Error(ErrorKind::InvalidArgument, "GGUF writer: unknown value type " + gguf_type_name(v.type));
     }
 }
 
@@ -40,7 +40,7 @@ uint64_t pad_to(uint64_t n, uint64_t align) { return (align - n % align) % align
 GgufWriteValue GgufWriteValue::array_of(GgufType elem, std::vector<GgufWriteValue> items) {
     for (const GgufWriteValue& item : items)
         if (item.type != elem)
-            throw std::invalid_argument("GGUF array of " + gguf_type_name(elem) + " given an item of type " +
+            throw Error(ErrorKind::InvalidArgument, "GGUF array of " + gguf_type_name(elem) + " given an item of type " +
                                         gguf_type_name(item.type));
     GgufWriteValue w;
     w.type = GgufType::ARRAY;
@@ -67,13 +67,13 @@ GgufWriteValue GgufWriteValue::copy_of(const GgufValue& v) {
 
 GgufWriter::GgufWriter(uint32_t alignment) : alignment_(alignment) {
     if (alignment == 0 || (alignment & (alignment - 1)) != 0)
-        throw std::invalid_argument("GGUF alignment must be a power of two, got " + std::to_string(alignment));
+        throw Error(ErrorKind::InvalidArgument, "GGUF alignment must be a power of two, got " + std::to_string(alignment));
 }
 
 void GgufWriter::set(const std::string& key, GgufWriteValue v) {
     if (key == "general.alignment" &&
         (v.type != GgufType::U32 || uint32_t(v.bits) != alignment_))
-        throw std::invalid_argument("general.alignment must be the writer's alignment (a u32 " +
+        throw Error(ErrorKind::InvalidArgument, "general.alignment must be the writer's alignment (a u32 " +
                                     std::to_string(alignment_) + ")");
     for (auto& kv : kv_)
         if (kv.first == key) {
@@ -85,18 +85,18 @@ void GgufWriter::set(const std::string& key, GgufWriteValue v) {
 
 uint64_t GgufWriter::check_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& ne) const {
     for (const PendingTensor& t : tensors_)
-        if (t.name == name) throw std::invalid_argument("GGUF writer: duplicate tensor '" + name + "'");
+        if (t.name == name) throw Error(ErrorKind::InvalidArgument, "GGUF writer: duplicate tensor '" + name + "'");
     const GgmlTypeTraits* tr = ggml_type_traits(uint32_t(type));
-    if (!tr) throw std::invalid_argument("GGUF writer: tensor '" + name + "' has unknown type");
+    if (!tr) throw Error(ErrorKind::InvalidArgument, "GGUF writer: tensor '" + name + "' has unknown type");
     if (ne.empty() || ne.size() > 4)
-        throw std::invalid_argument("GGUF writer: tensor '" + name + "' needs 1 to 4 dimensions");
+        throw Error(ErrorKind::InvalidArgument, "GGUF writer: tensor '" + name + "' needs 1 to 4 dimensions");
     if (ne[0] % tr->block_size != 0)
-        throw std::invalid_argument("GGUF writer: tensor '" + name + "' row length " + std::to_string(ne[0]) +
+        throw Error(ErrorKind::InvalidArgument, "GGUF writer: tensor '" + name + "' row length " + std::to_string(ne[0]) +
                                     " is not a multiple of the " + tr->name + " block size");
     uint64_t n = 1;
     for (uint64_t d : ne)
         if (__builtin_mul_overflow(n, d, &n))
-            throw std::invalid_argument("GGUF writer: tensor '" + name + "' is too large");
+            throw Error(ErrorKind::InvalidArgument, "GGUF writer: tensor '" + name + "' is too large");
     return n / tr->block_size * tr->type_size;
 }
 
@@ -104,7 +104,7 @@ void GgufWriter::add_tensor(const std::string& name, GgmlType type, std::vector<
                             std::vector<uint8_t> data) {
     const uint64_t n_bytes = check_tensor(name, type, ne);
     if (data.size() != n_bytes)
-        throw std::invalid_argument("GGUF writer: tensor '" + name + "' needs " + std::to_string(n_bytes) +
+        throw Error(ErrorKind::InvalidArgument, "GGUF writer: tensor '" + name + "' needs " + std::to_string(n_bytes) +
                                     " bytes of data, got " + std::to_string(data.size()));
     tensors_.push_back({name, type, std::move(ne), n_bytes, std::move(data), nullptr});
 }
@@ -173,7 +173,7 @@ void GgufWriter::write(const std::function<void(const void*, size_t)>& sink) con
 void GgufWriter::write_file(const std::string& path) const {
     const std::string tmp = path + ".tmp";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw std::runtime_error(path + ": cannot create " + tmp);
+    if (!f) throw Error(ErrorKind::Io, path + ": cannot create " + tmp);
     bool ok = true;
     try {
         write([&](const void* p, size_t n) {
@@ -187,7 +187,7 @@ void GgufWriter::write_file(const std::string& path) const {
     ok = (std::fclose(f) == 0) && ok;
     if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": write failed");
+        throw Error(ErrorKind::Io, path + ": write failed");
     }
 }
 

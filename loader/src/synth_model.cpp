@@ -6,7 +6,7 @@
 
 #include <cmath>
 #include <cstring>
-#include <stdexcept>
+#include "glowq/error.hpp"
 
 #include "glowq/fp16.hpp"
 #include "glowq/loader/gguf_writer.hpp"
@@ -96,7 +96,7 @@ SynthShape synth_shape(const std::string& name) {
     } else {
         std::string known;
         for (const std::string& n : synth_shape_names()) known += (known.empty() ? "" : ", ") + n;
-        throw std::invalid_argument("unknown synthetic model shape '" + name + "' (known: " + known + ")");
+        throw Error(ErrorKind::InvalidArgument, "unknown synthetic model shape '" + name + "' (known: " + known + ")");
     }
     return s;
 }
@@ -106,13 +106,13 @@ void write_synth_model(const std::string& path, const SynthOptions& o) {
     if (o.layers) s.n_layers = *o.layers;
     const GgmlType mt = o.matrix_type;
     if (mt != GgmlType::Q4_0 && mt != GgmlType::Q4_1 && mt != GgmlType::F16)
-        throw std::invalid_argument("synthetic models use Q4_0, Q4_1 or F16 matrices, not " + ggml_type_name(mt));
+        throw Error(ErrorKind::InvalidArgument, "synthetic models use Q4_0, Q4_1 or F16 matrices, not " + ggml_type_name(mt));
     if (s.n_heads == 0 || s.n_kv_heads == 0 || s.n_embd % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0)
-        throw std::invalid_argument("synthetic shape '" + s.name + "': heads must divide the hidden size and be a multiple of KV heads");
-    if (s.n_vocab < 257) throw std::invalid_argument("synthetic vocabulary needs at least 257 tokens");
+        throw Error(ErrorKind::InvalidArgument, "synthetic shape '" + s.name + "': heads must divide the hidden size and be a multiple of KV heads");
+    if (s.n_vocab < 257) throw Error(ErrorKind::InvalidArgument, "synthetic vocabulary needs at least 257 tokens");
     const uint32_t head_dim = s.n_embd / s.n_heads;
     if (mt != GgmlType::F16 && (s.n_embd % 32 || s.n_ff % 32 || (head_dim * s.n_heads) % 32))
-        throw std::invalid_argument("synthetic shape '" + s.name + "': Q4 rows need lengths that are multiples of 32");
+        throw Error(ErrorKind::InvalidArgument, "synthetic shape '" + s.name + "': Q4 rows need lengths that are multiples of 32");
 
     GgufWriter w;
     w.set("general.architecture", "llama");

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <stdexcept>
+#include "glowq/error.hpp"
 #include <string>
 #include <vector>
 
@@ -26,7 +26,7 @@ struct Int4Matrix {
 
     static Int4Matrix zeros(uint32_t rows, uint32_t cols, uint32_t group_size) {
         if (group_size != 32 && group_size != 64 && group_size != 128)
-            throw std::invalid_argument("int4 group size must be 32, 64 or 128, got " +
+            throw Error(ErrorKind::InvalidArgument, "int4 group size must be 32, 64 or 128, got " +
                                         std::to_string(group_size));
         Int4Matrix m;
         m.rows = rows;

@@ -1,7 +1,7 @@
 #include "glowq/quant/sha256.hpp"
 
 #include <cstring>
-#include <stdexcept>
+#include "glowq/error.hpp"
 
 namespace glowq::quant {
 namespace {
@@ -42,7 +42,7 @@ void Sha256::block(const uint8_t* p) {
 }
 
 void Sha256::update(const void* data, size_t n) {
-    if (finished_) throw std::logic_error("Sha256::update after digest");
+    if (finished_) throw Error(ErrorKind::Internal, "Sha256::update after digest");
     const uint8_t* p = static_cast<const uint8_t*>(data);
     total_ += n;
     while (n > 0) {

@@ -65,7 +65,7 @@ public:
     // first among the keys unless set() placed it elsewhere.
     explicit GgufWriter(uint32_t alignment = 32);
 
-    // Adds a key, or replaces its value keeping its position. Throws std::invalid_argument
+    // Adds a key, or replaces its value keeping its position. Throws Error(InvalidArgument)
     // for a general.alignment that disagrees with the writer's.
     void set(const std::string& key, GgufWriteValue v);
     template <typename T> void set(const std::string& key, T v) { set(key, GgufWriteValue::of(v)); }
@@ -74,7 +74,7 @@ public:
     }
 
     // ne[0] is the row length (varies fastest), as in the reader. Throws
-    // std::invalid_argument for a duplicate name, 0 or more than 4 dims, a row length that
+    // Error(InvalidArgument) for a duplicate name, 0 or more than 4 dims, a row length that
     // is not a whole number of blocks, or data of the wrong size.
     void add_tensor(const std::string& name, GgmlType type, std::vector<uint64_t> ne,
                     std::vector<uint8_t> data);
@@ -85,7 +85,7 @@ public:
     size_t tensor_count() const { return tensors_.size(); }
 
     // Writes to path + ".tmp" and renames, so a reader never sees half a file.
-    // Throws std::runtime_error naming the path on an I/O error.
+    // Throws Error(Io) naming the path on an I/O error.
     void write_file(const std::string& path) const;
     std::vector<uint8_t> to_bytes() const;
 

@@ -27,7 +27,7 @@ struct SynthShape {
 };
 
 // Known shapes by name: "smollm2-135m", "llama2-7b", "llama3-8b", "qwen2.5-0.5b", "tiny".
-// Throws std::invalid_argument listing the known names for any other.
+// Throws Error(InvalidArgument) listing the known names for any other.
 SynthShape synth_shape(const std::string& name);
 std::vector<std::string> synth_shape_names();
 
@@ -39,7 +39,7 @@ struct SynthOptions {
 };
 
 // Writes the model to path (atomically). Same options and seed give the same bytes.
-// Throws std::invalid_argument for shapes the format cannot hold (row lengths that are not
+// Throws Error(InvalidArgument) for shapes the format cannot hold (row lengths that are not
 // a multiple of 32 for Q4 types, a vocabulary under 257) or an unsupported matrix type.
 void write_synth_model(const std::string& path, const SynthOptions& options);
 
