@@ -12,7 +12,7 @@ model=$("$root/scripts/fetch_model.sh")
 quantized=$cache/models/SmolLM2-135M-Instruct.glowq-r64-g128.gguf
 if [ ! -f "$quantized" ]; then
   calib=$("$root/scripts/fetch_botchan.sh")
-  echo "run: quantizing the model with GlowQ (once; about two minutes on two cores)" >&2
+  echo "run: quantizing the model with GlowQ (once; about four minutes)" >&2
   "$glowq" quantize -m "$model" -o "$quantized" --method glowq --rank 64 --group-size 128 --calib "$calib" >&2
 fi
 if [ $# -eq 0 ]; then

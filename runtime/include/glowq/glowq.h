@@ -31,8 +31,11 @@
  *     object at its next check (between prefill chunks, between generated tokens); the call
  *     returns GLOWQ_CANCELLED and the object stays usable. A cancel with no call in progress
  *     has no effect: each generate or eval call starts uncancelled.
- *   - Destroy a session or chat before its model, and a model before its engine. Callbacks
- *     run on the thread that made the call, and must not call back into the same object.
+ *   - Handles may be destroyed in any order: a session or chat keeps its model alive, and
+ *     a model its engine. Destroying an object while a call on it runs is a caller's bug.
+ *   - Token and progress callbacks run on the thread that made the call and must not call
+ *     back into the same object. The log callback may run on any thread that uses the
+ *     engine, also concurrently: make it thread-safe.
  *   - Strings returned by the library stay valid until the next call on the same object
  *     (glowq_last_error: until the next failing call on the same thread).
  */

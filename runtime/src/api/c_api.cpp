@@ -139,7 +139,11 @@ template <class Load> glowq_status load_model(glowq_engine* engine, const glowq_
 
 extern "C" {
 
-const char* glowq_version(void) { return "0.2.0"; }
+#define GLOWQ_STRING(x) #x
+#define GLOWQ_VERSION_STRING(a, b, c) GLOWQ_STRING(a) "." GLOWQ_STRING(b) "." GLOWQ_STRING(c)
+const char* glowq_version(void) {
+    return GLOWQ_VERSION_STRING(GLOWQ_VERSION_MAJOR, GLOWQ_VERSION_MINOR, GLOWQ_VERSION_PATCH);
+}
 const char* glowq_last_error(void) { return last_error.c_str(); }
 
 const char* glowq_status_name(glowq_status s) {

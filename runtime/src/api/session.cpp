@@ -51,7 +51,10 @@ GenerateResult Session::generate(const std::vector<int32_t>& sequence, const Sam
         return r;
     } catch (...) {
         // What the cache holds of the prompt stays: a cancelled prefill resumes from there.
-        tokens_.insert(tokens_.end(), fresh.begin(), fresh.begin() + long(exec_->cached() - pos));
+        // (A failure while decoding loses the generated tokens: forget their positions.)
+        const size_t kept = std::min<size_t>(exec_->cached() - pos, fresh.size());
+        exec_->truncate(pos + uint32_t(kept));
+        tokens_.insert(tokens_.end(), fresh.begin(), fresh.begin() + long(kept));
         throw;
     }
 }
