@@ -5,6 +5,9 @@ include(CMakePackageConfigHelpers)
 install(TARGETS glowq_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/glowq/glowq.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/glowq)
 
+# Relocatable: the prefix is found from the .pc file's own place (cmake --install --prefix).
+file(RELATIVE_PATH pc_to_prefix "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" pc_to_prefix "${pc_to_prefix}")
 set(pc_libdir ${CMAKE_INSTALL_LIBDIR})
 set(pc_includedir ${CMAKE_INSTALL_INCLUDEDIR})
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/glowq.pc.in ${CMAKE_BINARY_DIR}/glowq.pc @ONLY)

@@ -33,6 +33,9 @@ public:
     // Replaces message `index` and drops every message after it.
     void edit(size_t index, const std::string& content);
     void set_system_prompt(const std::string& system_prompt) { system_ = system_prompt; }
+    // Replaces the conversation (an app switching between saved conversations); the cache
+    // keeps whatever prefix the next turn shares with it.
+    void set_messages(std::vector<ChatMessage> messages) { messages_ = std::move(messages); }
     void clear() { messages_.clear(); }
     void cancel() { session_.cancel(); }
 
