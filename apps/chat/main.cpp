@@ -35,7 +35,7 @@ struct Options {
     uint32_t context = 2048;
     float temperature = 0.7f;
     int max_tokens = 512;
-    bool exit_when_done = false, own_device = false;
+    bool exit_when_done = false, own_device = false, close_while_generating = false;
 };
 
 const char* kUsage =
@@ -46,7 +46,8 @@ const char* kUsage =
     "job's GlowQ SmolLM2 from the cache. Conversations are saved under\n"
     "$XDG_DATA_HOME/glowq/conversations. The scripted mode sends each line of --script as a\n"
     "user message, then writes the transcript and a screenshot of the window.\n"
-    "--temp sets the initial temperature (0: greedy). --own-device runs the model on a device\n"
+    "--close-while-generating closes the window as the first reply streams (a test of a clean\n"
+    "exit mid-generation). --temp sets the initial temperature (0: greedy). --own-device runs the model on a device\n"
     "of its own instead of the window's (for comparing frame times).\n"
     "GLOWQ_VALIDATION=1 turns the Vulkan validation layer on.\n";
 
@@ -73,6 +74,8 @@ Options parse(int argc, char** argv) {
             o.screenshot = value();
         } else if (a == "--exit-when-done") {
             o.exit_when_done = true;
+        } else if (a == "--close-while-generating") {
+            o.close_while_generating = true;
         } else if (a == "--own-device") {
             o.own_device = true;
         } else if (a == "--max-tokens") {
@@ -205,6 +208,8 @@ int main(int argc, char** argv) {
                     app.send(script[sent]);
                     ++sent;
                 }
+                if (opt.close_while_generating && app.generating() && !app.current().messages.back().content.empty())
+                    glfwSetWindowShouldClose(window.glfw(), GLFW_TRUE);
                 const bool script_done = !script.empty() && sent == script.size() && app.replies_done() == sent &&
                                          !app.generating();
                 const bool failed = !script.empty() && app.failed() && !worker.busy();
