@@ -9,7 +9,7 @@ packages=(
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   glslc glslang-tools spirv-tools
   libglfw3-dev libimgui-dev libeigen3-dev catch2 xvfb xauth clang
-  nlohmann-json3-dev libstb-dev fonts-dejavu-core
+  nlohmann-json3-dev libstb-dev fonts-dejavu-core openjdk-17-jdk-headless
 )
 missing=()
 for p in "${packages[@]}"; do
