@@ -51,6 +51,7 @@ void App::new_conversation() {
     c.title = "New chat";
     conversations_.insert(conversations_.begin(), c);
     current_ = 0;
+    editing_ = -1;
     system_[0] = '\0';
 }
 
@@ -63,7 +64,8 @@ void App::save_current() {
 }
 
 void App::load(const std::string& path) {
-    if (generating_) generating_ = false;  // the worker cancels it before loading
+    // A reply in progress is cancelled by the worker first; its last event still arrives
+    // and ends it here (generating_ stays set until then, so the conversation cannot change).
     worker_.load(path);
     loading_ = true;
     load_progress_ = 0;
@@ -89,6 +91,7 @@ void App::start_reply() {
     r.max_tokens = uint32_t(max_tokens_);
     c.messages.push_back({"assistant", ""});
     generating_ = true;
+    editing_ = -1;
     scroll_to_bottom_ = true;
     worker_.generate(std::move(r));
 }
@@ -113,7 +116,15 @@ void App::handle(Event& e) {
             scroll_to_bottom_ = true;
             break;
         case Event::Done: {
-            Message& m = conversations_[current_].messages.back();
+            Conversation& c = conversations_[current_];
+            generating_ = false;
+            if (!e.text.empty()) {  // stopped before its first token (the worker says so in text)
+                c.messages.pop_back();
+                ++replies_done_;
+                save_current();
+                break;
+            }
+            Message& m = c.messages.back();
             m.content = e.result.text;
             m.ttfb_ms = e.result.ttfb_ms;
             m.tokens_per_s = e.result.decode_tokens_per_s();
@@ -185,6 +196,7 @@ void App::draw_sidebar() {
         conversations_.erase(conversations_.begin() + long(current_));
         if (conversations_.empty()) new_conversation();
         current_ = 0;
+        editing_ = -1;
     }
 }
 
@@ -266,7 +278,7 @@ void App::draw_messages() {
         }
         if (editing_ == int(i)) {
             ImGui::InputTextMultiline("##edit", edit_, sizeof edit_, ImVec2(-1, ImGui::GetTextLineHeight() * 4));
-            if (ImGui::Button("Resend") && model_ready()) {
+            if (ImGui::Button("Resend") && model_ready() && !generating_) {
                 edit_and_truncate(c, i, edit_);
                 editing_ = -1;
                 start_reply();

@@ -51,8 +51,11 @@ void ChatWorker::run() {
             if (stop_) return;
             job = std::move(jobs_.front());
             jobs_.pop_front();
+            cancel_reply_ = false;
+            cancel_load_ = false;
         }
         job();
+        std::lock_guard<std::mutex> lock(mutex_);
         if (jobs_.empty()) busy_ = false;
     }
 }
@@ -61,7 +64,6 @@ void ChatWorker::load(const std::string& path) {
     cancel();  // a generation in progress stops first
     std::lock_guard<std::mutex> lock(mutex_);
     busy_ = true;
-    cancel_load_ = false;
     jobs_.push_back([this, path] { do_load(path); });
     cv_.notify_one();
 }
@@ -74,8 +76,9 @@ void ChatWorker::generate(GenerateRequest request) {
 }
 
 void ChatWorker::cancel() {
-    cancel_load_ = true;
     std::lock_guard<std::mutex> lock(mutex_);
+    cancel_load_ = true;
+    cancel_reply_ = true;
     if (chat_) chat_->cancel();
 }
 
@@ -123,10 +126,13 @@ void ChatWorker::do_generate(const GenerateRequest& r) {
         Event done{Event::Done};
         done.result = chat_->regenerate(r.sampler, go, [this](const std::string& piece, int32_t) {
             if (!piece.empty()) events_.push({Event::Piece, piece});
-            return true;
+            return !cancel_reply_.load();
         });
         done.context_used = chat_->tokens_used();
         events_.push(std::move(done));
+    } catch (const Error& ex) {
+        // Stopped before the first token: not an error to show, the reply is just empty.
+        events_.push({ex.kind() == ErrorKind::Cancelled ? Event::Done : Event::Failed, ex.what()});
     } catch (const std::exception& ex) {
         events_.push({Event::Failed, ex.what()});
     }

@@ -61,7 +61,9 @@ private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> jobs_;
-    std::atomic<bool> busy_{false}, cancel_load_{false}, stop_{false};
+    // cancel_reply_ covers a Stop that arrives before the session starts the reply (the
+    // session clears its own flag when a call begins); it is reset as each job starts.
+    std::atomic<bool> busy_{false}, cancel_load_{false}, cancel_reply_{false}, stop_{false};
     std::thread thread_;
 };
 

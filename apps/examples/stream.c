@@ -54,7 +54,9 @@ int main(int argc, char** argv) {
 
     glowq_generate_params params = glowq_generate_default_params();
     params.max_tokens = max_tokens;
-    params.sampler.temperature = 0.0f; /* greedy: always the most likely token */
+    glowq_sampler_params sampler = glowq_sampler_default_params();
+    sampler.temperature = 0.0f; /* greedy: always the most likely token */
+    params.sampler = &sampler;
     glowq_generate_result result = glowq_generate_result_init();
     if (!check(glowq_chat_send(chat, argv[2], &params, on_token, NULL, &result), "glowq_chat_send")) goto done;
 

@@ -126,11 +126,18 @@ GenerateResult generate(Forward& model, const Tokenizer& tokenizer, Sampler& sam
             r.stop_reason = StopReason::Cancelled;
             break;
         }
-        model.eval(&next, 1, pos, logits.data(), false);
+        try {
+            model.eval(&next, 1, pos, logits.data(), false);
+        } catch (const Error& e) {
+            // The model's own cancel check may see a cancel that arrived after ours.
+            if (e.kind() != ErrorKind::Cancelled) throw;
+            r.stop_reason = StopReason::Cancelled;
+            break;
+        }
         ++pos;
     }
     if (!r.tokens.empty()) r.decode_ms = ms_since(decode_start);
-    if (r.stop_reason != StopReason::StopString) {
+    if (r.stop_reason != StopReason::StopString && r.stop_reason != StopReason::Callback) {
         bool hit = false;
         const std::string tail = stop.push(stream.flush(), hit) + stop.flush();
         if (!tail.empty()) emit(tail, r.tokens.empty() ? -1 : r.tokens.back());

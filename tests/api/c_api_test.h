@@ -77,6 +77,7 @@ int check_same_tokens(const char* file, int line, const char* a_expr, const char
 /* Default session parameters with this context (and prefill chunk, unless 0). */
 glowq_session_params session_params(uint32_t context, uint32_t prefill_chunk);
 /* Default generation parameters, temperature 0, at most `max_tokens`. */
+extern const glowq_sampler_params greedy_sampler;
 glowq_generate_params greedy(uint32_t max_tokens);
 /* Greedy generation, appending to `out`; `result` may be NULL. */
 glowq_status generate_into(glowq_session* s, const char* prompt, uint32_t max_tokens, collector* out,

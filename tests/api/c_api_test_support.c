@@ -120,10 +120,13 @@ glowq_session_params session_params(uint32_t context, uint32_t prefill_chunk) {
     return p;
 }
 
+/* glowq_sampler_default_params() with temperature 0 (the errors case compares the two). */
+const glowq_sampler_params greedy_sampler = {sizeof(glowq_sampler_params), 0.0f, 40, 0.95f, 0.05f, 1.0f, 64, 0};
+
 glowq_generate_params greedy(uint32_t max_tokens) {
     glowq_generate_params p = glowq_generate_default_params();
     p.max_tokens = max_tokens;
-    p.sampler.temperature = 0.0f;
+    p.sampler = &greedy_sampler;
     return p;
 }
 

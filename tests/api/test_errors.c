@@ -5,6 +5,7 @@
 #include "c_api_test.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,7 +183,9 @@ int case_errors(const test_env* env) {
         collector_init(&c);
         CHECK_INVALID(glowq_session_generate(s, FRANCE, &bgp, collect_token, &c, &r));
         bgp = greedy(4);
-        bgp.sampler.struct_size = bad_sizes[i];
+        glowq_sampler_params bad_sampler = greedy_sampler;
+        bad_sampler.struct_size = bad_sizes[i];
+        bgp.sampler = &bad_sampler;
         CHECK_INVALID(glowq_session_generate(s, FRANCE, &bgp, collect_token, &c, &r));
         CHECK_EQ(atomic_load(&c.calls), 0);
     }
@@ -251,6 +254,32 @@ int case_errors(const test_env* env) {
     char version[32];
     snprintf(version, sizeof version, "%d.%d.%d", GLOWQ_VERSION_MAJOR, GLOWQ_VERSION_MINOR, GLOWQ_VERSION_PATCH);
     CHECK(glowq_version() != NULL && glowq_version()[0] != '\0');
+    {
+        /* A caller built against an older, smaller result struct: only its bytes are written
+           and its struct_size stays what it said. */
+        union {
+            glowq_generate_result r;
+            unsigned char bytes[sizeof(glowq_generate_result) + 16];
+        } old;
+        memset(&old, 0xAB, sizeof old);
+        const size_t old_size = offsetof(glowq_generate_result, generated_tokens);
+        old.r.struct_size = old_size;
+        glowq_generate_params gp = greedy(2);
+        collector_init(&c);
+        CHECK_OK(glowq_session_truncate(s, 0));
+        CHECK_OK(glowq_session_generate(s, FRANCE, &gp, collect_token, &c, &old.r));
+        CHECK_EQ(old.r.struct_size, old_size);
+        CHECK(old.r.prompt_tokens > 0);
+        CHECK_EQ(old.bytes[old_size], 0xAB);
+        CHECK_EQ(old.bytes[sizeof old - 1], 0xAB);
+    }
+    {
+        const glowq_sampler_params d = glowq_sampler_default_params();
+        CHECK(d.struct_size == greedy_sampler.struct_size && d.top_k == greedy_sampler.top_k &&
+              d.top_p == greedy_sampler.top_p && d.min_p == greedy_sampler.min_p &&
+              d.repeat_penalty == greedy_sampler.repeat_penalty && d.repeat_last_n == greedy_sampler.repeat_last_n &&
+              d.seed == greedy_sampler.seed && d.temperature > 0.0f);
+    }
     CHECK_STREQ(glowq_version(), version);
     ok = 1;
 done:

@@ -151,6 +151,11 @@ int case_cancel_prefill(const test_env* env) {
     CHECK(atomic_load(&cn.cancels) > 0);
     CHECK_STATUS(st, GLOWQ_CANCELLED);
     CHECK_EQ(atomic_load(&c.calls), 0); /* cancelled before the first token */
+    {
+        uint32_t context = 0, held = 1;
+        CHECK_OK(glowq_session_context(s, &context, &held));
+        CHECK_EQ(held, 0); /* the cancelled prompt is not left half in the session */
+    }
 
     CHECK(check_session_recovers(m, s, &sp));
     ok = 1;

@@ -29,12 +29,39 @@ static char* copy_string(const char* s) {
     return out;
 }
 
-/* A Java string as a malloc'd UTF-8 C string (NULL for null). */
+/* A Java string as a malloc'd standard UTF-8 C string (NULL for null). Built from the
+ * UTF-16 chars: GetStringUTFChars gives modified UTF-8, which encodes characters outside
+ * the BMP (emoji) as two 3-byte surrogates the tokenizer would not understand. */
 static char* utf8_of(JNIEnv* env, jstring s) {
     if (!s) return NULL;
-    const char* m = (*env)->GetStringUTFChars(env, s, NULL);
-    char* out = m ? copy_string(m) : NULL;
-    if (m) (*env)->ReleaseStringUTFChars(env, s, m);
+    jsize n = (*env)->GetStringLength(env, s);
+    const jchar* u = (*env)->GetStringChars(env, s, NULL);
+    char* out = u ? malloc((size_t)n * 3 + 1) : NULL;
+    size_t k = 0;
+    for (jsize i = 0; out && i < n; ++i) {
+        uint32_t cp = u[i];
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < n && u[i + 1] >= 0xDC00 && u[i + 1] < 0xE000)
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (u[++i] - 0xDC00);
+        else if (cp >= 0xD800 && cp < 0xE000)
+            cp = 0xFFFD; /* a lone surrogate */
+        if (cp < 0x80) {
+            out[k++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[k++] = (char)(0xC0 | (cp >> 6));
+            out[k++] = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out[k++] = (char)(0xE0 | (cp >> 12));
+            out[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            out[k++] = (char)(0x80 | (cp & 0x3F));
+        } else {
+            out[k++] = (char)(0xF0 | (cp >> 18));
+            out[k++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            out[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            out[k++] = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    if (out) out[k] = '\0';
+    if (u) (*env)->ReleaseStringChars(env, s, u);
     return out;
 }
 
@@ -111,23 +138,26 @@ static int on_token(const char* piece, int32_t token, void* user) {
 
 typedef struct {
     glowq_generate_params p;
+    glowq_sampler_params sampler;
     char** stop;
 } gen_params;
 
 static int read_params(JNIEnv* env, jobject jp, gen_params* g) {
     g->p = glowq_generate_default_params();
+    g->sampler = glowq_sampler_default_params();
+    g->p.sampler = &g->sampler;
     g->stop = NULL;
     if (!jp) return 1;
     jclass cls = (*env)->GetObjectClass(env, jp);
 #define FIELD(name, sig) (*env)->GetFieldID(env, cls, name, sig)
     g->p.max_tokens = (uint32_t)(*env)->GetIntField(env, jp, FIELD("maxTokens", "I"));
-    g->p.sampler.temperature = (*env)->GetFloatField(env, jp, FIELD("temperature", "F"));
-    g->p.sampler.top_k = (*env)->GetIntField(env, jp, FIELD("topK", "I"));
-    g->p.sampler.top_p = (*env)->GetFloatField(env, jp, FIELD("topP", "F"));
-    g->p.sampler.min_p = (*env)->GetFloatField(env, jp, FIELD("minP", "F"));
-    g->p.sampler.repeat_penalty = (*env)->GetFloatField(env, jp, FIELD("repeatPenalty", "F"));
-    g->p.sampler.repeat_last_n = (*env)->GetIntField(env, jp, FIELD("repeatLastN", "I"));
-    g->p.sampler.seed = (uint64_t)(*env)->GetLongField(env, jp, FIELD("seed", "J"));
+    g->sampler.temperature = (*env)->GetFloatField(env, jp, FIELD("temperature", "F"));
+    g->sampler.top_k = (*env)->GetIntField(env, jp, FIELD("topK", "I"));
+    g->sampler.top_p = (*env)->GetFloatField(env, jp, FIELD("topP", "F"));
+    g->sampler.min_p = (*env)->GetFloatField(env, jp, FIELD("minP", "F"));
+    g->sampler.repeat_penalty = (*env)->GetFloatField(env, jp, FIELD("repeatPenalty", "F"));
+    g->sampler.repeat_last_n = (*env)->GetIntField(env, jp, FIELD("repeatLastN", "I"));
+    g->sampler.seed = (uint64_t)(*env)->GetLongField(env, jp, FIELD("seed", "J"));
     jobjectArray stop = (jobjectArray)(*env)->GetObjectField(env, jp, FIELD("stop", "[Ljava/lang/String;"));
 #undef FIELD
     jsize n = stop ? (*env)->GetArrayLength(env, stop) : 0;
@@ -177,7 +207,11 @@ static glowq_status chat_regen(void* c, const char* t, const glowq_generate_para
 /* Runs a generation with a Java listener; throws on failure (a cancel included). */
 static jobject generate(JNIEnv* env, generate_fn fn, void* obj, jstring text, jobject jp, jobject listener) {
     gen_params g;
-    if (!read_params(env, jp, &g)) return NULL;
+    if (!read_params(env, jp, &g)) {
+        free_params(&g);
+        throw_status(env, GLOWQ_OUT_OF_MEMORY);
+        return NULL;
+    }
     char* t = utf8_of(env, text);
     stream_ctx c = {env, listener, NULL, {0}, 0, 0};
     if (listener) {
@@ -228,17 +262,21 @@ JNI(jstring, joinUtf8Pieces)(JNIEnv* env, jclass cls, jobjectArray pieces) {
     jstring acc = (*env)->NewStringUTF(env, "");
     jclass str = (*env)->FindClass(env, "java/lang/String");
     jmethodID concat = (*env)->GetMethodID(env, str, "concat", "(Ljava/lang/String;)Ljava/lang/String;");
-    for (jsize i = 0; i < n; ++i) {
+    for (jsize i = 0; i < n && acc; ++i) {
         jbyteArray b = (jbyteArray)(*env)->GetObjectArrayElement(env, pieces, i);
-        jsize len = (*env)->GetArrayLength(env, b);
+        jsize len = b ? (*env)->GetArrayLength(env, b) : 0;
         char* piece = malloc((size_t)len + 1);
         if (!piece) return NULL;
-        (*env)->GetByteArrayRegion(env, b, 0, len, (jbyte*)piece);
+        if (b) (*env)->GetByteArrayRegion(env, b, 0, len, (jbyte*)piece);
         piece[len] = '\0';
         jstring part = take_complete(&c, piece);
         free(piece);
+        if (b) (*env)->DeleteLocalRef(env, b);
         if (!part) return NULL;
-        acc = (jstring)(*env)->CallObjectMethod(env, acc, concat, part);
+        jstring next = (jstring)(*env)->CallObjectMethod(env, acc, concat, part);
+        (*env)->DeleteLocalRef(env, part);
+        (*env)->DeleteLocalRef(env, acc);
+        acc = next;
     }
     return acc;
 }
@@ -281,9 +319,8 @@ JNI(jlong, modelLoadFile)(JNIEnv* env, jclass cls, jlong engine, jstring path) {
 JNI(jlong, modelLoadFd)(JNIEnv* env, jclass cls, jlong engine, jint fd, jlong offset, jlong length) {
     (void)cls;
     glowq_model* m = NULL;
-    glowq_status st = offset < 0 || length < 0 ? GLOWQ_INVALID_ARGUMENT
-                                               : glowq_model_load_fd(PTR(glowq_engine, engine), fd, (uint64_t)offset,
-                                                                     (uint64_t)length, NULL, &m);
+    /* (Model.load refuses negative values before this.) */
+    glowq_status st = glowq_model_load_fd(PTR(glowq_engine, engine), fd, (uint64_t)offset, (uint64_t)length, NULL, &m);
     if (st != GLOWQ_OK) throw_status(env, st);
     return (jlong)(intptr_t)m;
 }
@@ -348,6 +385,7 @@ JNI(void, sessionLoadState)(JNIEnv* env, jclass cls, jlong h, jbyteArray state) 
     }
     jsize n = (*env)->GetArrayLength(env, state);
     jbyte* b = (*env)->GetByteArrayElements(env, state, NULL);
+    if (!b) return; /* OutOfMemoryError is pending */
     glowq_status st = glowq_session_load_state(PTR(glowq_session, h), b, (size_t)n);
     (*env)->ReleaseByteArrayElements(env, state, b, JNI_ABORT);
     if (st != GLOWQ_OK) throw_status(env, st);
@@ -355,7 +393,7 @@ JNI(void, sessionLoadState)(JNIEnv* env, jclass cls, jlong h, jbyteArray state) 
 
 JNI(void, sessionTruncate)(JNIEnv* env, jclass cls, jlong h, jint n) {
     (void)cls;
-    glowq_status st = n < 0 ? GLOWQ_INVALID_ARGUMENT : glowq_session_truncate(PTR(glowq_session, h), (uint32_t)n);
+    glowq_status st = glowq_session_truncate(PTR(glowq_session, h), (uint32_t)n); /* n >= 0: Session.truncate */
     if (st != GLOWQ_OK) throw_status(env, st);
 }
 

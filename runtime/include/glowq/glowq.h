@@ -207,7 +207,9 @@ typedef int (*glowq_token_fn)(const char* piece, int32_t token, void* user);
 typedef struct glowq_generate_params {
     size_t struct_size;
     uint32_t max_tokens; /* default 256 */
-    glowq_sampler_params sampler;
+    /* NULL: glowq_sampler_default_params(). A pointer, not a member, so that either struct
+       can grow at its end without moving the other's fields. */
+    const glowq_sampler_params* sampler;
     const char* const* stop; /* n_stop strings that end generation (not emitted) */
     size_t n_stop;
 } glowq_generate_params;

@@ -54,7 +54,7 @@ SamplerParams sampler_from(const glowq_sampler_params& p) {
 
 GenerateOptions generate_options_from(const glowq_generate_params* given, SamplerParams& sampler) {
     const glowq_generate_params p = read_params(given, glowq_generate_default_params(), "glowq_generate_params");
-    const glowq_sampler_params sp = read_params(&p.sampler, glowq_sampler_default_params(), "glowq_generate_params.sampler");
+    const glowq_sampler_params sp = read_params(p.sampler, glowq_sampler_default_params(), "glowq_generate_params.sampler");
     sampler = sampler_from(sp);
     GenerateOptions o;
     if (p.max_tokens == 0) invalid("max_tokens is 0");
@@ -96,10 +96,14 @@ glowq_status finish(const GenerateResult& r, glowq_generate_result* out) {
         res.ttfb_ms = r.ttfb_ms;
         res.prefill_tokens_per_s = r.prefill_tokens_per_s();
         res.decode_tokens_per_s = r.decode_tokens_per_s();
-        std::memcpy(out, &res, std::min(out->struct_size, sizeof res));
+        // Only the caller's bytes, and its own struct_size stays: an older caller's smaller
+        // struct must not be told it is larger.
+        res.struct_size = std::min(out->struct_size, sizeof res);
+        std::memcpy(out, &res, res.struct_size);
     }
     if (r.stop_reason == StopReason::Cancelled)
-        return fail(GLOWQ_CANCELLED, "cancelled after " + std::to_string(r.tokens.size()) + " generated tokens");
+        return guard([&] { throw Error(ErrorKind::Cancelled, "cancelled after " + std::to_string(r.tokens.size()) +
+                                                              " generated tokens"); });
     return GLOWQ_OK;
 }
 
@@ -326,7 +330,7 @@ glowq_generate_params glowq_generate_default_params(void) {
     std::memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.max_tokens = 256;
-    p.sampler = glowq_sampler_default_params();
+    p.sampler = nullptr;
     return p;
 }
 
@@ -370,6 +374,7 @@ glowq_status glowq_session_context(const glowq_session* session, uint32_t* conte
 glowq_status glowq_session_generate(glowq_session* session, const char* prompt, const glowq_generate_params* params,
                                     glowq_token_fn on_token, void* user, glowq_generate_result* result) {
     GenerateResult r;
+    size_t before = 0;
     const glowq_status st = guard([&] {
         need(session, "session");
         need(prompt, "prompt");
@@ -379,10 +384,15 @@ glowq_status glowq_session_generate(glowq_session* session, const char* prompt, 
         const GenerateOptions o = generate_options_from(params, sp);
         Session& s = *session->session;
         std::vector<int32_t> seq = s.tokens();
+        before = seq.size();
         const std::vector<int32_t> add = s.model().tokenizer().encode(prompt, seq.empty(), true);
         seq.insert(seq.end(), add.begin(), add.end());
         r = s.generate(seq, sp, o, token_callback(on_token, user));
     });
+    // A prompt that failed or was cancelled part-way is not left half in the session: the
+    // next call appends to the text as it was (its cached prefix stays).
+    if (st != GLOWQ_OK && session && session->session->tokens().size() > before)
+        session->session->truncate(uint32_t(before));
     return st == GLOWQ_OK ? finish(r, result) : st;
 }
 

@@ -68,12 +68,16 @@ void Session::eval(const std::vector<int32_t>& tokens, float* logits) {
         throw Error(ErrorKind::ContextFull, std::to_string(all.size()) + " tokens do not fit the context of " +
                                                 std::to_string(context()) + " tokens");
     const uint32_t pos = exec_->cached();
+    const size_t had = tokens_.size();
     const std::vector<int32_t> fresh(all.begin() + pos, all.end());
     std::vector<float> last(model_->config().n_vocab);
     try {
         exec_->eval(fresh.data(), uint32_t(fresh.size()), pos, last.data(), false);
     } catch (...) {
-        tokens_.assign(all.begin(), all.begin() + exec_->cached());
+        // Keep what the cache holds; the session's own tokens stay while the cache still
+        // holds all of them but the last (a refused call changes nothing).
+        const size_t cached = exec_->cached();
+        tokens_.assign(all.begin(), all.begin() + long(cached + 1 >= had ? std::max(cached, had) : cached));
         throw;
     }
     tokens_ = std::move(all);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -94,14 +95,20 @@ void Session::load_state(const uint8_t* data, size_t size) {
         if (t < 0 || uint32_t(t) >= c.n_vocab)
             throw Error(ErrorKind::InvalidModel, "corrupt session state: token id " + std::to_string(t) +
                                                      " is outside the vocabulary");
+    // From here the old state is gone: a failure while writing leaves an empty session, never
+    // a cache that disagrees with its tokens.
+    exec_->truncate(0);
+    tokens_.clear();
     exec_->write_kv(h.n_cached, data + sizeof h + tokens.size() * 4);
     tokens_ = std::move(tokens);
 }
 
 void Session::save_file(const std::string& path) {
     const std::vector<uint8_t> bytes = save_state();
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // Unique per process and call, so two sessions saving to one path never share a file.
+    static std::atomic<uint64_t> serial{0};
+    const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(serial++);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) throw Error(ErrorKind::Io, path + ": cannot create " + tmp + ": " + std::strerror(errno));
     size_t done = 0;
     while (done < bytes.size()) {

@@ -259,6 +259,7 @@ void VulkanLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* l
         throw Error(ErrorKind::ContextFull, "context full: " + std::to_string(pos) + " + " + std::to_string(n) +
                                                 " tokens exceed the context of " + std::to_string(max_context_));
     check_tokens(tokens, n);
+    cached_ = std::min(cached_, pos);  // positions from pos on are rewritten (or lost on failure)
     const uint32_t C = options_.chunk, V = cfg_.n_vocab;
     for (uint32_t done = 0; done < n;) {
         if (cancel_ && cancel_->load(std::memory_order_relaxed))

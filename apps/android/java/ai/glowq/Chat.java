@@ -16,7 +16,7 @@ public final class Chat implements AutoCloseable {
         return Native.chatRegenerate(live(), params, listener);
     }
 
-    public void cancel() { Native.chatCancel(handle); }
+    public synchronized void cancel() { Native.chatCancel(handle); }
 
     private long live() {
         long h = handle;

@@ -13,6 +13,7 @@ public final class Model implements AutoCloseable {
      * Android's AssetFileDescriptor and ParcelFileDescriptor give it. The caller keeps the descriptor.
      */
     public static Model load(Engine engine, int fd, long offset, long length) {
+        if (offset < 0 || length < 0) throw new IllegalArgumentException("negative offset or length");
         return new Model(Native.modelLoadFd(engine.live(), fd, offset, length));
     }
 

@@ -15,13 +15,16 @@ public final class Session implements AutoCloseable {
         return Native.sessionGenerate(live(), prompt, params, listener);
     }
 
-    public void cancel() { Native.sessionCancel(handle); }
+    public synchronized void cancel() { Native.sessionCancel(handle); }
 
     public byte[] saveState() { return Native.sessionSaveState(live()); }
 
     public void loadState(byte[] state) { Native.sessionLoadState(live(), state); }
 
-    public void truncate(int tokens) { Native.sessionTruncate(live(), tokens); }
+    public void truncate(int tokens) {
+        if (tokens < 0) throw new IllegalArgumentException("tokens is negative: " + tokens);
+        Native.sessionTruncate(live(), tokens);
+    }
 
     public int tokenCount() { return Native.sessionTokenCount(live()); }
 
