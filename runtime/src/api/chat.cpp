@@ -23,12 +23,14 @@ std::vector<int32_t> Chat::render() const {
 GenerateResult Chat::reply(const SamplerParams& sampler, GenerateOptions options, const TokenCallback& on_token) {
     const uint32_t ctx = session_.context();
     std::vector<int32_t> tokens = render();
-    // Keep room for a reply: drop the oldest messages (never the system prompt or the new
-    // user message) until the prompt leaves a quarter of the context, or the requested
+    // Keep room for a reply: drop the oldest turns (never the system prompt or the new user
+    // message) until the prompt leaves a quarter of the context, or the requested
     // reply length if that is less.
     const uint32_t room = std::min<uint32_t>(std::max<uint32_t>(options.max_tokens, 1), ctx / 4);
     while (tokens.size() + room >= ctx && messages_.size() > 1) {
+        // A whole turn at a time: the history always starts with a user message.
         messages_.erase(messages_.begin());
+        while (messages_.size() > 1 && messages_.front().role != "user") messages_.erase(messages_.begin());
         tokens = render();
     }
     if (tokens.size() >= ctx)

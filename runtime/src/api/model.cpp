@@ -23,12 +23,15 @@ struct Fnv1a {
     template <class T> void add_value(T v) { add(&v, sizeof v); }
 };
 
-// Hashing every byte of a multi-GiB model would cost seconds per load; the metadata, the
-// tensor layout and the first and last KiB of every tensor tell files apart.
+// Hashing every byte of a multi-GiB model would cost seconds per load; the metadata (keys
+// and values), the tensor layout and the first and last KiB of every tensor tell files apart.
 uint64_t fingerprint_of(const GgufFile& f) {
     Fnv1a h;
     h.add_value(f.file_size());
-    for (const auto& [key, value] : f.metadata()) h.add(key);
+    for (const auto& [key, value] : f.metadata()) {
+        h.add(key);
+        h.add(value.raw(), size_t(value.raw_size()));  // vocabularies included: a few MB at most
+    }
     for (const GgufTensor& t : f.tensors()) {
         h.add(t.name);
         h.add_value(uint32_t(t.type));

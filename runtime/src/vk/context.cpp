@@ -243,6 +243,8 @@ void Context::adopt(const std::shared_ptr<AdoptedDevice>& a) {
     queue_ = a->queue;
     queue_family_ = a->queue_family;
     caps_ = query_device_caps(physical_, 0, instance_api_version());
+    if (VK_API_VERSION_MAJOR(caps_.api_version) == 1 && VK_API_VERSION_MINOR(caps_.api_version) < 1)
+        throw Error(ErrorKind::Unsupported, caps_.name + " supports only Vulkan 1.0; glowq needs 1.1");
     try {
         default_stream_ = std::make_unique<Stream>(*this);
     } catch (...) {
