@@ -8,14 +8,14 @@ namespace glowq::chat_app {
 namespace {
 
 // What the status line says about a model: its GlowQ facts from the file's metadata.
-ModelFacts facts_of(const std::string& path, const Model& m, uint32_t context) {
+ModelFacts facts_of(const std::string& path, const Model& m, Chat& chat) {
     ModelFacts f;
     f.path = path;
     f.architecture = m.config().architecture;
     f.weight_bytes = m.weights()->weight_bytes();
     f.correction_bytes = m.weights()->correction_bytes();
-    f.context = context;
-    f.kv_bytes = uint64_t(context) * m.config().n_kv_heads * m.config().head_dim * 2 * 2 * m.config().n_layers;
+    f.context = chat.context();
+    f.kv_bytes = chat.session().executor().kv_bytes(chat.context());
     try {
         const GgufFile file = GgufFile::open(path);
         if (file.has(format::kMethod)) f.method = file.get_string(format::kMethod);
@@ -99,7 +99,7 @@ void ChatWorker::do_load(const std::string& path) {
         co.session.context = context_;
         auto chat = std::make_unique<Chat>(model, co);
         Event e{Event::Loaded};
-        e.facts = facts_of(path, *model, chat->context());
+        e.facts = facts_of(path, *model, *chat);
         model_ = model;
         {
             std::lock_guard<std::mutex> lock(mutex_);

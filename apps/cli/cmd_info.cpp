@@ -77,7 +77,7 @@ int model(const std::string& path, bool json, bool all_tensors) {
           << json_str(v.model) << ",\"pre\":" << json_str(v.pre) << ",\"tokens\":" << v.tokens.size()
           << ",\"bos\":" << v.bos << ",\"eos\":" << v.eos << ",\"chat_format\":" << json_str(chat)
           << "},\"parameters\":" << total_params << ",\"tensor_bytes\":" << total_bytes;
-        if (quant::is_glowq_file(f)) {
+        if (format::is_glowq_file(f)) {
             const quant::GlowqSummary g = quant::summarize_glowq(f);
             o << ",\"glowq\":{\"method\":" << json_str(g.method) << ",\"bits\":" << g.bits << ",\"group_size\":"
               << g.group_size << ",\"rank\":" << g.rank << ",\"restored_units\":[";
@@ -113,7 +113,7 @@ int model(const std::string& path, bool json, bool all_tensors) {
     std::printf("parameters    %.1f M, %.1f MiB of tensor data\n", total_params / 1e6, total_bytes / 1048576.0);
     for (const auto& [type, e] : by_type)
         std::printf("  %-6s %4llu tensors %10.2f MiB\n", type.c_str(), (unsigned long long)e.first, e.second / 1048576.0);
-    if (quant::is_glowq_file(f)) {
+    if (format::is_glowq_file(f)) {
         const quant::GlowqSummary g = quant::summarize_glowq(f);
         std::printf("glowq         method %s, int%u, group %u, rank %u\n", g.method.c_str(), g.bits, g.group_size, g.rank);
         std::printf("  corrected   %zu units", g.restored_units.size());

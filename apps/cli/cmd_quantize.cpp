@@ -139,7 +139,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
     const auto t_start = Clock::now();
     const GgufFile in = GgufFile::open(in_path);
-    if (is_glowq_file(in))
+    if (format::is_glowq_file(in))
         throw Error(ErrorKind::InvalidArgument, in_path + " is already a GlowQ file; quantize the original model");
     auto weights = std::make_shared<const HostWeights>(HostWeights::load(in));
     const Tokenizer tok(vocab_from_gguf(in));

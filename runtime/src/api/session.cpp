@@ -10,8 +10,6 @@ namespace glowq {
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : model_(std::move(model)) {
     if (!model_) throw Error(ErrorKind::InvalidArgument, "no model");
     if (options.context < 2) throw Error(ErrorKind::InvalidArgument, "a session's context must be at least 2 tokens");
-    if (options.chunk < 1 || options.chunk > 4096)
-        throw Error(ErrorKind::InvalidArgument, "prefill chunk must be in 1..4096, got " + std::to_string(options.chunk));
     VulkanModelOptions vo;
     vo.max_context = options.context;
     vo.chunk = options.chunk;

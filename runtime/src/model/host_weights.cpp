@@ -8,7 +8,7 @@ namespace {
 
 class TensorReader {
 public:
-    explicit TensorReader(const GgufFile& f) : f_(f), glowq_(quant::is_glowq_file(f)) {}
+    explicit TensorReader(const GgufFile& f) : f_(f), glowq_(format::is_glowq_file(f)) {}
 
     // A quantized linear module of a layer: in a GlowQ file its effective weights Wq + A B
     // (the correction where the file has one), otherwise the `.weight` tensor decoded.

@@ -118,7 +118,8 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
       stream_(ctx_),
       alloc_(ctx_) {
     if (options_.chunk == 0 || options_.chunk > 4096)
-        throw Error(ErrorKind::InvalidArgument, "chunk must be in 1..4096");
+        throw Error(ErrorKind::InvalidArgument,
+                    "prefill chunk must be in 1..4096, got " + std::to_string(options_.chunk));
     max_context_ = std::max(1u, options_.max_context);
     if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
 

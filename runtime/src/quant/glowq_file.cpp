@@ -90,13 +90,6 @@ GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Prov
     return wr;
 }
 
-bool is_glowq_file(const GgufFile& f) { return format::is_glowq_file(f); }
-
-Int4Matrix read_glowq_int4(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t rows,
-                           uint32_t cols) {
-    return format::read_int4(f, layer, module, rows, cols);
-}
-
 HostMatrix read_glowq_effective(const GgufFile& f, uint32_t layer, const std::string& module, uint32_t rows,
                                 uint32_t cols) {
     const Int4Matrix q = format::read_int4(f, layer, module, rows, cols);

@@ -9,6 +9,7 @@
 #include "glowq/int4_matrix.hpp"
 #include "glowq/loader/gguf.hpp"
 #include "glowq/loader/gguf_writer.hpp"
+#include "glowq/loader/glowq_reader.hpp"
 #include "glowq/model/host_weights.hpp"
 #include "glowq/quant/quantize_model.hpp"
 
@@ -28,14 +29,8 @@ struct Provenance {
 // copied from its mapping at write time). Same inputs give the same bytes.
 GgufWriter glowq_writer(const GgufFile& input, const QuantizedModel& model, const Provenance& provenance);
 
-bool is_glowq_file(const GgufFile& file);
-
-// Module `module` of layer `layer` of a GlowQ file, rows x cols as the model config says
-// (the padded int4 rows do not record the width): its int4 matrix, and its effective
-// weights (the correction added when the file has one). Throw LoadError naming the tensor
-// for a missing tensor or a shape that disagrees with rows x cols.
-Int4Matrix read_glowq_int4(const GgufFile& file, uint32_t layer, const std::string& module, uint32_t rows,
-                           uint32_t cols);
+// Module `module` of layer `layer` of a GlowQ file (format::read_int4 and read_lowrank, the
+// one reader), as effective weights: the correction added when the file has one.
 HostMatrix read_glowq_effective(const GgufFile& file, uint32_t layer, const std::string& module, uint32_t rows,
                                 uint32_t cols);
 
