@@ -14,9 +14,8 @@ const uint MAX_DPT = 4;  // head_dim up to 256: each invocation owns head_dim/64
 
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) readonly buffer QKV { float qkv[]; };
-layout(std430, binding = 2) readonly buffer KCache { uint kcache[]; };
-layout(std430, binding = 3) readonly buffer VCache { uint vcache[]; };
-layout(std430, binding = 4) writeonly buffer Partial { float partial[]; };  // [t][h][split][hd + 2]
+layout(std430, binding = 2) readonly buffer KV { uint kv[]; };  // K, then V from word p.v_word
+layout(std430, binding = 3) writeonly buffer Partial { float partial[]; };  // [t][h][split][hd + 2]
 layout(push_constant) uniform Push { GQ_PUSH_ATTENTION } p;
 
 shared float qs[256];
@@ -73,7 +72,7 @@ void main() {
             const uint k_at = j * (kv_dim / 2) + kvh * (hd / 2);
             s = 0.0;
             for (uint d2 = 0; d2 < hd / 2; ++d2) {
-                const vec2 k = unpackHalf2x16(kcache[k_at + d2]);
+                const vec2 k = unpackHalf2x16(kv[k_at + d2]);
                 s += qs[2 * d2] * k.x + qs[2 * d2 + 1] * k.y;
             }
         }
@@ -89,7 +88,7 @@ void main() {
             if (d >= hd) break;
             float acc = o[i] * correction;
             for (uint jj = 0; jj < n_here; ++jj) {
-                const vec2 v = unpackHalf2x16(vcache[(base + jj) * (kv_dim / 2) + kvh * (hd / 2) + d / 2]);
+                const vec2 v = unpackHalf2x16(kv[p.v_word + (base + jj) * (kv_dim / 2) + kvh * (hd / 2) + d / 2]);
                 acc += scores[jj] * ((d % 2 == 0) ? v.x : v.y);
             }
             o[i] = acc;

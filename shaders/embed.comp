@@ -10,13 +10,10 @@
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer Tokens { int tokens[]; };
 #ifdef EMBED_Q4
-layout(std430, binding = 1) readonly buffer Codes { uint codes[]; };
-layout(std430, binding = 2) readonly buffer ScaleOffset { uint scale_offset[]; };
-layout(std430, binding = 3) writeonly buffer Out { float outv[]; };
-#else
+// codes from word 0, scale/offset words from p.so_word (int4_layout.h)
+#endif
 layout(std430, binding = 1) readonly buffer W { uint w[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
-#endif
 layout(push_constant) uniform Push { GQ_PUSH_EMBED } p;
 
 void main() {
@@ -26,8 +23,8 @@ void main() {
     const uint row = valid ? uint(id) : 0u;
     for (uint k = gl_LocalInvocationID.x; k < p.dim; k += gl_WorkGroupSize.x) {
 #ifdef EMBED_Q4
-        const uint code = (codes[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
-        const vec2 sm = unpackHalf2x16(scale_offset[row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
+        const uint code = (w[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
+        const vec2 sm = unpackHalf2x16(w[p.so_word + row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
         const float v = float(code) * sm.x + sm.y;
 #else
         const vec2 pair = unpackHalf2x16(w[row * GQ_F16_ROW_WORDS(p.dim) + k / 2]);

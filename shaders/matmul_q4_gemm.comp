@@ -12,10 +12,9 @@ const uint BM = 64, BT = 32, TM = 4, TT = 4;
 const uint WG = (BM / TM) * (BT / TT);  // 128
 layout(local_size_x = 128) in;
 
-layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
-layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
-layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 3) buffer Y { float y[]; };
+#include "int4_matrix_binding.glsl"
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 #ifdef LOWRANK
@@ -23,8 +22,7 @@ layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 // ranks at a time, with the tile's rows of A and tokens' R staged in shared memory like
 // the weights and x. (Reading them from memory per output made prefill with corrections
 // 7x slower than without on an H100.)
-layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };
-layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };
+layout(std430, binding = 3) readonly buffer LrR { float lr_r[]; };
 #endif
 
 shared float ws[GQ_BLOCK_COLS][BM + 1];  // +1: no bank conflicts on the transposed store
@@ -56,7 +54,7 @@ void main() {
             vec2 sm = vec2(0.0);
             if (row < p.N) {
                 q = codes[row * nblocks + b];
-                sm = unpackHalf2x16(scale_offset[row * ngroups + k0 / p.G]);
+                sm = unpackHalf2x16(w_words[p.so_word + row * ngroups + k0 / p.G]);
             }
             for (uint i = 0; i < GQ_BLOCK_COLS; ++i) {
                 const float code = float((q[i / 8] >> (4 * (i % 8))) & 15u);
@@ -87,7 +85,7 @@ void main() {
         for (uint e = tid; e < BM * GQ_BLOCK_COLS / 2; e += WG) {  // A: BM rows x 16 fp16 pairs
             const uint r = e / (GQ_BLOCK_COLS / 2), j2 = e % (GQ_BLOCK_COLS / 2);
             const uint row = row0 + r;
-            const vec2 a = row < p.N && 2 * j2 < nj ? unpackHalf2x16(lr_a[row * (p.rank / 2) + j0 / 2 + j2]) : vec2(0.0);
+            const vec2 a = row < p.N && 2 * j2 < nj ? unpackHalf2x16(w_words[p.a_word + row * (p.rank / 2) + j0 / 2 + j2]) : vec2(0.0);
             ws[2 * j2][r] = a.x;
             ws[2 * j2 + 1][r] = a.y;
         }

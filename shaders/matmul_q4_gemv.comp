@@ -18,18 +18,16 @@ layout(constant_id = 2) const uint NTOK = 1;  // tokens per workgroup, 1..8
 const uint WG = gl_WorkGroupSize.x;
 const uint TPR = WG / ROWS;
 
-layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
-layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
-layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 3) buffer Y { float y[]; };
+#include "int4_matrix_binding.glsl"
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 #ifdef LOWRANK
 // GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own
 // dispatch. The workgroup's tokens' R slices are loaded into shared memory once.
-const uint MAX_RANK = 128;
-layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };   // rows x rank fp16, pairs
-layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };  // T x r_stride
+const uint MAX_RANK = GQ_MAX_RANK;
+layout(std430, binding = 3) readonly buffer LrR { float lr_r[]; };  // T x r_stride
 shared float rs[NTOK * MAX_RANK];
 #endif
 
@@ -37,7 +35,7 @@ shared float rs[NTOK * MAX_RANK];
 
 // The activations as vec4 too (same binding): rows whose start and length are multiples
 // of 4 floats load four at a time.
-layout(std430, binding = 2) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 
 // The 32 codes of a block as 8 vec4 (columns 4j..4j+3 in element j), extracted once and
 // reused for every token of the workgroup.
@@ -99,7 +97,7 @@ void main() {
         const uint rfull = p.rank / 16 * 16;
         for (uint j0 = 0; j0 < rfull; j0 += 16) {
             vec2 a[8];
-            for (uint i = 0; i < 8; ++i) a[i] = unpackHalf2x16(lr_a[rowc * (p.rank / 2) + j0 / 2 + i]);
+            for (uint i = 0; i < 8; ++i) a[i] = unpackHalf2x16(w_words[p.a_word + rowc * (p.rank / 2) + j0 / 2 + i]);
             for (uint t = 0; t < NTOK; ++t) {  // rs is zero for tokens past T
                 const vec2 rl = vec2(rs[t * MAX_RANK + j0 + 2 * sl], rs[t * MAX_RANK + j0 + 2 * sl + 1]);
                 float s = 0.0;
@@ -110,7 +108,7 @@ void main() {
             }
         }
         for (uint j2 = rfull / 2; j2 < p.rank / 2; ++j2) {  // rank not a multiple of 16
-            const vec2 a = unpackHalf2x16(lr_a[rowc * (p.rank / 2) + j2]);
+            const vec2 a = unpackHalf2x16(w_words[p.a_word + rowc * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t)
                 acc[t] += a.x * rs[t * MAX_RANK + 2 * j2] + a.y * rs[t * MAX_RANK + 2 * j2 + 1];
         }
@@ -119,7 +117,7 @@ void main() {
     // Each lane of the row takes a share of the rank; the row reduction below sums them.
     if (row < p.N) {
         for (uint j2 = lane; j2 < p.rank / 2; j2 += TPR) {
-            const vec2 a = unpackHalf2x16(lr_a[row * (p.rank / 2) + j2]);
+            const vec2 a = unpackHalf2x16(w_words[p.a_word + row * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t)
                 acc[t] += a.x * rs[t * MAX_RANK + 2 * j2] + a.y * rs[t * MAX_RANK + 2 * j2 + 1];
         }
@@ -148,7 +146,7 @@ void main() {
             const uvec4 q = codes[rowc * nblocks + b];
             vec4 c[8];
             unpack_block(q, c);
-            const vec2 sm = unpackHalf2x16(scale_offset[rowc * ngroups + (b >> gshift)]);
+            const vec2 sm = unpackHalf2x16(w_words[p.so_word + rowc * ngroups + (b >> gshift)]);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             for (uint t = 0; t < NTOK; ++t) {
@@ -182,7 +180,7 @@ void main() {
             const uvec4 q = codes[row * nblocks + b];
             vec4 c[8];
             unpack_block(q, c);
-            const vec2 sm = unpackHalf2x16(scale_offset[row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
+            const vec2 sm = unpackHalf2x16(w_words[p.so_word + row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             for (uint t = 0; t < NTOK; ++t) {

@@ -24,16 +24,14 @@ layout(constant_id = 3) const uint KSPLIT = 1;
 layout(constant_id = 4) const uint NSG = 4;
 shared float team_sums[NSG * NR * NTOK];
 
-layout(std430, binding = 0) readonly buffer Codes { uvec4 codes[]; };
-layout(std430, binding = 1) readonly buffer ScaleOffset { uint scale_offset[]; };
-layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 2) readonly buffer X4 { vec4 x4[]; };
-layout(std430, binding = 3) buffer Y { float y[]; };
+#include "int4_matrix_binding.glsl"
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
 #ifdef LOWRANK
 // GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own dispatch.
 // Lanes take pairs of the rank; R is small and read through the cache.
-layout(std430, binding = 4) readonly buffer LrA { uint lr_a[]; };   // rows x rank fp16, pairs
-layout(std430, binding = 5) readonly buffer LrR { float lr_r[]; };  // T x r_stride
+layout(std430, binding = 3) readonly buffer LrR { float lr_r[]; };  // T x r_stride
 #endif
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
@@ -72,7 +70,7 @@ void main() {
         for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
             const uint row = min(row0 + r, p.N - 1);
             q[r] = codes[row * nblocks + b];
-            sm[r] = unpackHalf2x16(scale_offset[row * ngroups + b * GQ_BLOCK_COLS / p.G]);
+            sm[r] = unpackHalf2x16(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
         }
         const uint k0 = b * GQ_BLOCK_COLS;
         const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
@@ -96,7 +94,7 @@ void main() {
     for (uint r = 0; r < NR; ++r) {
         const uint row = min(row0 + r, p.N - 1);
         for (uint j2 = lane; j2 < p.rank / 2; j2 += TL) {
-            const vec2 a = unpackHalf2x16(lr_a[row * (p.rank / 2) + j2]);
+            const vec2 a = unpackHalf2x16(w_words[p.a_word + row * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t >= p.T) break;
                 const uint ri = (t0 + t) * p.r_stride + p.r_offset + 2 * j2;

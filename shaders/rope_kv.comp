@@ -11,8 +11,8 @@ layout(local_size_x_id = 0) in;  // wide on GPUs, 64 on CPU drivers
 const uint WG = gl_WorkGroupSize.x;
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) buffer QKV { float qkv[]; };
-layout(std430, binding = 2) writeonly buffer KCache { uint kcache[]; };  // [pos][n_kv*hd/2] half2
-layout(std430, binding = 3) writeonly buffer VCache { uint vcache[]; };
+// K [pos][n_kv*hd/2] half2 from word 0, V the same from word p.v_word
+layout(std430, binding = 2) writeonly buffer KV { uint kv[]; };
 layout(push_constant) uniform Push { GQ_PUSH_ROPE_KV } p;
 
 vec2 rotate(vec2 v, uint pair_in_head, float pos) {
@@ -37,7 +37,7 @@ void main() {
     for (uint i = gl_LocalInvocationID.x; i < kv_dim / 2; i += WG) {
         const uint k_at = row + q_dim + 2 * i, v_at = row + q_dim + kv_dim + 2 * i;
         const vec2 k = rotate(vec2(qkv[k_at], qkv[k_at + 1]), i % half_hd, float(pos));
-        kcache[pos * (kv_dim / 2) + i] = packHalf2x16(k);
-        vcache[pos * (kv_dim / 2) + i] = packHalf2x16(vec2(qkv[v_at], qkv[v_at + 1]));
+        kv[pos * (kv_dim / 2) + i] = packHalf2x16(k);
+        kv[p.v_word + pos * (kv_dim / 2) + i] = packHalf2x16(vec2(qkv[v_at], qkv[v_at + 1]));
     }
 }

@@ -9,7 +9,7 @@
 
 namespace glowq::cli {
 
-std::set<std::string> model_option_names() { return {"-m", "--model", "--device", "--ctx", "--chunk"}; }
+std::set<std::string> model_option_names() { return {"-m", "--model", "--device", "--limits", "--ctx", "--chunk"}; }
 std::set<std::string> sampler_option_names() {
     return {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--seed"};
 }
@@ -18,6 +18,8 @@ const char* model_options_help() {
     return "  -m, --model FILE     GGUF model (default: $GLOWQ_MODEL, else the cached SmolLM2-135M-Instruct\n"
            "                       that scripts/fetch_model.sh downloads)\n"
            "  --device D           Vulkan device index or name substring (default: $GLOWQ_DEVICE or the best)\n"
+           "  --limits L           device | android-baseline: use only what every Android 10+ device\n"
+           "                       guarantees (default: $GLOWQ_LIMITS, else device)\n"
            "  --ctx N              context length in tokens (default 2048, at most the model's)\n"
            "  --chunk N            prompt tokens per prefill step (default 128)\n";
 }
@@ -62,6 +64,11 @@ EngineOptions engine_options(const Args& args) {
     o.device = args.get("--device");
     if (o.device.empty())
         if (const char* env = std::getenv("GLOWQ_DEVICE")) o.device = env;
+    std::string limits = args.get("--limits");
+    if (limits.empty())
+        if (const char* env = std::getenv("GLOWQ_LIMITS")) limits = env;
+    if (!limits.empty() && !vk::parse_limits_profile(limits, o.limits))
+        throw Error(ErrorKind::InvalidArgument, "--limits must be device or android-baseline, got '" + limits + "'");
     const char* v = std::getenv("GLOWQ_VALIDATION");
     o.validation = v && *v && std::string(v) != "0";
     if (o.validation)

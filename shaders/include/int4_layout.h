@@ -13,6 +13,13 @@
  * g is 32, 64 or 128, so every 32-column block lies inside a single group.
  * This represents asymmetric RTN (m = -z*s), llama.cpp Q4_0 (g = 32, m = -8s) and
  * Q4_1 (g = 32, any m) exactly.
+ *
+ * On the device a matrix (or each row-range part of one) is one buffer, bound once: codes
+ * from word 0, scale_offset from word so_word, and a low-rank correction's A (rows x rank
+ * fp16, pairs of halves per word) from word a_word; each section starts on a 16-byte
+ * boundary (GQ_SECTION_ALIGN_WORDS) so the codes and A can be read as uvec4. One binding
+ * instead of three keeps every kernel within the 4 storage buffers per shader stage that
+ * Vulkan (and Android's baseline profile) guarantees (GQ_MAX_BINDINGS).
  */
 #ifndef GLOWQ_INT4_LAYOUT_H
 #define GLOWQ_INT4_LAYOUT_H
@@ -24,6 +31,15 @@
 #define GQ_ROW_WORDS(K) ((((K) + 31u) / 32u) * 4u)
 #define GQ_ROW_BLOCKS(K) (((K) + 31u) / 32u)
 #define GQ_GROUPS(K, G) (((K) + (G) - 1u) / (G))
+
+#define GQ_SECTION_ALIGN_WORDS 4u
+/* The largest rank of a low-rank correction (kernels stage R in shared memory). */
+#define GQ_MAX_RANK 128u
+#define GQ_ALIGN_WORDS(n) ((((n) + 3u) / 4u) * 4u)
+
+/* Storage buffers per shader stage that every kernel stays within (Vulkan 1.x minimum
+ * maxPerStageDescriptorStorageBuffers, also the Android Baseline Profile 2022's). */
+#define GQ_MAX_BINDINGS 4u
 
 /* fp16 dense weights: rows of (K+1)/2 uint32 words, two halves each (low half first). */
 #define GQ_F16_ROW_WORDS(K) (((K) + 1u) / 2u)

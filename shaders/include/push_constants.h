@@ -9,25 +9,29 @@
 /* All matmul kernels (int4 GEMV/GEMM, dense): N rows, K columns, group size G (int4 only),
  * T tokens; Y[t][y_row0 + n] (tensors split by rows write at their first row); accumulate:
  * Y += W X (residual connections); rank/r_stride/r_offset: the LOWRANK epilogue's A has
- * `rank` columns and reads R[t][r_offset .. r_offset + rank), R rows r_stride long. */
+ * `rank` columns and reads R[t][r_offset .. r_offset + rank), R rows r_stride long.
+ * so_word/a_word: where an int4 matrix's scale/offset words and A start in its one weight
+ * binding (int4_layout.h, GQ_PACKED_MATRIX). */
 #define GQ_PUSH_MATMUL \
     uint N, K, G, T;   \
     uint x_stride, y_stride; \
     uint y_row0;       \
     uint accumulate;   \
-    uint rank, r_stride, r_offset;
+    uint rank, r_stride, r_offset; \
+    uint so_word, a_word;
 
-/* embed: dim columns, n_rows table rows, group size G (int4 table). */
-#define GQ_PUSH_EMBED uint dim, n_rows, G;
+/* embed: dim columns, n_rows table rows, group size G and scale/offset start (int4 table). */
+#define GQ_PUSH_EMBED uint dim, n_rows, G, so_word;
 
 /* rmsnorm: out[t] = norm(x[row0 + t]). */
 #define GQ_PUSH_RMSNORM uint dim, row0; float eps;
 
-/* rope_kv: theta = pos * freq_scale * freq_base^(-2i / rope_dim). */
-#define GQ_PUSH_ROPE_KV uint n_heads, n_kv, head_dim, rope_dim; float freq_base, freq_scale;
+/* rope_kv: theta = pos * freq_scale * freq_base^(-2i / rope_dim). v_word: where V starts in
+ * the layer's KV binding (K first, then V: one binding, see GQ_MAX_BINDINGS). */
+#define GQ_PUSH_ROPE_KV uint n_heads, n_kv, head_dim, rope_dim; float freq_base, freq_scale; uint v_word;
 
-/* attention: scale = 1 / sqrt(head_dim). */
-#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale;
+/* attention: scale = 1 / sqrt(head_dim); v_word as for rope_kv. */
+#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word;
 #define GQ_PUSH_ATTENTION_COMBINE uint n_heads, head_dim, splits;
 
 /* silu_mul: n_total = T * n_ff. */

@@ -8,6 +8,7 @@
  *
  * MODEL is SmolLM2-135M-Instruct (Q4_1, Llama, ChatML template, 49152 tokens); OTHER is a
  * small synthetic Llama with random weights (a different model, maybe without a template).
+ * GLOWQ_LIMITS=android-baseline runs within the Android baseline limits.
  * GLOWQ_VALIDATION set to anything but "0" turns the Khronos validation layer on; any
  * warning that mentions validation fails the case. The library runs on lavapipe in CI (about
  * 20 prompt tokens/s and 10 generated tokens/s), so prompts and replies are kept short.
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
     glowq_engine_params ep = glowq_engine_default_params();
     const char* v = getenv("GLOWQ_VALIDATION");
     ep.validation = v && *v && strcmp(v, "0") != 0;
+    const char* limits = getenv("GLOWQ_LIMITS");
+    if (limits && strcmp(limits, "android-baseline") == 0) ep.limits = GLOWQ_LIMITS_ANDROID_BASELINE;
     ep.log = on_log;
     test_env env = {NULL, argv[2], argv[3]};
     glowq_status st = glowq_engine_create(&ep, &env.engine);

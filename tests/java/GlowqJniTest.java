@@ -45,7 +45,8 @@ public final class GlowqJniTest {
         String modelPath = args[0];
         String v = System.getenv("GLOWQ_VALIDATION");
         boolean validation = v != null && !v.isEmpty() && !v.equals("0");
-        try (Engine engine = new Engine(null, validation); Model model = Model.load(engine, modelPath)) {
+        boolean baseline = "android-baseline".equals(System.getenv("GLOWQ_LIMITS"));
+        try (Engine engine = new Engine(null, validation, baseline, 0); Model model = Model.load(engine, modelPath)) {
             System.out.println("glowq " + Engine.version() + " on " + engine.deviceName());
 
             // A chat answers, streamed.

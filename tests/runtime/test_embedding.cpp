@@ -18,6 +18,7 @@ namespace {
 
 std::shared_ptr<Engine> engine_with_validation(std::shared_ptr<vk::AdoptedDevice> adopt = {}) {
     EngineOptions o;
+    o.limits = test::context_options().limits;
     o.validation = !adopt;
     o.adopt = std::move(adopt);
     return std::make_shared<Engine>(o);

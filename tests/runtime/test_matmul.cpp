@@ -124,8 +124,8 @@ TEST_CASE_METHOD(test::VkFixture, "int4 matrices split by rows give the same pro
     const Int4Matrix m = quantize_rtn(w.data(), N, K, 64);
     std::vector<double> want, mag;
     reference(m.dequantize(), x, N, K, T, want, mag);
-    // 10 rows' codes per part: four parts, the last one short.
-    const auto dm = ops::DeviceMatrix::upload_int4(alloc, m, uint64_t(m.row_words()) * 4 * 10);
+    // 10 rows per part: four parts, the last one short.
+    const auto dm = ops::DeviceMatrix::upload_int4(alloc, m, ops::DeviceMatrix::int4_row_bytes(m) * 10);
     REQUIRE(dm.parts.size() == 4);
     for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm})
         check_close(run(*this, dm, x, T, {path, true, 0}), want, mag, K);
@@ -151,7 +151,10 @@ TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU refe
                     reference(wr, x, s.N, s.K, s.T, want, mag);
                     const auto dm = ops::DeviceMatrix::upload_dense(alloc, w.data(), s.N, s.K, f16, 4096);
                     ops::MatmulOptions opt{ops::MatmulPath::Auto, subgroup, tpr};
-                    if (variant == 3) opt.gemv_workgroup = 256;
+                    if (variant == 3) {  // as wide as the device allows (128 in Android's baseline)
+                        opt.gemv_workgroup = std::min(256u, ctx.caps().max_workgroup_invocations);
+                        opt.threads_per_row = opt.gemv_workgroup;
+                    }
                     check_close(run(*this, dm, x, s.T, opt), want, mag, s.K);
                 }
             }
@@ -170,4 +173,33 @@ TEST_CASE("fp16 conversion matches IEEE binary16", "[fp16]") {
     CHECK(float_to_half(1.00048828125f) == 0x3c00);     // tie rounds to even
     CHECK(float_to_half(1.00146484375f) == 0x3c02);     // tie rounds to even (up)
     for (uint32_t h = 0; h < 0x7c00; ++h) CHECK(float_to_half(half_to_float(uint16_t(h))) == h);
+}
+
+// fp16 accumulation overflows at 65504 (OpenVINO #34704, LiteRT #9249): every product and
+// reduction here is accumulated in fp32. Weights up to +-1000 and activations up to +-300
+// over K = 4096 make group sums and row sums far beyond fp16's range; the result must still
+// match the double-precision loop to fp32 accuracy, on every kernel the device chooses.
+TEST_CASE_METHOD(test::VkFixture, "large-magnitude weights and activations accumulate in fp32", "[int4][matmul]") {
+    const uint32_t N = 9, K = 4096, T = 3;
+    auto w = test::random_floats(size_t(N) * K, 11, -1000.0f, 1000.0f);
+    auto x = test::random_floats(size_t(T) * K, 12, -300.0f, 300.0f);
+    for (size_t i = 0; i < x.size(); i += 7) x[i] = 300.0f;  // a biased sum: no cancellation to hide behind
+    const Int4Matrix m = quantize_rtn(w.data(), N, K, 128);
+    std::vector<double> want, mag;
+    reference(m.dequantize(), x, N, K, T, want, mag);
+    double largest = 0;
+    for (double v : mag) largest = std::max(largest, v);
+    REQUIRE(largest > 1e8);  // far past fp16's 65504
+    const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
+    for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
+        const auto got = run(*this, dm, x, T, {path, true, 0});
+        for (float v : got) REQUIRE(std::isfinite(v));
+        check_close(got, want, mag, K);
+    }
+    // The dense kernels too (fp16 weights hold +-1000 exactly enough; products are fp32).
+    const auto dense = ops::DeviceMatrix::upload_dense(alloc, w.data(), N, K, true);
+    std::vector<float> wr = w;
+    for (float& v : wr) v = round_to_half(v);
+    reference(wr, x, N, K, T, want, mag);
+    check_close(run(*this, dense, x, T, {}), want, mag, K);
 }

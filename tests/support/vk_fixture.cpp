@@ -1,12 +1,22 @@
 #include "support/vk_fixture.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 namespace glowq::test {
 
-vk::Context& context() {
+vk::ContextOptions context_options() {
     vk::ContextOptions opts;
     opts.validation = true;
+    // GLOWQ_LIMITS=android-baseline runs the suite within the Android baseline limits.
+    if (const char* env = std::getenv("GLOWQ_LIMITS"); env && *env && !vk::parse_limits_profile(env, opts.limits))
+        throw std::runtime_error(std::string("GLOWQ_LIMITS must be device or android-baseline, got ") + env);
+    return opts;
+}
+
+vk::Context& context() {
+    const vk::ContextOptions opts = context_options();
     static vk::Context ctx(opts);
     return ctx;
 }

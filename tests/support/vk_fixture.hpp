@@ -12,6 +12,8 @@
 
 namespace glowq::test {
 
+// The options every test context uses: validation on, and GLOWQ_LIMITS's profile.
+vk::ContextOptions context_options();
 vk::Context& context();
 
 struct VkFixture {

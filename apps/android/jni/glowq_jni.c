@@ -281,13 +281,16 @@ JNI(jstring, joinUtf8Pieces)(JNIEnv* env, jclass cls, jobjectArray pieces) {
     return acc;
 }
 
-JNI(jlong, engineCreate)(JNIEnv* env, jclass cls, jstring device, jboolean validation) {
+JNI(jlong, engineCreate)(JNIEnv* env, jclass cls, jstring device, jboolean validation, jboolean android_baseline,
+                        jint disable_features) {
     (void)cls;
     glowq_engine_params p = glowq_engine_default_params();
     p.log = on_log;
     char* d = utf8_of(env, device);
     p.device = d;
     p.validation = validation ? 1 : 0;
+    p.limits = android_baseline ? GLOWQ_LIMITS_ANDROID_BASELINE : GLOWQ_LIMITS_DEVICE;
+    p.disable_features = (uint32_t)disable_features;
     glowq_engine* e = NULL;
     glowq_status st = glowq_engine_create(&p, &e);
     free(d);

@@ -15,6 +15,10 @@ struct EngineOptions {
     bool validation = false;  // Khronos validation layer; an error if it is not installed
     vk::LogFn log;            // (level, message); the library never prints
     std::shared_ptr<vk::AdoptedDevice> adopt;  // set: run on the host's device and queue
+    // AndroidBaseline: use only what every Android 10+ device guarantees (docs/android.md).
+    vk::LimitsProfile limits = vk::LimitsProfile::Device;
+    uint32_t disable_features = 0;  // vk::Feature mask forced off
+    bool driver_quirks = true;      // apply vk::driver_quirks()
 };
 
 class Engine {

@@ -130,7 +130,27 @@ typedef struct glowq_engine_params {
     glowq_lock_fn queue_lock;
     glowq_lock_fn queue_unlock;
     void* queue_lock_user;
+    /* GLOWQ_LIMITS_ANDROID_BASELINE: use only what the Android Baseline Profile 2022
+       guarantees on every Android 10+ device (16 KiB shared memory, 128 invocations, 4
+       storage buffers per stage, no subgroup operations or fp16), whatever this device
+       offers. */
+    int limits;
+    /* GLOWQ_FEATURE_* bits: features to leave unused whatever the device reports. */
+    uint32_t disable_features;
+    /* Non-zero: do not turn off what glowq knows to be broken on this driver. */
+    int ignore_driver_quirks;
 } glowq_engine_params;
+
+#define GLOWQ_LIMITS_DEVICE 0
+#define GLOWQ_LIMITS_ANDROID_BASELINE 1
+
+#define GLOWQ_FEATURE_SUBGROUP_OPS (1u << 0)
+#define GLOWQ_FEATURE_FP16_MATH (1u << 1)
+#define GLOWQ_FEATURE_STORAGE_16BIT (1u << 2)
+#define GLOWQ_FEATURE_STORAGE_8BIT (1u << 3)
+#define GLOWQ_FEATURE_INTEGER_DOT (1u << 4)
+#define GLOWQ_FEATURE_COOPERATIVE_MATRIX (1u << 5)
+#define GLOWQ_FEATURE_SUBGROUP_SIZE (1u << 6) /* trusting the reported subgroup size */
 
 GLOWQ_API glowq_engine_params glowq_engine_default_params(void);
 GLOWQ_API glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine** out);

@@ -174,6 +174,14 @@ glowq_engine_params glowq_engine_default_params(void) {
     return p;
 }
 
+static_assert(GLOWQ_FEATURE_SUBGROUP_OPS == vk::kFeatureSubgroupOps && GLOWQ_FEATURE_FP16_MATH == vk::kFeatureFp16Math &&
+                  GLOWQ_FEATURE_STORAGE_16BIT == vk::kFeatureStorage16 &&
+                  GLOWQ_FEATURE_STORAGE_8BIT == vk::kFeatureStorage8 &&
+                  GLOWQ_FEATURE_INTEGER_DOT == vk::kFeatureIntegerDot &&
+                  GLOWQ_FEATURE_COOPERATIVE_MATRIX == vk::kFeatureCooperativeMatrix &&
+                  GLOWQ_FEATURE_SUBGROUP_SIZE == vk::kFeatureSubgroupSize,
+              "glowq.h's feature bits are vk::Feature's");
+
 glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine** out) {
     return guard([&] {
         set_out(out);
@@ -208,6 +216,13 @@ glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine
             }
             o.adopt = a;
         }
+        if (p.limits != GLOWQ_LIMITS_DEVICE && p.limits != GLOWQ_LIMITS_ANDROID_BASELINE)
+            invalid("limits must be GLOWQ_LIMITS_DEVICE or GLOWQ_LIMITS_ANDROID_BASELINE, got " + std::to_string(p.limits));
+        if (p.disable_features & ~uint32_t(vk::kFeatureAll))
+            invalid("disable_features has unknown bits: " + std::to_string(p.disable_features));
+        o.limits = p.limits == GLOWQ_LIMITS_ANDROID_BASELINE ? vk::LimitsProfile::AndroidBaseline : vk::LimitsProfile::Device;
+        o.disable_features = p.disable_features;
+        o.driver_quirks = p.ignore_driver_quirks == 0;
         auto e = std::make_unique<glowq_engine>();
         e->engine = std::make_shared<Engine>(o);
         *out = e.release();

@@ -124,10 +124,8 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
 
     const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
-    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
-        kcache_.push_back(alloc_.allocate(uint64_t(max_context_) * kvd * 2));
-        vcache_.push_back(alloc_.allocate(uint64_t(max_context_) * kvd * 2));
-    }
+    kv_half_bytes_ = uint64_t(max_context_) * kvd * 2;  // K or V: fp16, kvd even
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) kv_.push_back(alloc_.allocate(2 * kv_half_bytes_));
     // One split per head on CPU devices; on GPUs split decode attention over the KV length
     // so a few heads still fill the device.
     splits_ = ctx_.caps().type == "cpu" ? 1 : 8;
@@ -161,8 +159,8 @@ void VulkanLlama::read_kv(uint32_t n, uint8_t* out) {
     if (n > cached_) throw Error(ErrorKind::InvalidArgument, "read_kv beyond the cached positions");
     const uint64_t per = uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2;
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
-        alloc_.read(kcache_[l], out, per);
-        alloc_.read(vcache_[l], out + per, per);
+        alloc_.read(kv_[l], out, per);
+        alloc_.read(kv_[l], out + per, per, kv_half_bytes_);
         out += 2 * per;
     }
 }
@@ -171,8 +169,8 @@ void VulkanLlama::write_kv(uint32_t n, const uint8_t* in) {
     if (n > max_context_) throw Error(ErrorKind::ContextFull, "write_kv beyond the context");
     const uint64_t per = uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2;
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
-        alloc_.write(kcache_[l], in, per);
-        alloc_.write(vcache_[l], in + per, per);
+        alloc_.write(kv_[l], in, per);
+        alloc_.write(kv_[l], in + per, per, kv_half_bytes_);
         in += 2 * per;
     }
     cached_ = n;
@@ -216,8 +214,9 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
         const std::string p = "L" + std::to_string(l);
         add({ops::rmsnorm(ctx_, x_, L.attn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".attn_norm");
         add_projection(g, L.qkv, xn_, qkv_, T, false, p + ".qkv");
-        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kcache_[l], vcache_[l], shape, T)}, p + ".rope_kv");
-        add(ops::attention(ctx_, g.step_buffer(), qkv_, kcache_[l], vcache_[l], partial_, attn_, shape, T, splits), p + ".attn");
+        const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
+        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T)}, p + ".rope_kv");
+        add(ops::attention(ctx_, g.step_buffer(), qkv_, kv, partial_, attn_, shape, T, splits), p + ".attn");
         add_projection(g, L.o, attn_, x_, T, true, p + ".o");
         add({ops::rmsnorm(ctx_, x_, L.ffn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".ffn_norm");
         add_projection(g, L.gate_up, xn_, gate_up_, T, false, p + ".gate_up");

@@ -22,14 +22,33 @@ static uint32_t rows_per_part(const vk::DeviceCaps& caps, uint64_t bytes_per_row
 
 uint64_t DeviceMatrix::weight_bytes() const {
     uint64_t b = 0;
-    for (const auto& p : parts) b += p.weights.size() + (p.scale_offset.valid() ? p.scale_offset.size() : 0);
-    return b + lowrank_bytes();
+    for (const auto& p : parts) b += p.weights.size();  // an int4 part's A is in its buffer
+    return b;
 }
 
 uint64_t DeviceMatrix::lowrank_bytes() const {
     uint64_t b = 0;
-    for (const auto& p : parts) b += p.lr_a.valid() ? p.lr_a.size() : 0;
+    for (const auto& p : parts) b += p.lr_bytes;
     return b;
+}
+
+static uint32_t align_words(uint64_t words) { return uint32_t(GQ_ALIGN_WORDS(words)); }
+
+// One int4 part's buffer: codes, then scale/offset words (each section 16-byte aligned).
+static DeviceMatrixPart upload_int4_part(vk::Allocator& alloc, const Int4Matrix& m, uint32_t r0, uint32_t rows) {
+    DeviceMatrixPart part;
+    part.row0 = r0;
+    part.rows = rows;
+    const uint64_t code_words = uint64_t(rows) * m.row_words(), so_words = uint64_t(rows) * m.groups();
+    part.so_word = align_words(code_words);
+    part.weights = alloc.allocate((uint64_t(part.so_word) + so_words) * 4);
+    alloc.write(part.weights, m.codes.data() + size_t(r0) * m.row_words(), code_words * 4);
+    alloc.write(part.weights, m.scale_offset.data() + size_t(r0) * m.groups(), so_words * 4, uint64_t(part.so_word) * 4);
+    return part;
+}
+
+uint64_t DeviceMatrix::int4_row_bytes(const Int4Matrix& m) {
+    return (uint64_t(m.row_words()) + m.groups()) * 4 + uint64_t(GQ_MAX_RANK) * 2;
 }
 
 DeviceMatrix DeviceMatrix::upload_int4_members(vk::Allocator& alloc, const std::vector<Int4Matrix>& members) {
@@ -41,13 +60,10 @@ DeviceMatrix DeviceMatrix::upload_int4_members(vk::Allocator& alloc, const std::
     for (const Int4Matrix& m : members) {
         if (m.cols != d.cols || m.group_size != d.group_size)
             throw Error(ErrorKind::InvalidArgument, "stacked int4 matrices differ in columns or group size");
-        if (uint64_t(m.codes.size()) * 4 > alloc.context().caps().max_storage_buffer_range)
+        if (uint64_t(m.rows) * DeviceMatrix::int4_row_bytes(m) > alloc.context().caps().max_storage_buffer_range)
             throw Error(ErrorKind::Unsupported, "a member matrix exceeds one storage-buffer binding");
-        DeviceMatrixPart part;
+        DeviceMatrixPart part = upload_int4_part(alloc, m, 0, m.rows);
         part.row0 = d.rows;
-        part.rows = m.rows;
-        part.weights = alloc.upload(m.codes.data(), m.codes.size() * 4);
-        part.scale_offset = alloc.upload(m.scale_offset.data(), m.scale_offset.size() * 4);
         d.parts.push_back(std::move(part));
         d.rows += m.rows;
     }
@@ -57,22 +73,28 @@ DeviceMatrix DeviceMatrix::upload_int4_members(vk::Allocator& alloc, const std::
 void DeviceMatrix::attach_lowrank(vk::Allocator& alloc, const std::vector<uint16_t>& a, uint32_t rank,
                                   const std::vector<uint32_t>& r_offsets) {
     if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, "low-rank corrections need int4 weights");
-    if (rank == 0 || rank % 2 || rank > 128)
-        throw Error(ErrorKind::Unsupported, "low-rank rank must be even and at most 128, got " + std::to_string(rank));
+    if (rank == 0 || rank % 2 || rank > GQ_MAX_RANK)
+        throw Error(ErrorKind::Unsupported, "low-rank rank must be even and at most " + std::to_string(GQ_MAX_RANK) +
+                                                ", got " + std::to_string(rank));
     if (a.size() != size_t(rows) * rank)
         throw Error(ErrorKind::InvalidArgument, "A has " + std::to_string(a.size()) + " values, expected " +
                                                     std::to_string(size_t(rows) * rank));
     if (r_offsets.size() != 1 && r_offsets.size() != parts.size())
         throw Error(ErrorKind::InvalidArgument, "attach_lowrank: one R offset, or one per part");
+    if (lr_rank) throw Error(ErrorKind::InvalidArgument, "attach_lowrank: the matrix already has a correction");
     lr_rank = rank;
     for (size_t i = 0; i < parts.size(); ++i) {
         DeviceMatrixPart& p = parts[i];
-        std::vector<uint32_t> packed(size_t(p.rows) * rank / 2);
-        for (size_t j = 0; j < packed.size(); ++j) {
-            const size_t at = size_t(p.row0) * rank + 2 * j;
-            packed[j] = uint32_t(a[at]) | (uint32_t(a[at + 1]) << 16);
-        }
-        p.lr_a = alloc.upload(packed.data(), packed.size() * 4);
+        // A goes after the part's scale/offset words, in a buffer that replaces the part's:
+        // the codes and scale/offset words are copied over on the device.
+        const uint64_t old_bytes = p.weights.size();
+        const uint32_t a_word = align_words(old_bytes / 4);
+        p.lr_bytes = uint64_t(p.rows) * rank * 2;
+        vk::Buffer grown = alloc.allocate(uint64_t(a_word) * 4 + p.lr_bytes);
+        alloc.copy(p.weights, grown, old_bytes);
+        p.weights = std::move(grown);
+        alloc.write(p.weights, a.data() + size_t(p.row0) * rank, p.lr_bytes, uint64_t(a_word) * 4);
+        p.a_word = a_word;
         p.lr_r_offset = r_offsets.size() == 1 ? r_offsets[0] : r_offsets[i];
     }
 }
@@ -83,16 +105,9 @@ DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m
     d.rows = m.rows;
     d.cols = m.cols;
     d.group_size = m.group_size;
-    const uint32_t step = rows_per_part(alloc.context().caps(), uint64_t(m.row_words()) * 4, max_part_bytes);
-    for (uint32_t r0 = 0; r0 < m.rows; r0 += step) {
-        DeviceMatrixPart part;
-        part.row0 = r0;
-        part.rows = std::min(step, m.rows - r0);
-        part.weights = alloc.upload(m.codes.data() + size_t(r0) * m.row_words(), uint64_t(part.rows) * m.row_words() * 4);
-        part.scale_offset =
-            alloc.upload(m.scale_offset.data() + size_t(r0) * m.groups(), uint64_t(part.rows) * m.groups() * 4);
-        d.parts.push_back(std::move(part));
-    }
+    const uint32_t step = rows_per_part(alloc.context().caps(), DeviceMatrix::int4_row_bytes(m), max_part_bytes);
+    for (uint32_t r0 = 0; r0 < m.rows; r0 += step)
+        d.parts.push_back(upload_int4_part(alloc, m, r0, std::min(step, m.rows - r0)));
     return d;
 }
 
@@ -265,12 +280,12 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
         const bool lowrank = w.lr_rank > 0;
         MatmulPush push{part.rows, w.cols,   w.group_size,          tokens,          w.cols,
                         w.rows,    part.row0, options.accumulate ? 1u : 0u, w.lr_rank, options.r_stride,
-                        part.lr_r_offset};
+                        part.lr_r_offset, part.so_word, part.a_word};
         d.push_constants(push);
         const std::string lr = lowrank ? "_lr" : "";
-        const uint32_t lr_bindings = lowrank ? 2 : 0;
+        const uint32_t bindings = lowrank ? 4 : 3;  // W, X, Y (, R)
         if (path == MatmulPath::Gemm) {
-            d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, 4 + lr_bindings, sizeof(MatmulPush), {}});
+            d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, bindings, sizeof(MatmulPush), {}});
             d.groups[0] = (part.rows + 63) / 64;
             d.groups[1] = (tokens + 31) / 32;
         } else {
@@ -306,7 +321,6 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                 const bool pow2_group = w.group_size >= 32 && (w.group_size & (w.group_size - 1)) == 0;
                 if (s.broadcast && (w.type != WeightType::Int4 || pow2_group)) name += "_bcast";
             }
-            const uint32_t bindings = (w.type == WeightType::Int4 ? 4 : 3) + lr_bindings;
             std::vector<uint32_t> spec = {s.workgroup, spec1, s.tokens};
             if (s.rows_kernel) {
                 spec.push_back(s.ksplit);
@@ -317,16 +331,11 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             d.groups[1] = (tokens + s.tokens - 1) / s.tokens;
         }
         d.args.push_back(Arg::in(part.weights));
-        if (w.type == WeightType::Int4) d.args.push_back(Arg::in(part.scale_offset));
         d.args.push_back(Arg::in(x));
         d.args.push_back(options.accumulate ? Arg::inout(y) : Arg::out(y));
-        if (lowrank) {
-            d.args.push_back(Arg::in(part.lr_a));
-            d.args.push_back(Arg::in(*options.lowrank_r));
-        }
+        if (lowrank) d.args.push_back(Arg::in(*options.lowrank_r));
         d.label = d.kernel->desc().shader;
-        d.weight_bytes = part.weights.size() + (part.scale_offset.valid() ? part.scale_offset.size() : 0) +
-                         (lowrank ? part.lr_a.size() : 0);
+        d.weight_bytes = part.weights.size();
         out.push_back(std::move(d));
     }
     return out;

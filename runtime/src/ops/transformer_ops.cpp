@@ -28,17 +28,12 @@ Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& t
                uint32_t n_tokens) {
     if (table.parts.size() != 1)
         throw Error(ErrorKind::Unsupported, "embedding table larger than one storage-buffer binding");
-    push::Embed push{table.cols, table.rows, table.group_size};
-    Dispatch d;
-    if (table.type == WeightType::Int4) {
-        d.kernel = &ctx.kernel({"embed_q4", 4, sizeof(push), {}});
-        d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::in(table.parts[0].scale_offset), Arg::out(out)};
-    } else if (table.type == WeightType::F16) {
-        d.kernel = &ctx.kernel({"embed_f16", 3, sizeof(push), {}});
-        d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::out(out)};
-    } else {
+    if (table.type != WeightType::Int4 && table.type != WeightType::F16)
         throw Error(ErrorKind::Unsupported, "embedding tables must be int4 or fp16");
-    }
+    push::Embed push{table.cols, table.rows, table.group_size, table.parts[0].so_word};
+    Dispatch d;
+    d.kernel = &ctx.kernel({table.type == WeightType::Int4 ? "embed_q4" : "embed_f16", 3, sizeof(push), {}});
+    d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::out(out)};
     d.push_constants(push);
     d.groups[0] = n_tokens;
     return d;
@@ -62,29 +57,29 @@ static void check_shape(const AttentionShape& s) {
                                                 " (needs an even head dim up to 256 and kv heads dividing heads)");
 }
 
-Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const vk::Buffer& kcache,
-                 const vk::Buffer& vcache, const AttentionShape& s, uint32_t n_tokens) {
+Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
+                 const AttentionShape& s, uint32_t n_tokens) {
     check_shape(s);
-    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale};
+    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale, kv.v_word};
     Dispatch d;
-    d.kernel = &ctx.kernel({"rope_kv", 4, sizeof(push), {row_kernel_workgroup(ctx.caps())}});
-    d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(kcache), Arg::out(vcache)};
+    d.kernel = &ctx.kernel({"rope_kv", 3, sizeof(push), {row_kernel_workgroup(ctx.caps())}});
+    d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(*kv.buffer)};
     d.push_constants(push);
     d.groups[0] = n_tokens;
     return d;
 }
 
 std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
-                                const vk::Buffer& kcache, const vk::Buffer& vcache, const vk::Buffer& partial,
+                                const KvCache& kv, const vk::Buffer& partial,
                                 const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits) {
     check_shape(s);
     splits = std::max(1u, splits);
     if (partial.size() < uint64_t(n_tokens) * s.n_heads * splits * (s.head_dim + 2) * 4)
         throw Error(ErrorKind::InvalidArgument, "attention: partial buffer too small");
-    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim))};
+    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim)), kv.v_word};
     Dispatch a;
-    a.kernel = &ctx.kernel({"attention", 5, sizeof(push), {}});
-    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(kcache), Arg::in(vcache), Arg::out(partial)};
+    a.kernel = &ctx.kernel({"attention", 4, sizeof(push), {}});
+    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), Arg::out(partial)};
     a.push_constants(push);
     a.groups[0] = s.n_heads;
     a.groups[1] = n_tokens;

@@ -8,6 +8,7 @@
 
 #include "device_caps_query.hpp"
 #include "glowq/error.hpp"
+#include "glowq/vk/driver_quirks.hpp"
 #include "glowq/vk/kernel.hpp"
 
 namespace glowq::vk {
@@ -144,18 +145,24 @@ VKAPI_ATTR VkBool32 VKAPI_CALL Context::on_debug_message(VkDebugUtilsMessageSeve
                                                          void* user) {
     auto* self = static_cast<Context*>(user);
     const std::string text = data && data->pMessage ? data->pMessage : "(no message)";
-    const bool counts = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
-    if (counts) {
+    const bool warning = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
+    // General messages come from the loader (e.g. another architecture's ICD file that it
+    // cannot load on a multiarch system): worth a log line, not a failed validation.
+    const bool from_layer = types & (VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                                     VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT);
+    if (warning && from_layer) {
         std::lock_guard<std::mutex> lock(self->messages_mutex_);
         self->messages_.push_back(text);
     }
-    self->log(counts ? LogLevel::Warning : LogLevel::Debug, "vulkan validation: " + text);
+    self->log(!warning ? LogLevel::Debug : from_layer ? LogLevel::Warning : LogLevel::Info,
+              (from_layer ? "vulkan validation: " : "vulkan loader: ") + text);
     return VK_FALSE;
 }
 
 Context::Context(const ContextOptions& options) : log_(options.log) {
     if (options.adopt) {
         adopt(options.adopt);
+        apply_policy(options);
         return;
     }
     validation_ = options.validation || options.validation_required;
@@ -196,6 +203,7 @@ Context::Context(const ContextOptions& options) : log_(options.log) {
         const uint32_t chosen = select_device(all, options.device);
         physical_ = devices[chosen];
         caps_ = all[chosen];
+        apply_policy(options);
         if (VK_API_VERSION_MINOR(caps_.api_version) < 1 && VK_API_VERSION_MAJOR(caps_.api_version) == 1)
             throw Error(ErrorKind::Unsupported, caps_.name + " supports only Vulkan 1.0; glowq needs 1.1");
 
@@ -250,6 +258,21 @@ void Context::adopt(const std::shared_ptr<AdoptedDevice>& a) {
     } catch (...) {
         release();
         throw;
+    }
+}
+
+void Context::apply_policy(const ContextOptions& options) {
+    if (options.driver_quirks) apply_driver_quirks(caps_);
+    apply_limits_profile(caps_, options.limits);
+    if (options.disable_features) disable_features(caps_, options.disable_features, "turned off by an option");
+}
+
+void Context::count_allocation() {
+    const uint32_t n = allocations_.fetch_add(1) + 1;
+    if (caps_.max_memory_allocations && n > caps_.max_memory_allocations) {
+        allocations_.fetch_sub(1);
+        throw Error(ErrorKind::OutOfMemory, "more than " + std::to_string(caps_.max_memory_allocations) +
+                                                " device memory allocations on " + caps_.name);
     }
 }
 

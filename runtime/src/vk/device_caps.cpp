@@ -123,6 +123,9 @@ DeviceCaps query_device_caps(VkPhysicalDevice pd, uint32_t index, uint32_t insta
     c.max_storage_buffer_range = lim.maxStorageBufferRange;
     c.min_storage_buffer_offset_alignment = lim.minStorageBufferOffsetAlignment;
     c.max_push_constants = lim.maxPushConstantsSize;
+    c.max_storage_buffers_per_stage = lim.maxPerStageDescriptorStorageBuffers;
+    c.max_memory_allocations = lim.maxMemoryAllocationCount;
+    c.cooperative_matrix = has_extension(pd, "VK_KHR_cooperative_matrix");
 
     c.storage_buffer_16bit = f16s.storageBuffer16BitAccess;
     c.storage_buffer_8bit = v12 && f8s.storageBuffer8BitAccess;
@@ -195,18 +198,21 @@ std::string DeviceCaps::to_text() const {
       << "x" << max_workgroup_size[1] << "x" << max_workgroup_size[2] << ", shared memory "
       << max_shared_memory / 1024 << " KiB\n";
     s << "    storage buffer range " << mib(max_storage_buffer_range) << ", offset alignment "
-      << min_storage_buffer_offset_alignment << ", push constants " << max_push_constants << " B\n";
+      << min_storage_buffer_offset_alignment << ", " << max_storage_buffers_per_stage
+      << " per stage, push constants " << max_push_constants << " B, " << max_memory_allocations
+      << " allocations\n";
     s << "    16-bit storage " << yes(storage_buffer_16bit) << ", 8-bit storage " << yes(storage_buffer_8bit)
       << ", fp16 math " << yes(shader_float16) << ", int8 math " << yes(shader_int8) << ", int16 "
       << yes(shader_int16) << ", int64 " << yes(shader_int64) << "\n";
     s << "    integer dot product " << yes(integer_dot_product) << " (4x8 packed accelerated "
-      << yes(integer_dot_product_4x8_accelerated) << ")\n";
+      << yes(integer_dot_product_4x8_accelerated) << "), cooperative matrix " << yes(cooperative_matrix) << "\n";
     s << "    timestamps " << yes(timestamps);
     if (timestamps) s << " (" << timestamp_valid_bits << " bits, " << timestamp_period_ns << " ns/tick)";
     s << ", unified memory " << yes(unified_memory) << "\n";
     for (size_t h = 0; h < heaps.size(); ++h)
         s << "    heap " << h << ": " << mib(heaps[h].size) << (heaps[h].device_local ? ", device-local" : "")
           << (heaps[h].host_visible ? ", host-visible" : "") << "\n";
+    for (const auto& a : adjustments) s << "    adjusted: " << a << "\n";
     return s.str();
 }
 
@@ -244,7 +250,12 @@ std::string DeviceCaps::to_json() const {
       << ",\"integer_dot_product\":" << (integer_dot_product ? "true" : "false")
       << ",\"timestamps\":" << (timestamps ? "true" : "false")
       << ",\"timestamp_period_ns\":" << timestamp_period_ns
-      << ",\"unified_memory\":" << (unified_memory ? "true" : "false") << ",\"heaps\":[";
+      << ",\"max_storage_buffers_per_stage\":" << max_storage_buffers_per_stage
+      << ",\"max_memory_allocations\":" << max_memory_allocations
+      << ",\"cooperative_matrix\":" << (cooperative_matrix ? "true" : "false")
+      << ",\"unified_memory\":" << (unified_memory ? "true" : "false") << ",\"adjustments\":[";
+    for (size_t i = 0; i < adjustments.size(); ++i) s << (i ? "," : "") << json_string(adjustments[i]);
+    s << "],\"heaps\":[";
     for (size_t h = 0; h < heaps.size(); ++h)
         s << (h ? "," : "") << "{\"size\":" << heaps[h].size
           << ",\"device_local\":" << (heaps[h].device_local ? "true" : "false") << "}";

@@ -4,6 +4,7 @@
 #include "glowq/error.hpp"
 #include "glowq/vk/context.hpp"
 #include "shaders_embedded.hpp"
+#include "spirv_footprint.hpp"
 
 namespace glowq::vk {
 
@@ -30,7 +31,20 @@ Kernel::Kernel(Context& ctx, const KernelDesc& desc) : device_(ctx.device()), de
         throw Error(ErrorKind::Unsupported, desc.shader + " needs " + std::to_string(desc.push_constant_bytes) +
                                                 " bytes of push constants; the device allows " +
                                                 std::to_string(ctx.caps().max_push_constants));
+    if (desc.bindings > ctx.caps().max_storage_buffers_per_stage)
+        throw Error(ErrorKind::Unsupported, desc.shader + " needs " + std::to_string(desc.bindings) +
+                                                " storage buffers; the device allows " +
+                                                std::to_string(ctx.caps().max_storage_buffers_per_stage) + " per stage");
     const SpirvView spirv = embedded_shader(desc.shader);
+    const ShaderFootprint footprint = spirv_footprint(spirv.words, spirv.count, desc.spec);
+    if (footprint.storage_buffers > desc.bindings)
+        throw Error(ErrorKind::Internal, desc.shader + " declares " + std::to_string(footprint.storage_buffers) +
+                                             " storage buffers but is given " + std::to_string(desc.bindings));
+    if (const auto problems = footprint_violations(footprint, ctx.caps()); !problems.empty()) {
+        std::string what;
+        for (const auto& p : problems) what += (what.empty() ? "" : "; ") + p;
+        throw Error(ErrorKind::Unsupported, "kernel " + desc.key() + " cannot run on " + ctx.caps().name + ": needs " + what);
+    }
     try {
         VkShaderModuleCreateInfo smci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
         smci.codeSize = spirv.count * sizeof(uint32_t);

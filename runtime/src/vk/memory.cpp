@@ -11,6 +11,7 @@
 namespace glowq::vk {
 
 struct MemoryBlock {
+    Context* ctx = nullptr;  // counts the allocation
     VkDevice device = VK_NULL_HANDLE;
     VkDeviceMemory memory = VK_NULL_HANDLE;
     VkBuffer buffer = VK_NULL_HANDLE;
@@ -22,7 +23,10 @@ struct MemoryBlock {
 
     ~MemoryBlock() {
         if (buffer) vkDestroyBuffer(device, buffer, nullptr);
-        if (memory) vkFreeMemory(device, memory, nullptr);  // implicitly unmaps
+        if (memory) {
+            vkFreeMemory(device, memory, nullptr);  // implicitly unmaps
+            ctx->uncount_allocation();
+        }
     }
 
     bool take(VkDeviceSize want, VkDeviceSize alignment, VkDeviceSize& out_offset, VkDeviceSize& out_reserved) {
@@ -126,6 +130,7 @@ uint32_t Allocator::memory_type(MemoryUsage usage, uint32_t type_bits, bool& map
 
 MemoryBlock& Allocator::new_block(VkDeviceSize size, MemoryUsage usage) {
     auto block = std::make_unique<MemoryBlock>();
+    block->ctx = &ctx_;
     block->device = ctx_.device();
     block->size = size;
     block->usage = usage;
@@ -141,7 +146,9 @@ MemoryBlock& Allocator::new_block(VkDeviceSize size, MemoryUsage usage) {
     VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     mai.allocationSize = req.size;
     mai.memoryTypeIndex = memory_type(usage, req.memoryTypeBits, mapped);
+    ctx_.count_allocation();
     const VkResult r = vkAllocateMemory(ctx_.device(), &mai, nullptr, &block->memory);
+    if (r != VK_SUCCESS) ctx_.uncount_allocation();
     if (r != VK_SUCCESS)
         throw Error(ErrorKind::OutOfMemory, "cannot allocate " + std::to_string(size >> 20) + " MiB of device memory on " +
                                                 ctx_.caps().name + " (" + result_name(r) + ")");
@@ -261,6 +268,31 @@ void Allocator::read(const Buffer& src, void* data, VkDeviceSize size, VkDeviceS
         std::memcpy(static_cast<uint8_t*>(data) + done, stage.mapped(), n);
         done += n;
     }
+}
+
+void Allocator::copy(const Buffer& src, const Buffer& dst, VkDeviceSize size) {
+    check_range(src, size, 0, "Allocator::copy");
+    check_range(dst, size, 0, "Allocator::copy");
+    if (src.mapped() && dst.mapped()) {
+        std::memcpy(dst.mapped(), src.mapped(), size);
+        return;
+    }
+    ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
+        VkMemoryBarrier before{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        before.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+        before.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                             VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, nullptr, 0, nullptr);
+        VkBufferCopy region{src.offset(), dst.offset(), size};
+        vkCmdCopyBuffer(cmd, src.handle(), dst.handle(), 1, &region);
+        VkMemoryBarrier after{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        after.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        after.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                              VK_ACCESS_TRANSFER_WRITE_BIT;
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                             VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &after, 0,
+                             nullptr, 0, nullptr);
+    });
 }
 
 AllocatorStats Allocator::stats() const {

@@ -135,7 +135,8 @@ private:
     const std::atomic<bool>* cancel_ = nullptr;
     vk::Stream stream_;
     vk::Allocator alloc_;
-    std::vector<vk::Buffer> kcache_, vcache_;  // per layer
+    std::vector<vk::Buffer> kv_;  // per layer: K, then V from byte kv_half_bytes_
+    uint64_t kv_half_bytes_ = 0;
     // activations, sized for `chunk` tokens
     vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_, lowrank_r_;
     uint32_t splits_ = 1;

@@ -14,13 +14,15 @@
 namespace glowq::ops {
 
 // A weight matrix split by rows into parts whose bindings each fit maxStorageBufferRange.
+// An int4 part is one buffer (int4_layout.h): codes, then its scale/offset words from
+// so_word, then the rows of a low-rank correction's A from a_word.
 struct DeviceMatrixPart {
     uint32_t row0 = 0, rows = 0;
-    vk::Buffer weights;       // int4 codes, or dense values
-    vk::Buffer scale_offset;  // int4 only
-    // Low-rank correction (GlowQ and the per-module baselines): this part's rows of A
-    // (rows x lr_rank fp16, packed pairs), reading R columns [lr_r_offset, +lr_rank).
-    vk::Buffer lr_a;
+    vk::Buffer weights;       // int4 codes (+ scale/offset, A), or dense values
+    uint32_t so_word = 0;     // int4: first scale/offset word
+    uint32_t a_word = 0;      // with a correction: first word of A (rows x lr_rank fp16, pairs)
+    uint64_t lr_bytes = 0;    // bytes of A
+    // The correction reads R columns [lr_r_offset, +lr_rank).
     uint32_t lr_r_offset = 0;
 };
 
@@ -37,6 +39,9 @@ struct DeviceMatrix {
     // max_part_bytes: split rows so no binding exceeds this (0: the device's
     // maxStorageBufferRange); tests set it small to exercise the split path.
     static DeviceMatrix upload_int4(vk::Allocator& alloc, const Int4Matrix& m, uint64_t max_part_bytes = 0);
+    // Bytes one row of an int4 part may take (room for a correction of the largest rank
+    // included, so attaching one never pushes a part past the binding limit).
+    static uint64_t int4_row_bytes(const Int4Matrix& m);
     // Several int4 matrices with one column count stacked by rows, each its own part
     // (per-module low-rank corrections give each member its own slice of R).
     static DeviceMatrix upload_int4_members(vk::Allocator& alloc, const std::vector<Int4Matrix>& members);

@@ -22,14 +22,21 @@ struct AttentionShape {
     float freq_base, freq_scale;
 };
 
-// RoPE on q and k of the fused qkv rows, then k and v into the caches at step[0] + t.
-vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const vk::Buffer& kcache,
-                     const vk::Buffer& vcache, const AttentionShape& s, uint32_t n_tokens);
+// One layer's KV cache in one buffer (one binding): K from word 0, V from word v_word,
+// each [position][n_kv * head_dim / 2] fp16 pairs.
+struct KvCache {
+    const vk::Buffer* buffer = nullptr;
+    uint32_t v_word = 0;
+};
 
-// Causal attention of the q part of qkv against the caches into out (T x n_heads*head_dim):
+// RoPE on q and k of the fused qkv rows, then k and v into the cache at step[0] + t.
+vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
+                     const AttentionShape& s, uint32_t n_tokens);
+
+// Causal attention of the q part of qkv against the cache into out (T x n_heads*head_dim):
 // the split kernel and the combine kernel. partial holds T*n_heads*splits*(head_dim+2) floats.
 std::vector<vk::Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
-                                    const vk::Buffer& kcache, const vk::Buffer& vcache, const vk::Buffer& partial,
+                                    const KvCache& kv, const vk::Buffer& partial,
                                     const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens,
                                     uint32_t splits);
 

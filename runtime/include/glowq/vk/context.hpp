@@ -11,6 +11,7 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "glowq/vk/device_caps.hpp"
+#include "glowq/vk/device_profile.hpp"
 
 namespace glowq::vk {
 
@@ -48,6 +50,12 @@ struct ContextOptions {
     LogFn log;  // the library never prints on its own
     // Set: use the host's device (device and validation above are then ignored).
     std::shared_ptr<AdoptedDevice> adopt;
+    // Use no more than this profile guarantees (also on an adopted device).
+    LimitsProfile limits = LimitsProfile::Device;
+    // Features (a mask of vk::Feature) to leave unused whatever the device reports.
+    uint32_t disable_features = 0;
+    // Turn off what driver_quirks.hpp lists as broken on this device and driver.
+    bool driver_quirks = true;
 };
 
 // Devices visible to the Vulkan loader, without creating a logical device.
@@ -107,6 +115,12 @@ public:
     // Compiled pipelines are cached per (shader, specialization constants); thread-safe.
     Kernel& kernel(const KernelDesc& desc);
 
+    // Every VkDeviceMemory allocation goes through these, so the count stays within the
+    // device's (or the limits profile's) maxMemoryAllocationCount with a clear error.
+    void count_allocation();
+    void uncount_allocation() { allocations_.fetch_sub(1); }
+    uint32_t allocation_count() const { return allocations_.load(); }
+
     // The default stream, shared (and serialized) by everything that has none of its own.
     Stream& default_stream() { return *default_stream_; }
     // Records commands into a one-time command buffer, submits it and waits (default stream).
@@ -119,6 +133,7 @@ public:
 private:
     void release();
     void adopt(const std::shared_ptr<AdoptedDevice>& adopted);
+    void apply_policy(const ContextOptions& options);
     static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
         VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
         const VkDebugUtilsMessengerCallbackDataEXT* data, void* user);
@@ -140,6 +155,7 @@ private:
     std::mutex kernels_mutex_;
     std::map<std::string, std::unique_ptr<Kernel>> kernels_;
     std::mutex queue_mutex_;  // own queue; an adopted one uses the host's lock
+    std::atomic<uint32_t> allocations_{0};
 };
 
 // Throws glowq::Error naming the failed call when result is not VK_SUCCESS.

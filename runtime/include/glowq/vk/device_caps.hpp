@@ -36,11 +36,14 @@ struct DeviceCaps {
     uint64_t max_storage_buffer_range = 0;
     uint64_t min_storage_buffer_offset_alignment = 0;
     uint32_t max_push_constants = 0;
+    uint32_t max_storage_buffers_per_stage = 0;  // maxPerStageDescriptorStorageBuffers
+    uint32_t max_memory_allocations = 0;         // maxMemoryAllocationCount
 
     bool storage_buffer_16bit = false, storage_buffer_8bit = false;
     bool shader_float16 = false, shader_int8 = false, shader_int16 = false, shader_int64 = false;
     bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
     bool integer_dot_product_4x8_accelerated = false;
+    bool cooperative_matrix = false;   // VK_KHR_cooperative_matrix (none of glowq's kernels use it yet)
 
     bool timestamps = false;  // compute queue writes timestamps
     float timestamp_period_ns = 0.0f;
@@ -48,6 +51,10 @@ struct DeviceCaps {
 
     bool unified_memory = false;  // device-local memory that the host can map
     std::vector<MemoryHeapInfo> heaps;
+
+    // What glowq turned off or lowered below what the driver reports, and why: a limits
+    // profile, a driver quirk (with its source) or an option.
+    std::vector<std::string> adjustments;
 
     std::string api_version_string() const;
     std::string to_text() const;  // the human report of `glowq info`

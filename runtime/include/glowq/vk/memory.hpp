@@ -69,6 +69,8 @@ public:
 
     void write(const Buffer& dst, const void* data, VkDeviceSize size, VkDeviceSize dst_offset = 0);
     void read(const Buffer& src, void* data, VkDeviceSize size, VkDeviceSize src_offset = 0);
+    // The first `size` bytes of src into dst (on the device where either is not mapped).
+    void copy(const Buffer& src, const Buffer& dst, VkDeviceSize size);
     template <class T> std::vector<T> read_all(const Buffer& src) {
         std::vector<T> out(src.size() / sizeof(T));
         read(src, out.data(), out.size() * sizeof(T));

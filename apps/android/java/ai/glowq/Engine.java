@@ -8,7 +8,21 @@ public final class Engine implements AutoCloseable {
     public Engine() { this(null, false); }
 
     /** device: index or name substring (null: the best); validation: the Khronos layer. */
-    public Engine(String device, boolean validation) { handle = Native.engineCreate(device, validation); }
+    public Engine(String device, boolean validation) { this(device, validation, false, 0); }
+
+    /** Features that can be forced off (glowq.h's GLOWQ_FEATURE_*). */
+    public static final int FEATURE_SUBGROUP_OPS = 1, FEATURE_FP16_MATH = 2, FEATURE_STORAGE_16BIT = 4,
+            FEATURE_STORAGE_8BIT = 8, FEATURE_INTEGER_DOT = 16, FEATURE_COOPERATIVE_MATRIX = 32,
+            FEATURE_SUBGROUP_SIZE = 64;
+
+    /**
+     * androidBaseline: use only what the Android Baseline Profile 2022 guarantees (every
+     * Android 10+ device), whatever this device offers; disableFeatures: FEATURE_* bits to
+     * leave unused.
+     */
+    public Engine(String device, boolean validation, boolean androidBaseline, int disableFeatures) {
+        handle = Native.engineCreate(device, validation, androidBaseline, disableFeatures);
+    }
 
     public String deviceName() { return Native.engineDeviceName(live()); }
 

@@ -11,7 +11,7 @@ final class Native {
     static native String version();
     static native int warningCount();
     static native String joinUtf8Pieces(byte[][] pieces);  // the streaming decoder, for tests
-    static native long engineCreate(String device, boolean validation);
+    static native long engineCreate(String device, boolean validation, boolean androidBaseline, int disableFeatures);
     static native void engineDestroy(long engine);
     static native String engineDeviceName(long engine);
     static native long modelLoadFile(long engine, String path);
