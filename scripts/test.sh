@@ -3,7 +3,9 @@
 # (the real model, tokenizer vectors, reference fixtures), run the loader under
 # AddressSanitizer/UBSan and the GGUF fuzzer for a bounded time, the C API under
 # AddressSanitizer and ThreadSanitizer, check what `cmake --install` ships, then every
-# test with ctest on the Vulkan device present (lavapipe without a GPU), validation on.
+# test with ctest on the Vulkan device present (lavapipe without a GPU), validation on,
+# once as the device is and once within the Android baseline limits, and last the arm64
+# cross build under emulation (GLOWQ_SKIP_ARM64=1 skips it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -32,3 +34,13 @@ echo "== installed library: pkg-config and find_package programs"
 echo "== all tests"
 export GLOWQ_VALIDATION=1
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"
+
+echo "== all tests within the Android baseline limits"
+# (the desktop app renders with the device's own limits: not a phone program)
+GLOWQ_LIMITS=android-baseline ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" -E '^chat_app' "$@"
+
+if [ "${GLOWQ_SKIP_ARM64:-0}" != 1 ]; then
+  echo "== arm64: cross build, kernels and the C API under qemu"
+  GLOWQ_ARM64_API_CASES=${GLOWQ_ARM64_API_CASES:-paris} GLOWQ_ARM64_BASELINE_CASES=${GLOWQ_ARM64_BASELINE_CASES:-} \
+    "$root/scripts/test_arm64.sh"
+fi

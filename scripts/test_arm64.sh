@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # glowq on 64-bit ARM, the architecture of Android phones: cross-builds the library, the C
 # API tests, the runtime (shader) tests and the CLI with Debian's aarch64 toolchain, and runs
-# them under qemu-user on arm64 lavapipe with the validation layer on. A small synthetic
-# model keeps emulated generation short. Installs the multiarch packages it needs.
-#   GLOWQ_ARM64_BUILD_DIR  build directory (default build-arm64)
+# them under qemu-user on arm64 lavapipe with the validation layer on: every kernel against
+# its CPU reference, then the C API cases on the real SmolLM2 (fetched into the cache like
+# the main job's) with a small synthetic model as the second one, in the normal mode and in
+# the Android baseline mode. Installs the multiarch packages it needs.
+#   GLOWQ_ARM64_BUILD_DIR        build directory (default build-arm64)
+#   GLOWQ_ARM64_API_CASES        C API cases to run (default: all seven; each loads SmolLM2
+#                                under emulation with validation on, 2-5 minutes apiece)
+#   GLOWQ_ARM64_BASELINE_CASES   C API cases to run again within the Android baseline
+#                                limits (default: paris state)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${GLOWQ_ARM64_BUILD_DIR:-$root/build-arm64}
@@ -41,23 +47,32 @@ run() { qemu-aarch64-static -L / "$@"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+model=${GLOWQ_MODEL:-${GLOWQ_CACHE:-$HOME/.cache/glowq}/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+[ -f "$model" ] || "$root/scripts/fetch_model.sh" >/dev/null
+
 echo "== arm64: device"
 run "$build/glowq" info | head -3
 echo "== arm64: synthetic models"
-run "$build/glowq" synth --shape tiny -o "$work/tiny.gguf" >/dev/null
-run "$build/glowq" synth --shape tiny --seed 7 -o "$work/other.gguf" >/dev/null
+run "$build/glowq" synth --shape tiny -o "$work/other.gguf" >/dev/null
 
 echo "== arm64: shader and runtime tests (CPU references, validation on)"
-# Every kernel over awkward shapes against CPU loops; the real-model cases need the x86
-# build's cached model and are left to the native run.
-run "$build/tests/glowq_runtime_tests" "[ops],[matmul],[int4],[dense],[lowrank],[graph],[vk],[forward]~[real-model]"
+# Every kernel over awkward shapes against CPU loops, the limits and quirks checks; the
+# real-model forward passes (minutes each under emulation) are left to the native run.
+run "$build/tests/glowq_runtime_tests" "[ops],[matmul],[int4],[dense],[lowrank],[graph],[vk],[profile],[quirks],[forward]~[real-model]"
 
 echo "== arm64: C API tests"
-for c in cancel_prefill cancel_decode two_threads state errors load_fd_memory; do
-  run "$build/tests/test_c_api" "$c" "$work/tiny.gguf" "$work/other.gguf"
+stamp() { echo "   ($(( $(date +%s) - built )) s)"; }
+stamp
+for c in ${GLOWQ_ARM64_API_CASES-paris cancel_prefill cancel_decode two_threads state errors load_fd_memory}; do
+  run "$build/tests/test_c_api" "$c" "$model" "$work/other.gguf"
+  stamp
 done
 
 echo "== arm64: Android baseline limits"
 GLOWQ_LIMITS=android-baseline run "$build/tests/glowq_runtime_tests" "[ops],[matmul],[lowrank],[forward]~[real-model]"
-GLOWQ_LIMITS=android-baseline run "$build/tests/test_c_api" state "$work/tiny.gguf" "$work/other.gguf"
+stamp
+for c in ${GLOWQ_ARM64_BASELINE_CASES-paris state}; do
+  GLOWQ_LIMITS=android-baseline run "$build/tests/test_c_api" "$c" "$model" "$work/other.gguf"
+  stamp
+done
 echo "arm64: built in $((built - start)) s, tests ran in $(( $(date +%s) - built )) s"

@@ -7,6 +7,7 @@
 // GQA: query head h reads KV head h / (n_heads / n_kv).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
 
 layout(local_size_x = 64) in;
 const uint WG = 64;
@@ -72,7 +73,7 @@ void main() {
             const uint k_at = j * (kv_dim / 2) + kvh * (hd / 2);
             s = 0.0;
             for (uint d2 = 0; d2 < hd / 2; ++d2) {
-                const vec2 k = unpackHalf2x16(kv[k_at + d2]);
+                const vec2 k = gq_unpack_half2(kv[k_at + d2]);
                 s += qs[2 * d2] * k.x + qs[2 * d2 + 1] * k.y;
             }
         }
@@ -88,7 +89,7 @@ void main() {
             if (d >= hd) break;
             float acc = o[i] * correction;
             for (uint jj = 0; jj < n_here; ++jj) {
-                const vec2 v = unpackHalf2x16(kv[p.v_word + (base + jj) * (kv_dim / 2) + kvh * (hd / 2) + d / 2]);
+                const vec2 v = gq_unpack_half2(kv[p.v_word + (base + jj) * (kv_dim / 2) + kvh * (hd / 2) + d / 2]);
                 acc += scores[jj] * ((d % 2 == 0) ? v.x : v.y);
             }
             o[i] = acc;

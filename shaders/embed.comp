@@ -5,6 +5,7 @@
 // from reading out of bounds). One workgroup per token.
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
 #include "int4_layout.h"
 
 layout(local_size_x = 64) in;
@@ -24,10 +25,10 @@ void main() {
     for (uint k = gl_LocalInvocationID.x; k < p.dim; k += gl_WorkGroupSize.x) {
 #ifdef EMBED_Q4
         const uint code = (w[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
-        const vec2 sm = unpackHalf2x16(w[p.so_word + row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
+        const vec2 sm = gq_unpack_half2(w[p.so_word + row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
         const float v = float(code) * sm.x + sm.y;
 #else
-        const vec2 pair = unpackHalf2x16(w[row * GQ_F16_ROW_WORDS(p.dim) + k / 2]);
+        const vec2 pair = gq_unpack_half2(w[row * GQ_F16_ROW_WORDS(p.dim) + k / 2]);
         const float v = (k % 2 == 0) ? pair.x : pair.y;
 #endif
         outv[t * p.dim + k] = valid ? v : 0.0;

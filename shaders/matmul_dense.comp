@@ -4,6 +4,7 @@
 // 16-bit storage feature is needed. Workgroup (x: ROWS rows, y: NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
 #include "int4_layout.h"
 #ifdef X_BROADCAST
 // CPU drivers (lavapipe): x shared across the subgroup, see main(). Needs TPR == 1 and a
@@ -38,7 +39,7 @@ layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 vec4 w4(uint row, uint k) {
 #ifdef WEIGHT_F16
     const uint i = row * GQ_F16_ROW_WORDS(p.K) + k / 2;  // k is even
-    return vec4(unpackHalf2x16(w[i]), unpackHalf2x16(w[i + 1]));
+    return vec4(gq_unpack_half2(w[i]), gq_unpack_half2(w[i + 1]));
 #else
     const uint i = row * p.K + k;
     return vec4(w[i], w[i + 1], w[i + 2], w[i + 3]);
@@ -47,7 +48,7 @@ vec4 w4(uint row, uint k) {
 
 float w1(uint row, uint k) {
 #ifdef WEIGHT_F16
-    const vec2 h = unpackHalf2x16(w[row * GQ_F16_ROW_WORDS(p.K) + k / 2]);
+    const vec2 h = gq_unpack_half2(w[row * GQ_F16_ROW_WORDS(p.K) + k / 2]);
     return k % 2 == 0 ? h.x : h.y;
 #else
     return w[row * p.K + k];
@@ -102,7 +103,7 @@ void main() {
 #ifdef WEIGHT_F16
         const uint row_words = GQ_F16_ROW_WORDS(p.K);
         for (uint j = lane; j < row_words; j += TPR) {
-            const vec2 wv = unpackHalf2x16(w[row * row_words + j]);
+            const vec2 wv = gq_unpack_half2(w[row * row_words + j]);
             const uint k = 2 * j;
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {

@@ -6,6 +6,7 @@
 // 32*(BM+1) + 32*(BT+1) floats = 12.5 KiB, within the 16 KiB every device has.
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
 #include "int4_layout.h"
 
 const uint BM = 64, BT = 32, TM = 4, TT = 4;
@@ -54,7 +55,7 @@ void main() {
             vec2 sm = vec2(0.0);
             if (row < p.N) {
                 q = codes[row * nblocks + b];
-                sm = unpackHalf2x16(w_words[p.so_word + row * ngroups + k0 / p.G]);
+                sm = gq_unpack_half2(w_words[p.so_word + row * ngroups + k0 / p.G]);
             }
             for (uint i = 0; i < GQ_BLOCK_COLS; ++i) {
                 const float code = float((q[i / 8] >> (4 * (i % 8))) & 15u);
@@ -85,7 +86,7 @@ void main() {
         for (uint e = tid; e < BM * GQ_BLOCK_COLS / 2; e += WG) {  // A: BM rows x 16 fp16 pairs
             const uint r = e / (GQ_BLOCK_COLS / 2), j2 = e % (GQ_BLOCK_COLS / 2);
             const uint row = row0 + r;
-            const vec2 a = row < p.N && 2 * j2 < nj ? unpackHalf2x16(w_words[p.a_word + row * (p.rank / 2) + j0 / 2 + j2]) : vec2(0.0);
+            const vec2 a = row < p.N && 2 * j2 < nj ? gq_unpack_half2(w_words[p.a_word + row * (p.rank / 2) + j0 / 2 + j2]) : vec2(0.0);
             ws[2 * j2][r] = a.x;
             ws[2 * j2 + 1][r] = a.y;
         }

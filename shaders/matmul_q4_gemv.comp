@@ -5,6 +5,7 @@
 // Workgroup (x: block of ROWS rows, y: block of NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
 #include "int4_layout.h"
 #ifdef X_BROADCAST
 // CPU drivers (lavapipe): see main(). Needs TPR == 1, a subgroup of at least 8 lanes and a
@@ -97,7 +98,7 @@ void main() {
         const uint rfull = p.rank / 16 * 16;
         for (uint j0 = 0; j0 < rfull; j0 += 16) {
             vec2 a[8];
-            for (uint i = 0; i < 8; ++i) a[i] = unpackHalf2x16(w_words[p.a_word + rowc * (p.rank / 2) + j0 / 2 + i]);
+            for (uint i = 0; i < 8; ++i) a[i] = gq_unpack_half2(w_words[p.a_word + rowc * (p.rank / 2) + j0 / 2 + i]);
             for (uint t = 0; t < NTOK; ++t) {  // rs is zero for tokens past T
                 const vec2 rl = vec2(rs[t * MAX_RANK + j0 + 2 * sl], rs[t * MAX_RANK + j0 + 2 * sl + 1]);
                 float s = 0.0;
@@ -108,7 +109,7 @@ void main() {
             }
         }
         for (uint j2 = rfull / 2; j2 < p.rank / 2; ++j2) {  // rank not a multiple of 16
-            const vec2 a = unpackHalf2x16(w_words[p.a_word + rowc * (p.rank / 2) + j2]);
+            const vec2 a = gq_unpack_half2(w_words[p.a_word + rowc * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t)
                 acc[t] += a.x * rs[t * MAX_RANK + 2 * j2] + a.y * rs[t * MAX_RANK + 2 * j2 + 1];
         }
@@ -117,7 +118,7 @@ void main() {
     // Each lane of the row takes a share of the rank; the row reduction below sums them.
     if (row < p.N) {
         for (uint j2 = lane; j2 < p.rank / 2; j2 += TPR) {
-            const vec2 a = unpackHalf2x16(w_words[p.a_word + row * (p.rank / 2) + j2]);
+            const vec2 a = gq_unpack_half2(w_words[p.a_word + row * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t)
                 acc[t] += a.x * rs[t * MAX_RANK + 2 * j2] + a.y * rs[t * MAX_RANK + 2 * j2 + 1];
         }
@@ -146,7 +147,7 @@ void main() {
             const uvec4 q = codes[rowc * nblocks + b];
             vec4 c[8];
             unpack_block(q, c);
-            const vec2 sm = unpackHalf2x16(w_words[p.so_word + rowc * ngroups + (b >> gshift)]);
+            const vec2 sm = gq_unpack_half2(w_words[p.so_word + rowc * ngroups + (b >> gshift)]);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             for (uint t = 0; t < NTOK; ++t) {
@@ -180,7 +181,7 @@ void main() {
             const uvec4 q = codes[row * nblocks + b];
             vec4 c[8];
             unpack_block(q, c);
-            const vec2 sm = unpackHalf2x16(w_words[p.so_word + row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
+            const vec2 sm = gq_unpack_half2(w_words[p.so_word + row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             for (uint t = 0; t < NTOK; ++t) {

@@ -12,6 +12,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #include "push_constants.h"
+#include "half.glsl"
 #include "int4_layout.h"
 
 layout(local_size_x_id = 0) in;
@@ -70,7 +71,7 @@ void main() {
         for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
             const uint row = min(row0 + r, p.N - 1);
             q[r] = codes[row * nblocks + b];
-            sm[r] = unpackHalf2x16(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
+            sm[r] = gq_unpack_half2(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
         }
         const uint k0 = b * GQ_BLOCK_COLS;
         const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
@@ -94,7 +95,7 @@ void main() {
     for (uint r = 0; r < NR; ++r) {
         const uint row = min(row0 + r, p.N - 1);
         for (uint j2 = lane; j2 < p.rank / 2; j2 += TL) {
-            const vec2 a = unpackHalf2x16(w_words[p.a_word + row * (p.rank / 2) + j2]);
+            const vec2 a = gq_unpack_half2(w_words[p.a_word + row * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t >= p.T) break;
                 const uint ri = (t0 + t) * p.r_stride + p.r_offset + 2 * j2;

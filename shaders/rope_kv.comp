@@ -6,6 +6,7 @@
 // The fused qkv row of a token is [q (n_heads*hd) | k (n_kv*hd) | v (n_kv*hd)].
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
 
 layout(local_size_x_id = 0) in;  // wide on GPUs, 64 on CPU drivers
 const uint WG = gl_WorkGroupSize.x;
@@ -37,7 +38,7 @@ void main() {
     for (uint i = gl_LocalInvocationID.x; i < kv_dim / 2; i += WG) {
         const uint k_at = row + q_dim + 2 * i, v_at = row + q_dim + kv_dim + 2 * i;
         const vec2 k = rotate(vec2(qkv[k_at], qkv[k_at + 1]), i % half_hd, float(pos));
-        kv[pos * (kv_dim / 2) + i] = packHalf2x16(k);
-        kv[p.v_word + pos * (kv_dim / 2) + i] = packHalf2x16(vec2(qkv[v_at], qkv[v_at + 1]));
+        kv[pos * (kv_dim / 2) + i] = gq_pack_half2(k);
+        kv[p.v_word + pos * (kv_dim / 2) + i] = gq_pack_half2(vec2(qkv[v_at], qkv[v_at + 1]));
     }
 }

@@ -37,8 +37,9 @@ std::string shape_of(const GgufTensor& t) {
     return s;
 }
 
-int devices(bool json) {
-    const auto devices = vk::list_devices();
+int devices(bool json, const vk::ContextOptions& policy) {
+    auto devices = vk::list_devices();
+    for (auto& d : devices) vk::apply_policy(d, policy);
     if (json) {
         std::printf("{\"devices\":[");
         for (size_t i = 0; i < devices.size(); ++i) std::printf("%s%s", i ? "," : "", devices[i].to_json().c_str());
@@ -146,22 +147,28 @@ int model(const std::string& path, bool json, bool all_tensors) {
 }  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
-    Args args(argv, {"--help", "-h", "--json", "--all"}, {});
+    Args args(argv, {"--help", "-h", "--json", "--all"}, {"--limits"});
     if (args.has("--help") || args.has("-h")) {
         std::printf(
             "usage: glowq info [MODEL.gguf] [--json] [--all]\n\n"
             "Without a file: lists the Vulkan devices with their capabilities (API and driver\n"
             "version, subgroup size and operations, shared memory, storage-buffer range, 8/16-bit\n"
-            "storage, fp16 and int8 arithmetic, integer dot product, timestamps, memory heaps).\n"
+            "storage, fp16 and int8 arithmetic, integer dot product, timestamps, memory heaps), as\n"
+            "glowq uses them: lowered where a driver is known to be broken.\n"
             "With a GGUF file: architecture, hyper-parameters, tokenizer, tensor table, totals, and\n"
             "for a GlowQ file (glowq quantize) its method, rank, corrected units, calibration\n"
             "provenance and the bytes spent on corrections.\n\n"
-            "  --json   machine-readable output\n"
-            "  --all    list every tensor (default: the first layer's stand for the others)\n");
+            "  --json       machine-readable output\n"
+            "  --all        list every tensor (default: the first layer's stand for the others)\n"
+            "  --limits L   device | android-baseline: show the capabilities glowq would use within\n"
+            "               these limits (known driver bugs are always applied; 'adjusted:' lines)\n");
         return 0;
     }
     if (args.positional().size() > 1) throw Error(ErrorKind::InvalidArgument, "glowq info takes at most one file");
-    if (args.positional().empty()) return devices(args.has("--json"));
+    vk::ContextOptions policy;
+    if (args.has("--limits") && !vk::parse_limits_profile(args.get("--limits"), policy.limits))
+        throw Error(ErrorKind::InvalidArgument, "--limits must be device or android-baseline, got '" + args.get("--limits") + "'");
+    if (args.positional().empty()) return devices(args.has("--json"), policy);
     return model(args.positional()[0], args.has("--json"), args.has("--all"));
 }
 

@@ -33,9 +33,20 @@ constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
 class ByteSource {
 public:
     virtual ~ByteSource() = default;
+    // Mapped sources drop the whole pages inside [p, p + n) from memory; the file's bytes
+    // come back on the next touch. Memory sources have nothing to drop.
+    virtual void drop(const uint8_t* p, uint64_t n) const {}
     const uint8_t* data = nullptr;
     uint64_t size = 0;
 };
+
+// MADV_DONTNEED on a read-only private file mapping that was never written only discards
+// clean page-cache references: nothing is lost, and RSS falls back.
+static void drop_mapped_pages(const uint8_t* p, uint64_t n) {
+    const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (uintptr_t(p) + page - 1) / page * page, end = (uintptr_t(p) + n) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), size_t(end - begin), MADV_DONTNEED);
+}
 
 namespace {
 
@@ -68,6 +79,7 @@ public:
     ~MappedSource() override {
         if (data) ::munmap(const_cast<uint8_t*>(data), size_t(size));
     }
+    void drop(const uint8_t* p, uint64_t n) const override { drop_mapped_pages(p, n); }
 };
 
 // A page-aligned mapping of a byte range of a descriptor; data points at the range.
@@ -98,6 +110,7 @@ public:
     ~FdRangeSource() override {
         if (map_) ::munmap(map_, map_size_);
     }
+    void drop(const uint8_t* p, uint64_t n) const override { drop_mapped_pages(p, n); }
 
 private:
     void* map_ = nullptr;
@@ -534,6 +547,10 @@ const GgufTensor* GgufFile::find_tensor(std::string_view name) const {
 const GgufTensor& GgufFile::tensor(std::string_view name) const {
     if (const GgufTensor* t = find_tensor(name)) return *t;
     throw MissingKeyError(name_ + ": tensor '" + std::string(name) + "' is missing");
+}
+
+void GgufFile::evict(const GgufTensor& t) const {
+    if (source_ && t.data && t.n_bytes) source_->drop(t.data, t.n_bytes);
 }
 
 }  // namespace glowq

@@ -156,6 +156,18 @@ int case_errors(const test_env* env) {
     pthread_join(thread, NULL);
     CHECK_EQ(thread_error_empty, 1);
 
+    /* Unknown limits profiles and feature bits are refused, naming the field. */
+    {
+        glowq_engine_params ep = glowq_engine_default_params();
+        ep.limits = 7;
+        CHECK_INVALID(glowq_engine_create(&ep, &e));
+        CHECK(e == NULL && strstr(glowq_last_error(), "limits") != NULL);
+        ep = glowq_engine_default_params();
+        ep.disable_features = 1u << 30;
+        CHECK_INVALID(glowq_engine_create(&ep, &e));
+        CHECK(e == NULL && strstr(glowq_last_error(), "disable_features") != NULL);
+    }
+
     /* struct_size 0, or too small to hold struct_size itself. */
     const size_t bad_sizes[2] = {0, sizeof(size_t) - 1};
     for (int i = 0; i < 2; ++i) {

@@ -2,11 +2,17 @@
 // the SPIR-V footprint every kernel is checked against.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 
 #include "glowq/error.hpp"
+#include "glowq/fp16.hpp"
 #include "glowq/int4_matrix.hpp"
 #include "glowq/ops/matmul.hpp"
+#include "glowq/ops/transformer_ops.hpp"
+#include "glowq/vk/graph.hpp"
 #include "glowq/vk/device_profile.hpp"
 #include "glowq/vk/driver_quirks.hpp"
 #include "glowq/vk/kernel.hpp"
@@ -92,8 +98,9 @@ TEST_CASE("driver quirks match vendor, driver and version, and cite their source
         CHECK(q.features_off != 0);
         CHECK(std::string(q.problem).size() > 10);
         const std::string src = q.source;
+        // A public report, a peer's source file, or our own reproduction in docs/.
         CHECK((src.find("https://") != std::string::npos || src.find(".cpp") != std::string::npos ||
-               src.find(".cc") != std::string::npos));
+               src.find(".cc") != std::string::npos || src.find("docs/") != std::string::npos));
     }
 
     SECTION("a current Adreno on Qualcomm's driver: no cooperative matrix, no subgroup reductions") {
@@ -139,6 +146,18 @@ TEST_CASE("driver quirks match vendor, driver and version, and cite their source
         vk::apply_driver_quirks(c);
         CHECK_FALSE(c.shader_float16);
         CHECK_FALSE(c.subgroup_basic);
+    }
+    SECTION("llvmpipe with LLVM 15 converts fp16 in software only where glowq runs on arm64") {
+        vk::DeviceCaps c = phone(0x10005, "llvmpipe (LLVM 15.0.6, 128 bits)", "llvmpipe", make_version(1, 3, 230));
+        vk::apply_driver_quirks(c);
+#if defined(__aarch64__)
+        CHECK_FALSE(c.half_conversion);
+#else
+        CHECK(c.half_conversion);
+#endif
+        vk::DeviceCaps newer = phone(0x10005, "llvmpipe (LLVM 17.0.6, 256 bits)", "llvmpipe", make_version(1, 3, 255));
+        vk::apply_driver_quirks(newer);
+        CHECK(newer.half_conversion);
     }
     SECTION("a desktop NVIDIA GPU matches nothing") {
         vk::DeviceCaps c = phone(0x10DE, "NVIDIA H100", "NVIDIA", make_version(1, 3, 277));
@@ -206,4 +225,65 @@ TEST_CASE("SPIR-V footprints: workgroup size, shared memory, bindings, features"
     const auto v = vk::footprint_violations(big, c);
     REQUIRE(v.size() >= 2);
     CHECK(v[0].find("workgroup invocations 256") != std::string::npos);
+}
+
+// The shaders' software fp16 conversions (half.glsl, used where the driver's are broken)
+// against IEEE binary16 on the CPU: every special class, and rounding to nearest even.
+TEST_CASE("software fp16 conversion in the shaders matches IEEE binary16", "[vk][profile]") {
+    vk::ContextOptions o = test::context_options();
+    o.disable_features = vk::kFeatureHalfConversion;
+    vk::Context ctx(o);
+    REQUIRE_FALSE(ctx.caps().half_conversion);
+    vk::Allocator alloc(ctx);
+
+    // Unpack: every half bit pattern, gathered as an fp16 embedding row.
+    std::vector<uint16_t> all(65536);
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = uint16_t(i);
+    const auto table = ops::DeviceMatrix::upload_f16(alloc, all.data(), 1, uint32_t(all.size()));
+    const int32_t token = 0;
+    vk::Buffer tok = alloc.upload(&token, 4), out = alloc.allocate(all.size() * 4);
+    {
+        vk::Graph g(ctx, alloc);
+        g.add(ops::embed(ctx, tok, table, out, 1));
+        g.run();
+    }
+    const auto got = alloc.read_all<float>(out);
+    size_t wrong = 0;
+    for (uint32_t i = 0; i < all.size(); ++i) {
+        const float want = half_to_float(uint16_t(i));
+        if (std::isnan(want) ? !std::isnan(got[i]) : std::memcmp(&want, &got[i], 4) != 0) ++wrong;
+    }
+    CHECK(wrong == 0);
+
+    // Pack: v values stored into the KV cache by rope_kv (no rotation on v).
+    std::vector<float> v = {0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 65519.0f, 65520.0f, 1e9f, -1e9f,
+                            6.103515625e-5f, 6.0e-5f, 5.96e-8f, 2.9e-8f, 3.0e-8f, 1e-10f, 0.1f,
+                            1.0009765625f, 1.00048828125f, 1.00146484375f, 3.14159f,
+                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+    auto more = test::random_floats(1000, 5, -70000.0f, 70000.0f);
+    v.insert(v.end(), more.begin(), more.end());
+    auto tiny = test::random_floats(1000, 6, -1e-4f, 1e-4f);
+    v.insert(v.end(), tiny.begin(), tiny.end());
+    const uint32_t hd = 256, T = uint32_t((v.size() + hd - 1) / hd);
+    v.resize(size_t(T) * hd, 0.25f);
+    const ops::AttentionShape s{1, 1, hd, 0, 10000.0f, 1.0f};
+    std::vector<float> qkv(size_t(T) * 3 * hd, 0.0f);
+    for (uint32_t t = 0; t < T; ++t) std::copy(v.begin() + t * hd, v.begin() + (t + 1) * hd, qkv.begin() + (3 * t + 2) * hd);
+    vk::Buffer qkvb = alloc.upload(qkv.data(), qkv.size() * 4);
+    const uint32_t v_word = T * hd / 2;  // K of T positions, then V
+    vk::Buffer kvb = alloc.allocate(uint64_t(v_word) * 2 * 4);
+    {
+        vk::Graph g(ctx, alloc);
+        g.step()[0] = 0;
+        g.add(ops::rope_kv(ctx, g.step_buffer(), qkvb, {&kvb, v_word}, s, T));
+        g.run();
+    }
+    const auto words = alloc.read_all<uint32_t>(kvb);
+    wrong = 0;
+    for (uint32_t i = 0; i < v.size(); ++i) {
+        const uint16_t h = uint16_t(words[v_word + i / 2] >> (16 * (i % 2)));
+        if (h != float_to_half(v[i])) ++wrong;
+    }
+    CHECK(wrong == 0);
+    CHECK(ctx.validation_messages().empty());
 }

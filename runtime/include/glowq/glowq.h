@@ -151,6 +151,7 @@ typedef struct glowq_engine_params {
 #define GLOWQ_FEATURE_INTEGER_DOT (1u << 4)
 #define GLOWQ_FEATURE_COOPERATIVE_MATRIX (1u << 5)
 #define GLOWQ_FEATURE_SUBGROUP_SIZE (1u << 6) /* trusting the reported subgroup size */
+#define GLOWQ_FEATURE_HALF_CONVERSION (1u << 7) /* the driver's fp16 pack/unpack (else in software) */
 
 GLOWQ_API glowq_engine_params glowq_engine_default_params(void);
 GLOWQ_API glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine** out);

@@ -179,7 +179,8 @@ static_assert(GLOWQ_FEATURE_SUBGROUP_OPS == vk::kFeatureSubgroupOps && GLOWQ_FEA
                   GLOWQ_FEATURE_STORAGE_8BIT == vk::kFeatureStorage8 &&
                   GLOWQ_FEATURE_INTEGER_DOT == vk::kFeatureIntegerDot &&
                   GLOWQ_FEATURE_COOPERATIVE_MATRIX == vk::kFeatureCooperativeMatrix &&
-                  GLOWQ_FEATURE_SUBGROUP_SIZE == vk::kFeatureSubgroupSize,
+                  GLOWQ_FEATURE_SUBGROUP_SIZE == vk::kFeatureSubgroupSize &&
+                  GLOWQ_FEATURE_HALF_CONVERSION == vk::kFeatureHalfConversion,
               "glowq.h's feature bits are vk::Feature's");
 
 glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine** out) {

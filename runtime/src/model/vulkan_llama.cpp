@@ -68,6 +68,14 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
     embed_ = upload_stacked(alloc_, file, {"token_embd.weight"});
     if (!cfg_.tied_output) lm_head_ = std::make_unique<ops::DeviceMatrix>(upload_stacked(alloc_, file, {"output.weight"}));
     out_norm_ = upload_vector(alloc_, file, "output_norm.weight", d);
+    // Each tensor's mapped pages are dropped once it is on the device: loading holds about
+    // one layer of the file in memory (docs/android.md).
+    auto evict = [&](const std::string& prefix) {
+        for (const GgufTensor& t : file.tensors())
+            if (t.name.substr(0, prefix.size()) == prefix) file.evict(t);
+    };
+    evict("token_embd.");
+    evict("output");
     report(1);
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         DeviceLayer L;
@@ -88,6 +96,7 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
             throw Error(ErrorKind::InvalidModel, file.name() + ": layer " + std::to_string(l) +
                                                      " tensor shapes do not match the model's hyper-parameters");
         layers_.push_back(std::move(L));
+        evict("blk." + std::to_string(l) + ".");
         report(l + 2);
     }
     report(steps);

@@ -162,7 +162,7 @@ VKAPI_ATTR VkBool32 VKAPI_CALL Context::on_debug_message(VkDebugUtilsMessageSeve
 Context::Context(const ContextOptions& options) : log_(options.log) {
     if (options.adopt) {
         adopt(options.adopt);
-        apply_policy(options);
+        apply_policy(caps_, options);
         return;
     }
     validation_ = options.validation || options.validation_required;
@@ -203,7 +203,7 @@ Context::Context(const ContextOptions& options) : log_(options.log) {
         const uint32_t chosen = select_device(all, options.device);
         physical_ = devices[chosen];
         caps_ = all[chosen];
-        apply_policy(options);
+        apply_policy(caps_, options);
         if (VK_API_VERSION_MINOR(caps_.api_version) < 1 && VK_API_VERSION_MAJOR(caps_.api_version) == 1)
             throw Error(ErrorKind::Unsupported, caps_.name + " supports only Vulkan 1.0; glowq needs 1.1");
 
@@ -261,10 +261,10 @@ void Context::adopt(const std::shared_ptr<AdoptedDevice>& a) {
     }
 }
 
-void Context::apply_policy(const ContextOptions& options) {
-    if (options.driver_quirks) apply_driver_quirks(caps_);
-    apply_limits_profile(caps_, options.limits);
-    if (options.disable_features) disable_features(caps_, options.disable_features, "turned off by an option");
+void apply_policy(DeviceCaps& caps, const ContextOptions& options) {
+    if (options.driver_quirks) apply_driver_quirks(caps);
+    apply_limits_profile(caps, options.limits);
+    if (options.disable_features) disable_features(caps, options.disable_features, "turned off by an option");
 }
 
 void Context::count_allocation() {

@@ -16,14 +16,16 @@ uint32_t features_present(const DeviceCaps& c) {
     if (c.integer_dot_product) m |= kFeatureIntegerDot;
     if (c.cooperative_matrix) m |= kFeatureCooperativeMatrix;
     if (c.subgroup_size > 0 && (c.subgroup_min_size > 1 || c.subgroup_size_control)) m |= kFeatureSubgroupSize;
+    if (c.half_conversion) m |= kFeatureHalfConversion;
     return m;
 }
 
 std::string feature_names(uint32_t mask) {
     static const char* names[] = {"subgroup ops",  "fp16 math",          "16-bit storage", "8-bit storage",
-                                  "integer dot product", "cooperative matrix", "reported subgroup size"};
+                                  "integer dot product", "cooperative matrix", "reported subgroup size",
+                                  "fp16 conversion"};
     std::string out;
-    for (uint32_t i = 0; i < 7; ++i)
+    for (uint32_t i = 0; i < 8; ++i)
         if (mask & (1u << i)) out += (out.empty() ? "" : ", ") + std::string(names[i]);
     return out;
 }
@@ -40,6 +42,7 @@ void disable_features(DeviceCaps& c, uint32_t mask, const std::string& why) {
     if (off & kFeatureStorage8) c.storage_buffer_8bit = false;
     if (off & kFeatureIntegerDot) c.integer_dot_product = c.integer_dot_product_4x8_accelerated = false;
     if (off & kFeatureCooperativeMatrix) c.cooperative_matrix = false;
+    if (off & kFeatureHalfConversion) c.half_conversion = false;
     if (off & kFeatureSubgroupSize) {
         // Kernels whose grid depends on the subgroup size need min == max == size: say the
         // size may be anything from 1 to 128 lanes.
@@ -61,8 +64,10 @@ void apply_limits_profile(DeviceCaps& c, LimitsProfile profile) {
     c.min_storage_buffer_offset_alignment = std::max(c.min_storage_buffer_offset_alignment, B::storage_buffer_offset_alignment);
     c.max_memory_allocations = std::min(c.max_memory_allocations, B::memory_allocations);
     c.max_push_constants = std::min(c.max_push_constants, B::push_constants);
+    c.shader_int8 = c.shader_int16 = c.shader_int64 = false;  // 32-bit integers only
     c.adjustments.push_back("limits lowered to the Android Baseline Profile 2022 (16 KiB shared memory, 128 "
-                            "invocations, 4 storage buffers per stage, 128 MiB ranges, 4096 allocations)");
+                            "invocations, 4 storage buffers per stage, 128 MiB ranges, 4096 allocations, "
+                            "no 8/16/64-bit integers)");
     disable_features(c, kFeatureSubgroupOps | kFeatureFp16Math | kFeatureStorage16 | kFeatureStorage8 |
                             kFeatureIntegerDot | kFeatureCooperativeMatrix,
                      "not guaranteed by the Android Baseline Profile 2022");

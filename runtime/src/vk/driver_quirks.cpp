@@ -12,6 +12,14 @@ namespace glowq::vk {
 
 namespace {
 constexpr uint32_t kQualcomm = 0x5143, kArm = 0x13B5, kImgTec = 0x1010, kAmd = 0x1002, kHuawei = 0x19E5;
+constexpr uint32_t kMesa = 0x10005;
+#if defined(__aarch64__)
+constexpr const char* kHostArch = "aarch64";
+#elif defined(__x86_64__)
+constexpr const char* kHostArch = "x86_64";
+#else
+constexpr const char* kHostArch = "other";
+#endif
 constexpr uint32_t version(uint32_t major, uint32_t minor, uint32_t patch) { return (major << 22) | (minor << 12) | patch; }
 
 bool contains_ci(const std::string& hay, const char* needle) {
@@ -37,6 +45,7 @@ std::vector<const DriverQuirk*> matching_quirks(const DeviceCaps& caps) {
         if (q.driver_name && !contains_ci(caps.driver_name, q.driver_name)) continue;
         if (q.unless_driver && contains_ci(caps.driver_name, q.unless_driver)) continue;
         if (q.when_lacking && (features_present(caps) & q.when_lacking)) continue;
+        if (q.host_arch && std::string(q.host_arch) != kHostArch) continue;
         if (q.driver_below && caps.driver_version >= q.driver_below) continue;
         if (q.api_below && caps.api_version >= q.api_below) continue;
         out.push_back(&q);

@@ -8,6 +8,8 @@
 
 namespace glowq::vk {
 
+static constexpr uint32_t kSoftHalfConstantId = 31;  // half.glsl
+
 std::string KernelDesc::key() const {
     std::string k = shader + "/" + std::to_string(bindings) + "/" + std::to_string(push_constant_bytes);
     for (uint32_t v : spec) k += ":" + std::to_string(v);
@@ -71,21 +73,26 @@ Kernel::Kernel(Context& ctx, const KernelDesc& desc) : device_(ctx.device()), de
         plci.pPushConstantRanges = &pcr;
         check(vkCreatePipelineLayout(device_, &plci, nullptr, &layout_), "vkCreatePipelineLayout");
 
+        // Constants 0..n-1 are the kernel's own; 31 (GQ_SOFT_HALF, half.glsl) is the
+        // device's, for every shader (an id a shader does not declare is ignored).
+        std::vector<uint32_t> values = desc.spec;
         std::vector<VkSpecializationMapEntry> entries(desc.spec.size());
         for (uint32_t i = 0; i < desc.spec.size(); ++i)
             entries[i] = {i, uint32_t(i * sizeof(uint32_t)), sizeof(uint32_t)};
+        entries.push_back({kSoftHalfConstantId, uint32_t(values.size() * sizeof(uint32_t)), sizeof(VkBool32)});
+        values.push_back(ctx.caps().half_conversion ? VK_FALSE : VK_TRUE);
         VkSpecializationInfo si{};
         si.mapEntryCount = uint32_t(entries.size());
         si.pMapEntries = entries.data();
-        si.dataSize = desc.spec.size() * sizeof(uint32_t);
-        si.pData = desc.spec.data();
+        si.dataSize = values.size() * sizeof(uint32_t);
+        si.pData = values.data();
 
         VkComputePipelineCreateInfo cpci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
         cpci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
         cpci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
         cpci.stage.module = module_;
         cpci.stage.pName = "main";
-        cpci.stage.pSpecializationInfo = desc.spec.empty() ? nullptr : &si;
+        cpci.stage.pSpecializationInfo = &si;
         cpci.layout = layout_;
         check(vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_),
               ("vkCreateComputePipelines(" + desc.shader + ")").c_str());

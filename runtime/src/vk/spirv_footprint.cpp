@@ -67,6 +67,11 @@ uint64_t eval_op(uint32_t op, const std::vector<uint64_t>& v) {
         case 176: need(2); return v[0] < v[1];                        // ULessThan
         case 178: need(2); return v[0] <= v[1];                       // ULessThanEqual
         case 169: need(3); return v[0] ? v[1] : v[2];                 // Select
+        case 164: need(2); return (v[0] != 0) == (v[1] != 0);         // LogicalEqual
+        case 165: need(2); return (v[0] != 0) != (v[1] != 0);         // LogicalNotEqual
+        case 166: need(2); return v[0] || v[1];                       // LogicalOr
+        case 167: need(2); return v[0] && v[1];                       // LogicalAnd
+        case 168: need(1); return !v[0];                              // LogicalNot
         default: fail("cannot evaluate specialization op " + std::to_string(op));
     }
 }

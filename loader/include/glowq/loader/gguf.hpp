@@ -150,6 +150,10 @@ public:
     const GgufTensor* find_tensor(std::string_view name) const;
     // Throws MissingKeyError naming the file and tensor.
     const GgufTensor& tensor(std::string_view name) const;
+    // Drops a mapped tensor's pages from memory once it has been copied elsewhere (a model
+    // upload), so loading holds about one tensor of the file at a time, not all of it. The
+    // bytes stay readable (re-read from the file); a no-op for in-memory files.
+    void evict(const GgufTensor& t) const;
 
 private:
     friend class GgufParser;

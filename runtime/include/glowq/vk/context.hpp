@@ -58,8 +58,11 @@ struct ContextOptions {
     bool driver_quirks = true;
 };
 
-// Devices visible to the Vulkan loader, without creating a logical device.
+// Devices visible to the Vulkan loader, without creating a logical device: as the driver
+// reports them (apply_policy gives what a Context with given options would use).
 std::vector<DeviceCaps> list_devices();
+// Driver quirks, the limits profile and forced-off features, as a Context applies them.
+void apply_policy(DeviceCaps& caps, const ContextOptions& options);
 
 class Kernel;
 struct KernelDesc;
@@ -133,7 +136,6 @@ public:
 private:
     void release();
     void adopt(const std::shared_ptr<AdoptedDevice>& adopted);
-    void apply_policy(const ContextOptions& options);
     static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
         VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
         const VkDebugUtilsMessengerCallbackDataEXT* data, void* user);

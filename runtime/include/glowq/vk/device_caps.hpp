@@ -44,6 +44,7 @@ struct DeviceCaps {
     bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
     bool integer_dot_product_4x8_accelerated = false;
     bool cooperative_matrix = false;   // VK_KHR_cooperative_matrix (none of glowq's kernels use it yet)
+    bool half_conversion = true;       // the driver's packHalf2x16/unpackHalf2x16 work (driver_quirks.hpp)
 
     bool timestamps = false;  // compute queue writes timestamps
     float timestamp_period_ns = 0.0f;

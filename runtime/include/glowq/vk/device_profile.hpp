@@ -25,7 +25,8 @@ enum Feature : uint32_t {
     kFeatureIntegerDot = 1u << 4,         // VK_KHR_shader_integer_dot_product
     kFeatureCooperativeMatrix = 1u << 5,  // VK_KHR_cooperative_matrix
     kFeatureSubgroupSize = 1u << 6,       // trusting the reported subgroup size
-    kFeatureAll = (1u << 7) - 1,
+    kFeatureHalfConversion = 1u << 7,     // the driver's fp16 pack/unpack (else shaders convert in software)
+    kFeatureAll = (1u << 8) - 1,
 };
 
 // The Android Baseline Profile 2022's compute limits (VP_ANDROID_baseline_2022), which

@@ -27,6 +27,9 @@ struct DriverQuirk {
     uint32_t features_off = 0;  // vk::Feature mask
     const char* problem = "";
     const char* source = "";    // a public report (URL)
+    // Non-null: only where glowq itself runs on this CPU architecture ("aarch64"), for
+    // drivers that compile shaders for the host CPU (llvmpipe).
+    const char* host_arch = nullptr;
 };
 
 const std::vector<DriverQuirk>& driver_quirks();

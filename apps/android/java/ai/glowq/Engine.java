@@ -13,7 +13,7 @@ public final class Engine implements AutoCloseable {
     /** Features that can be forced off (glowq.h's GLOWQ_FEATURE_*). */
     public static final int FEATURE_SUBGROUP_OPS = 1, FEATURE_FP16_MATH = 2, FEATURE_STORAGE_16BIT = 4,
             FEATURE_STORAGE_8BIT = 8, FEATURE_INTEGER_DOT = 16, FEATURE_COOPERATIVE_MATRIX = 32,
-            FEATURE_SUBGROUP_SIZE = 64;
+            FEATURE_SUBGROUP_SIZE = 64, FEATURE_HALF_CONVERSION = 128;
 
     /**
      * androidBaseline: use only what the Android Baseline Profile 2022 guarantees (every
