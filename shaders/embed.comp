@@ -1,6 +1,7 @@
 #version 450
 // Embedding gather: out[t][:] = row tokens[t] of the embedding table, dequantized.
-// EMBED_Q4: table in the int4 layout; otherwise fp16 rows (GQ_F16_ROW_WORDS words each).
+// EMBED_Q4: table in the int4 layout; EMBED_Q8: in the Q8 layout; otherwise fp16 rows
+// (GQ_F16_ROW_WORDS words each).
 // A token id outside the table writes zeros (the host validates ids; this keeps a bad id
 // from reading out of bounds). One workgroup per token.
 #extension GL_GOOGLE_include_directive : require
@@ -27,6 +28,10 @@ void main() {
         const uint code = (w[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
         const vec2 sm = gq_unpack_half2(w[p.so_word + row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
         const float v = float(code) * sm.x + sm.y;
+#elif defined(EMBED_Q8)
+        const int word = int(w[row * GQ_Q8_ROW_WORDS(p.dim) + k / 4]);
+        const vec2 d = gq_unpack_half2(w[p.so_word + row * GQ_Q8_SCALE_WORDS(p.dim) + k / 64]);
+        const float v = float(bitfieldExtract(word, int(8 * (k % 4)), 8)) * ((k / 32) % 2 == 0 ? d.x : d.y);
 #else
         const vec2 pair = gq_unpack_half2(w[row * GQ_F16_ROW_WORDS(p.dim) + k / 2]);
         const float v = (k % 2 == 0) ? pair.x : pair.y;

@@ -1,7 +1,8 @@
 #version 450
-// Dense matrix product for unquantized weights (fp32, or fp16 with WEIGHT_F16):
-// y[t][n] = sum_k w[n][k] * x[t][k]. fp16 weights are read as packed uint pairs, so no
-// 16-bit storage feature is needed. Workgroup (x: ROWS rows, y: NTOK tokens).
+// Matrix product for weights that are not int4: fp32, fp16 (WEIGHT_F16) or Q8 (WEIGHT_Q8,
+// llama.cpp's Q8_0 blocks): y[t][n] = sum_k w[n][k] * x[t][k]. fp16 halves and int8 codes
+// are read packed in uint words, so no 8- or 16-bit storage feature is needed. Workgroup
+// (x: ROWS rows, y: NTOK tokens).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
 #include "half.glsl"
@@ -18,8 +19,9 @@ layout(constant_id = 2) const uint NTOK = 1;
 const uint WG = gl_WorkGroupSize.x;
 const uint TPR = WG / ROWS;
 
-#ifdef WEIGHT_F16
-layout(std430, binding = 0) readonly buffer W { uint w[]; };  // rows of GQ_F16_ROW_WORDS(K)
+#if defined(WEIGHT_F16) || defined(WEIGHT_Q8)
+// fp16: rows of GQ_F16_ROW_WORDS(K); Q8: rows of GQ_Q8_ROW_WORDS(K), scales from p.so_word
+layout(std430, binding = 0) readonly buffer W { uint w[]; };
 #else
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 #endif
@@ -31,13 +33,27 @@ layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
 void store_y(uint i, float v) { y[i] = p.accumulate != 0 ? y[i] + v : v; }
 
+#ifdef WEIGHT_Q8
+// The scale of the 32-column block holding column k of a row.
+float q8_scale(uint row, uint k) {
+    const vec2 d = gq_unpack_half2(w[p.so_word + row * GQ_Q8_SCALE_WORDS(p.K) + k / 64]);
+    return (k / 32) % 2 == 0 ? d.x : d.y;
+}
+// Columns 4j .. 4j+3 of a row (sign-extended bytes of word j), unscaled.
+vec4 q8_word(uint row, uint j) {
+    const int v = int(w[row * GQ_Q8_ROW_WORDS(p.K) + j]);
+    return vec4(bitfieldExtract(v, 0, 8), bitfieldExtract(v, 8, 8), bitfieldExtract(v, 16, 8), bitfieldExtract(v, 24, 8));
+}
+#endif
+
 #ifdef X_BROADCAST
 // The activations as vec4 too (same binding), for rows whose start is a multiple of 4.
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 
 // Weights of columns k .. k+3 of a row.
+#ifndef WEIGHT_Q8
 vec4 w4(uint row, uint k) {
-#ifdef WEIGHT_F16
+#if defined(WEIGHT_F16)
     const uint i = row * GQ_F16_ROW_WORDS(p.K) + k / 2;  // k is even
     return vec4(gq_unpack_half2(w[i]), gq_unpack_half2(w[i + 1]));
 #else
@@ -45,9 +61,12 @@ vec4 w4(uint row, uint k) {
     return vec4(w[i], w[i + 1], w[i + 2], w[i + 3]);
 #endif
 }
+#endif
 
 float w1(uint row, uint k) {
-#ifdef WEIGHT_F16
+#if defined(WEIGHT_Q8)
+    return q8_word(row, k / 4)[k % 4] * q8_scale(row, k);
+#elif defined(WEIGHT_F16)
     const vec2 h = gq_unpack_half2(w[row * GQ_F16_ROW_WORDS(p.K) + k / 2]);
     return k % 2 == 0 ? h.x : h.y;
 #else
@@ -78,7 +97,12 @@ void main() {
         const uint kfull = p.x_stride % 4 == 0 ? p.K / 32 * 32 : 0;  // columns done 32 at a time
         for (uint k0 = 0; k0 < kfull; k0 += 32) {
             vec4 wv[8];
+#ifdef WEIGHT_Q8
+            const float d = q8_scale(rowc, k0);  // one scale per 32-column block
+            for (uint j = 0; j < 8; ++j) wv[j] = q8_word(rowc, k0 / 4 + j) * d;
+#else
             for (uint j = 0; j < 8; ++j) wv[j] = w4(rowc, k0 + 4 * j);
+#endif
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {
                     const vec4 xl = x4[((t0 + t) * p.x_stride + k0) / 4 + sl];
@@ -100,7 +124,21 @@ void main() {
     }
 #else
     if (row < p.N) {
-#ifdef WEIGHT_F16
+#if defined(WEIGHT_Q8)
+        // A lane takes whole words (4 columns); every column of a padded block has a zero
+        // code, and columns past K read x only below K.
+        for (uint j = lane; j < (p.K + 3) / 4; j += TPR) {
+            const vec4 wv = q8_word(row, j) * q8_scale(row, 4 * j);
+            const uint k = 4 * j;
+            for (uint t = 0; t < NTOK; ++t) {
+                if (t0 + t < p.T) {
+                    const uint xb = (t0 + t) * p.x_stride + k;
+                    for (uint i = 0; i < 4; ++i)
+                        if (k + i < p.K) acc[t] += wv[i] * x[xb + i];
+                }
+            }
+        }
+#elif defined(WEIGHT_F16)
         const uint row_words = GQ_F16_ROW_WORDS(p.K);
         for (uint j = lane; j < row_words; j += TPR) {
             const vec2 wv = gq_unpack_half2(w[row * row_words + j]);

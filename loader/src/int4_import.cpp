@@ -39,6 +39,25 @@ void pack_block(const uint8_t* qs, uint32_t* words) {
 
 }  // namespace
 
+Q8Matrix q8_from_gguf(const GgufTensor& t, const std::string& file) {
+    if (t.type != GgmlType::Q8_0)
+        throw LoadError(where(file, t) + " has type " + ggml_type_name(t.type) + "; a Q8 import needs Q8_0");
+    uint32_t rows = 0, cols = 0;
+    matrix_shape(t, file, &rows, &cols);
+    if (cols % 32)  // the reader checks that whole blocks fill the tensor; a row must too
+        throw LoadError(where(file, t) + ": rows of " + std::to_string(cols) + " are not whole Q8_0 blocks");
+    Q8Matrix m = Q8Matrix::zeros(rows, cols);
+    const uint8_t* b = t.data;  // blocks of 34 bytes: fp16 d, then 32 int8
+    for (uint32_t r = 0; r < rows; ++r)
+        for (uint32_t blk = 0; blk < m.blocks(); ++blk, b += 34) {
+            uint16_t d;
+            std::memcpy(&d, b, 2);
+            m.set_scale(r, blk, d);
+            std::memcpy(m.codes.data() + size_t(r) * m.row_words() + blk * 8, b + 2, 32);  // little-endian words
+        }
+    return m;
+}
+
 Int4Matrix int4_from_gguf(const GgufTensor& t, const std::string& file) {
     if (t.type != GgmlType::Q4_0 && t.type != GgmlType::Q4_1)
         throw LoadError(where(file, t) + " has type " + ggml_type_name(t.type) +

@@ -41,6 +41,13 @@
  * maxPerStageDescriptorStorageBuffers, also the Android Baseline Profile 2022's). */
 #define GQ_MAX_BINDINGS 4u
 
+/* Q8 weights (llama.cpp's Q8_0, bit for bit): blocks of 32 columns, each 32 signed bytes
+ * and one fp16 scale d, w = q * d. Codes: GQ_Q8_ROW_WORDS(K) words per row, column 4j+i in
+ * bits [8i, 8i+8) of word j, the last block zero-padded. Scales: from word so_word of the
+ * same binding, GQ_Q8_SCALE_WORDS(K) words per row, block b's in half b % 2 of word b / 2. */
+#define GQ_Q8_ROW_WORDS(K) (GQ_ROW_BLOCKS(K) * 8u)
+#define GQ_Q8_SCALE_WORDS(K) ((GQ_ROW_BLOCKS(K) + 1u) / 2u)
+
 /* fp16 dense weights: rows of (K+1)/2 uint32 words, two halves each (low half first). */
 #define GQ_F16_ROW_WORDS(K) (((K) + 1u) / 2u)
 

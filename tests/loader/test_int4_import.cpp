@@ -124,3 +124,30 @@ TEST_CASE("other types import by policy", "[int4]") {
     CHECK(keep32.fp16.size() == v.size());
     CHECK_THROWS_AS(int4_from_gguf(f.tensor("f16")), LoadError);
 }
+
+TEST_CASE("Q8_0 imports into the Q8 layout bit-exactly", "[int4]") {
+    const uint64_t cols = 96, rows = 5;  // 3 blocks per row: an odd count of scales
+    std::vector<uint8_t> b(rows * cols / 32 * 34);
+    uint64_t x = 99;
+    for (auto& c : b) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        c = uint8_t(x >> 56);
+    }
+    const float scales[] = {0.0123f, -0.5f, 3e-6f, 1e-7f, 100.0f, 0.0f, 7.0f};
+    for (size_t i = 0; i < b.size() / 34; ++i) {
+        const uint16_t d = float_to_half(scales[i % 7]);
+        std::memcpy(&b[i * 34], &d, 2);
+    }
+    const GgufFile f = one_tensor_file(GgmlType::Q8_0, cols, rows, b);
+    const GgufTensor& t = f.tensor("w");
+    const Q8Matrix m = q8_from_gguf(t);
+    REQUIRE(m.rows == rows);
+    REQUIRE(m.cols == cols);
+    const std::vector<float> want = dequantize(t);
+    const std::vector<float> got = m.dequantize();
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) CHECK(std::memcmp(&got[i], &want[i], 4) == 0);
+    // Other types are refused by name.
+    const GgufFile q4 = one_tensor_file(GgmlType::Q4_0, 32, 1, random_q4(GgmlType::Q4_0, 1, 1));
+    CHECK_THROWS_WITH(q8_from_gguf(q4.tensor("w"), "x.gguf"), Catch::Contains("Q8_0"));
+}

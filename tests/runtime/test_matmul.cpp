@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "glowq/int4_matrix.hpp"
+#include "glowq/q8_matrix.hpp"
 #include "glowq/ops/matmul.hpp"
 #include "glowq/vk/graph.hpp"
 #include "support/vk_fixture.hpp"
@@ -202,4 +203,31 @@ TEST_CASE_METHOD(test::VkFixture, "large-magnitude weights and activations accum
     for (float& v : wr) v = round_to_half(v);
     reference(wr, x, N, K, T, want, mag);
     check_close(run(*this, dense, x, T, {}), want, mag, K);
+}
+
+// Q8 (llama.cpp's Q8_0 kept as it is) against the CPU loop over its dequantized weights:
+// K not a multiple of 32 (a short last block) or of 4 (a short last word), 1 to 20 tokens,
+// the device's kernel, 32 lanes per row with and without subgroup arithmetic, and split rows.
+TEST_CASE_METHOD(test::VkFixture, "Q8 matmul matches the CPU reference", "[q8][matmul]") {
+    const Shape shapes[] = {{1, 32, 0, 1}, {7, 33, 0, 3}, {64, 576, 0, 8}, {129, 101, 0, 20}, {3, 2000, 0, 1}, {50, 94, 0, 5}};
+    for (const Shape& s : shapes) {
+        for (uint32_t variant = 0; variant < 3; ++variant) {
+            const bool subgroup = variant != 2;
+            const uint32_t tpr = variant == 0 ? 0 : 32;
+            DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " T=" << s.T << " tpr=" << tpr << " subgroup=" << subgroup) {
+                auto w = test::random_floats(size_t(s.N) * s.K, 7 * s.N + s.K, -2.0f, 2.0f);
+                auto x = test::random_floats(size_t(s.T) * s.K, s.T + 5 * s.K);
+                const Q8Matrix q = quantize_q8(w.data(), s.N, s.K);
+                std::vector<double> want, mag;
+                reference(q.dequantize(), x, s.N, s.K, s.T, want, mag);
+                // A part limit of about 10 rows: several parts, each its own binding.
+                const uint64_t part = (uint64_t(q.row_words()) + q.scale_words()) * 4 * 10;
+                for (uint64_t limit : {uint64_t(0), part}) {
+                    const auto dm = ops::DeviceMatrix::upload_q8(alloc, q, limit);
+                    CHECK(dm.type == ops::WeightType::Q8);
+                    check_close(run(*this, dm, x, s.T, {ops::MatmulPath::Auto, subgroup, tpr}), want, mag, s.K);
+                }
+            }
+        }
+    }
 }

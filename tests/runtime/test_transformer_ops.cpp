@@ -35,15 +35,18 @@ void rope_cpu(double* v, uint32_t head_dim, uint32_t rope_dim, double pos, doubl
 
 }  // namespace
 
-TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4 and fp16 tables", "[ops]") {
-    const uint32_t rows = 50, dim = 100;
+TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4, Q8 and fp16 tables", "[ops]") {
+    const uint32_t rows = 50, dim = 100;  // dim: not a multiple of 32 (a Q8 row ends in a short block)
     auto w = test::random_floats(size_t(rows) * dim, 1);
     const std::vector<int32_t> ids = {3, 0, 49, 7, 3, -1, 50};  // the last two are out of range
     vk::Buffer tok = alloc.upload(ids.data(), ids.size() * 4);
     const Int4Matrix q = quantize_rtn(w.data(), rows, dim, 32);
-    for (bool f16 : {false, true}) {
-        const auto table = f16 ? ops::DeviceMatrix::upload_dense(alloc, w.data(), rows, dim, true)
-                               : ops::DeviceMatrix::upload_int4(alloc, q);
+    const Q8Matrix q8 = quantize_q8(w.data(), rows, dim);
+    const std::vector<float> q8w = q8.dequantize();
+    for (auto type : {ops::WeightType::Int4, ops::WeightType::Q8, ops::WeightType::F16}) {
+        const auto table = type == ops::WeightType::F16  ? ops::DeviceMatrix::upload_dense(alloc, w.data(), rows, dim, true)
+                           : type == ops::WeightType::Q8 ? ops::DeviceMatrix::upload_q8(alloc, q8)
+                                                         : ops::DeviceMatrix::upload_int4(alloc, q);
         vk::Buffer out = alloc.allocate(ids.size() * dim * 4);
         vk::Graph g(ctx, alloc);
         run_nodes(*this, g, {ops::embed(ctx, tok, table, out, uint32_t(ids.size()))});
@@ -51,7 +54,11 @@ TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4 and fp16 tables", 
         for (size_t t = 0; t < ids.size(); ++t)
             for (uint32_t k = 0; k < dim; ++k) {
                 const bool valid = ids[t] >= 0 && uint32_t(ids[t]) < rows;
-                const float want = !valid ? 0.0f : f16 ? round_to_half(w[size_t(ids[t]) * dim + k]) : q.weight(ids[t], k);
+                const size_t at = size_t(valid ? ids[t] : 0) * dim + k;
+                const float want = !valid                           ? 0.0f
+                                   : type == ops::WeightType::F16   ? round_to_half(w[at])
+                                   : type == ops::WeightType::Q8    ? q8w[at]
+                                                                    : q.weight(ids[t], k);
                 CHECK(got[t * dim + k] == want);
             }
     }

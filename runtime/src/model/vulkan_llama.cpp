@@ -25,6 +25,15 @@ uint64_t estimate_device_bytes(const GgufFile& file) {
             case GgmlType::F16:
                 total += t.n_bytes;
                 break;
+            case GgmlType::Q8_0: {  // kept as Q8 on its own (upload_stacked), fp16 when fused
+                const bool fused = t.name.find(".attn_q.") != std::string_view::npos ||
+                                   t.name.find(".attn_k.") != std::string_view::npos ||
+                                   t.name.find(".attn_v.") != std::string_view::npos ||
+                                   t.name.find(".ffn_gate.") != std::string_view::npos ||
+                                   t.name.find(".ffn_up.") != std::string_view::npos;
+                total += fused || t.cols() % 32 ? t.n_elements * 2 : t.n_bytes;
+                break;
+            }
             default:  // matrices of other types go to fp16, vectors to fp32
                 total += t.n_dims >= 2 && t.ne[1] > 1 ? t.n_elements * 2 : t.n_elements * 4;
         }

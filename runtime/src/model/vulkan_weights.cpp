@@ -68,6 +68,12 @@ Projection upload_projection(vk::Allocator& alloc, const GgufFile& file, uint32_
 }
 
 ops::DeviceMatrix upload_stacked(vk::Allocator& alloc, const GgufFile& file, const std::vector<std::string>& names) {
+    // A Q8_0 tensor on its own (the embedding, the output projection) stays Q8: 8.5 bits
+    // per weight read per token instead of fp16's 16.
+    if (names.size() == 1) {
+        const GgufTensor& t = file.tensor(names[0]);
+        if (t.type == GgmlType::Q8_0 && t.cols() % 32 == 0) return ops::DeviceMatrix::upload_q8(alloc, q8_from_gguf(t, file.name()));
+    }
     std::vector<ImportedMatrix> parts;
     for (const auto& n : names) parts.push_back(import_matrix(file.tensor(n), NonInt4Policy::KeepFp16, 32, file.name()));
     bool all_int4 = true;

@@ -111,6 +111,28 @@ DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m
     return d;
 }
 
+DeviceMatrix DeviceMatrix::upload_q8(vk::Allocator& alloc, const Q8Matrix& m, uint64_t max_part_bytes) {
+    DeviceMatrix d;
+    d.type = WeightType::Q8;
+    d.rows = m.rows;
+    d.cols = m.cols;
+    const uint64_t row_bytes = (uint64_t(m.row_words()) + m.scale_words()) * 4;
+    const uint32_t step = rows_per_part(alloc.context().caps(), row_bytes, max_part_bytes);
+    for (uint32_t r0 = 0; r0 < m.rows; r0 += step) {
+        DeviceMatrixPart part;
+        part.row0 = r0;
+        part.rows = std::min(step, m.rows - r0);
+        const uint64_t code_words = uint64_t(part.rows) * m.row_words(), scale_words = uint64_t(part.rows) * m.scale_words();
+        part.so_word = align_words(code_words);
+        part.weights = alloc.allocate((uint64_t(part.so_word) + scale_words) * 4);
+        alloc.write(part.weights, m.codes.data() + size_t(r0) * m.row_words(), code_words * 4);
+        alloc.write(part.weights, m.scales.data() + size_t(r0) * m.scale_words(), scale_words * 4,
+                    uint64_t(part.so_word) * 4);
+        d.parts.push_back(std::move(part));
+    }
+    return d;
+}
+
 DeviceMatrix DeviceMatrix::upload_f16(vk::Allocator& alloc, const uint16_t* w, uint32_t rows, uint32_t cols,
                                      uint64_t max_part_bytes) {
     DeviceMatrix d;
@@ -315,7 +337,10 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                 name = "matmul_q4_gemv_rows";
                 spec1 = s.nr;
             } else {
-                name = w.type == WeightType::Int4 ? "matmul_q4_gemv" : w.type == WeightType::F16 ? "matmul_f16" : "matmul_f32";
+                name = w.type == WeightType::Int4 ? "matmul_q4_gemv"
+                       : w.type == WeightType::Q8 ? "matmul_q8"
+                       : w.type == WeightType::F16 ? "matmul_f16"
+                                                   : "matmul_f32";
                 if (s.subgroup) name += "_subgroup";
                 // The int4 broadcast kernel finds a block's group with a shift.
                 const bool pow2_group = w.group_size >= 32 && (w.group_size & (w.group_size - 1)) == 0;

@@ -28,11 +28,14 @@ Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& t
                uint32_t n_tokens) {
     if (table.parts.size() != 1)
         throw Error(ErrorKind::Unsupported, "embedding table larger than one storage-buffer binding");
-    if (table.type != WeightType::Int4 && table.type != WeightType::F16)
-        throw Error(ErrorKind::Unsupported, "embedding tables must be int4 or fp16");
+    const char* shader = table.type == WeightType::Int4 ? "embed_q4"
+                         : table.type == WeightType::Q8 ? "embed_q8"
+                         : table.type == WeightType::F16 ? "embed_f16"
+                                                         : nullptr;
+    if (!shader) throw Error(ErrorKind::Unsupported, "embedding tables must be int4, Q8 or fp16");
     push::Embed push{table.cols, table.rows, table.group_size, table.parts[0].so_word};
     Dispatch d;
-    d.kernel = &ctx.kernel({table.type == WeightType::Int4 ? "embed_q4" : "embed_f16", 3, sizeof(push), {}});
+    d.kernel = &ctx.kernel({shader, 3, sizeof(push), {}});
     d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::out(out)};
     d.push_constants(push);
     d.groups[0] = n_tokens;

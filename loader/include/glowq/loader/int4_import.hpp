@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "glowq/int4_matrix.hpp"
+#include "glowq/q8_matrix.hpp"
 #include "glowq/loader/gguf.hpp"
 
 namespace glowq {
@@ -17,6 +18,9 @@ namespace glowq {
 // that a zero scale may give +0 where ggml gives -0). Throws LoadError
 // for other types, and for a Q4_0 scale whose offset -8d does not fit fp16 (|d| > 8188).
 Int4Matrix int4_from_gguf(const GgufTensor& t, const std::string& file_name = {});
+
+// Exact import of a Q8_0 tensor (rows of whole 32-column blocks): the runtime's Q8 layout.
+Q8Matrix q8_from_gguf(const GgufTensor& t, const std::string& file_name = {});
 
 enum class NonInt4Policy {
     Requantize,  // decode to fp32, then RTN int4 (quantize_rtn) at the given group size

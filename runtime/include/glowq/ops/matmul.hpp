@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "glowq/int4_matrix.hpp"
+#include "glowq/q8_matrix.hpp"
 #include "glowq/ops/push_constants.hpp"
 #include "glowq/vk/device_caps.hpp"
 #include "glowq/vk/graph.hpp"
@@ -18,15 +19,15 @@ namespace glowq::ops {
 // so_word, then the rows of a low-rank correction's A from a_word.
 struct DeviceMatrixPart {
     uint32_t row0 = 0, rows = 0;
-    vk::Buffer weights;       // int4 codes (+ scale/offset, A), or dense values
-    uint32_t so_word = 0;     // int4: first scale/offset word
+    vk::Buffer weights;       // int4 codes (+ scale/offset, A), Q8 codes (+ scales), or dense values
+    uint32_t so_word = 0;     // int4: first scale/offset word; Q8: first scale word
     uint32_t a_word = 0;      // with a correction: first word of A (rows x lr_rank fp16, pairs)
     uint64_t lr_bytes = 0;    // bytes of A
     // The correction reads R columns [lr_r_offset, +lr_rank).
     uint32_t lr_r_offset = 0;
 };
 
-enum class WeightType { Int4, F16, F32 };
+enum class WeightType { Int4, Q8, F16, F32 };
 
 struct DeviceMatrix {
     WeightType type = WeightType::Int4;
@@ -52,6 +53,8 @@ struct DeviceMatrix {
     // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
     static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
                                      uint64_t max_part_bytes = 0);
+    // Q8 weights (llama.cpp's Q8_0 blocks), as they are: 8.5 bits per weight.
+    static DeviceMatrix upload_q8(vk::Allocator& alloc, const Q8Matrix& m, uint64_t max_part_bytes = 0);
     // fp16 weights given as IEEE half bit patterns, row-major rows x cols.
     static DeviceMatrix upload_f16(vk::Allocator& alloc, const uint16_t* w, uint32_t rows, uint32_t cols,
                                    uint64_t max_part_bytes = 0);
