@@ -214,6 +214,17 @@ static void check_range(const Buffer& b, VkDeviceSize size, VkDeviceSize offset,
                                                     std::to_string(b.size()));
 }
 
+// A copy's writes made visible to the shaders and transfers recorded after it.
+static void transfer_written(VkCommandBuffer cmd) {
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                       VK_ACCESS_TRANSFER_WRITE_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, nullptr,
+                         0, nullptr);
+}
+
 // Transfers through staging go in chunks, so a 4 GiB model needs no 4 GiB staging buffer.
 static constexpr VkDeviceSize kStagingChunk = VkDeviceSize(32) << 20;
 
@@ -230,13 +241,7 @@ void Allocator::write(const Buffer& dst, const void* data, VkDeviceSize size, Vk
         ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
             VkBufferCopy region{stage.offset(), dst.offset() + dst_offset + done, n};
             vkCmdCopyBuffer(cmd, stage.handle(), dst.handle(), 1, &region);
-            VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-            mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-            mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                               VK_ACCESS_TRANSFER_WRITE_BIT;
-            vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
-                                 nullptr, 0, nullptr);
+            transfer_written(cmd);
         });
         done += n;
     }
@@ -285,13 +290,7 @@ void Allocator::copy(const Buffer& src, const Buffer& dst, VkDeviceSize size) {
                              VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, nullptr, 0, nullptr);
         VkBufferCopy region{src.offset(), dst.offset(), size};
         vkCmdCopyBuffer(cmd, src.handle(), dst.handle(), 1, &region);
-        VkMemoryBarrier after{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-        after.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-        after.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                              VK_ACCESS_TRANSFER_WRITE_BIT;
-        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                             VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &after, 0,
-                             nullptr, 0, nullptr);
+        transfer_written(cmd);
     });
 }
 
