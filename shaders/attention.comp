@@ -3,7 +3,9 @@
 // query token t sits at position pos + t and sees positions [0, pos + t]. Each split takes
 // a contiguous slice of those positions and keeps an online softmax (running max m, sum l,
 // unnormalized output o); attention_combine.comp merges the splits. Splitting over the KV
-// length gives a GPU enough workgroups when decoding one token with few heads.
+// length gives a GPU enough workgroups when decoding one token with few heads. With one
+// split (CPU drivers, prompts) the output is final: written normalized as [t][h * hd + d],
+// and no combine dispatch follows.
 // GQA: query head h reads KV head h / (n_heads / n_kv).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
@@ -16,7 +18,8 @@ const uint MAX_DPT = 4;  // head_dim up to 256: each invocation owns head_dim/64
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) readonly buffer QKV { float qkv[]; };
 layout(std430, binding = 2) readonly buffer KV { uint kv[]; };  // K, then V from word p.v_word
-layout(std430, binding = 3) writeonly buffer Partial { float partial[]; };  // [t][h][split][hd + 2]
+// [t][h][split][hd + 2], or with one split the output [t][n_heads * hd]
+layout(std430, binding = 3) writeonly buffer Partial { float partial[]; };
 layout(push_constant) uniform Push { GQ_PUSH_ATTENTION } p;
 
 shared float qs[256];
@@ -97,6 +100,13 @@ void main() {
         barrier();  // scores[] is rewritten by the next tile
     }
 
+    if (p.splits == 1) {
+        for (uint i = 0; i < MAX_DPT; ++i) {
+            const uint d = tid + i * WG;
+            if (d < hd) partial[(t * p.n_heads + h) * hd + d] = o[i] / l;
+        }
+        return;
+    }
     const uint out_at = ((t * p.n_heads + h) * p.splits + split) * (hd + 2);
     for (uint i = 0; i < MAX_DPT; ++i) {
         const uint d = tid + i * WG;

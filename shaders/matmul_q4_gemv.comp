@@ -24,6 +24,29 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
+#if defined(LOWRANK) && defined(NORM_INPUT)
+#error "the low-rank epilogue adds A R after the norm's scale: not a combination the runtime uses"
+#endif
+#ifdef NORM_INPUT
+// The decoder layer's RMSNorm folded into the product that consumes it (one dispatch less
+// per norm): each invocation sums x^2 as it streams x, multiplies x by the norm weights
+// (word norm_word of the matrix binding) as it loads it, and scales its sums by
+// 1 / sqrt(mean(x^2) + eps) at the end.
+layout(std430, binding = 0) readonly buffer MatrixVec4 { vec4 w_vec4[]; };
+float input_scale(uint k) { return uintBitsToFloat(w_words[p.norm_word + k]); }
+vec4 input_scale4(uint k) { return w_vec4[p.norm_word / 4 + k / 4]; }  // k a multiple of 4
+#define ROW_RED_SLOTS (2 * NTOK)  // the row's sums, then its sums of x^2
+#else
+float input_scale(uint k) { return 1.0; }
+vec4 input_scale4(uint k) { return vec4(1.0); }
+#endif
+#ifdef B_ROWS
+// GlowQ's shared projection R = B x computed by this dispatch's last workgroups (B's fp16
+// rows, binding 3), so a corrected group needs no dispatch of its own for it; whoever
+// consumes Y adds A R (rope_kv.comp, silu_mul.comp).
+layout(std430, binding = 3) readonly buffer BRows { uint b_words[]; };
+#endif
+
 #ifdef LOWRANK
 // GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own
 // dispatch. The workgroup's tokens' R slices are loaded into shared memory once.
@@ -49,12 +72,16 @@ void unpack_block(uvec4 q, out vec4 c[8]) {
 }
 
 // Sum over the block's first `valid` columns of q*x and of x, so that
-// sum(w*x) = s*sum(q*x) + m*sum(x). xb is the float index of the block's first column.
-void block_dot(const vec4 c[8], uvec4 q, uint xb, uint valid, bool aligned, out float qx, out float sx) {
+// sum(w*x) = s*sum(q*x) + m*sum(x); ss gains the block's sum of x^2 (before the norm's
+// weights). xb is the float index of the block's first column, k0 its column.
+void block_dot(const vec4 c[8], uvec4 q, uint xb, uint k0, uint valid, bool aligned, out float qx, out float sx,
+               inout float ss) {
     vec4 acc = vec4(0.0), xs = vec4(0.0);
     if (valid == 32 && aligned) {
         for (uint j = 0; j < 8; ++j) {
-            const vec4 xv = x4[xb / 4 + j];
+            vec4 xv = x4[xb / 4 + j];
+            ss += dot(xv, xv);
+            xv *= input_scale4(k0 + 4 * j);
             acc += c[j] * xv;
             xs += xv;
         }
@@ -62,7 +89,9 @@ void block_dot(const vec4 c[8], uvec4 q, uint xb, uint valid, bool aligned, out 
         // Tail: codes come from the packed words (a dynamic index into c[] would push the
         // whole array to memory on some compilers).
         for (uint i = 0; i < valid; ++i) {
-            const float xv = x[xb + i];
+            float xv = x[xb + i];
+            ss += xv * xv;
+            xv *= input_scale(k0 + i);
             acc.x += float((q[i / 8] >> (4 * (i % 8))) & 15u) * xv;
             xs.x += xv;
         }
@@ -71,16 +100,96 @@ void block_dot(const vec4 c[8], uvec4 q, uint xb, uint valid, bool aligned, out 
     sx = xs.x + xs.y + xs.z + xs.w;
 }
 
-void store_y(uint i, float v) { y[i] = p.accumulate != 0 ? y[i] + v : v; }
+// R is always written; Y's rows may accumulate.
+void store_out(bool r_row, uint i, float v) { y[i] = p.accumulate != 0 && !r_row ? y[i] + v : v; }
+
+#ifdef B_ROWS
+// Row `row` of B (rows past b_rows compute the last one and store nothing) for the
+// workgroup's tokens: sums into acc, sums of x^2 into ssl (this lane's share of x: summed
+// over the 8 lanes below in the broadcast kernel, over the row's lanes otherwise) and sst
+// (every lane's, the broadcast kernel's tail).
+void b_row_dot(uint row, uint lane, uint t0, inout float acc[NTOK], inout float ssl[NTOK], inout float sst[NTOK]) {
+    const uint rowc = min(row, p.b_rows - 1);
+    const uint rw = GQ_F16_ROW_WORDS(p.K);
+#ifdef X_BROADCAST
+    const uint sl = gl_SubgroupInvocationID % 8;
+    const uint kfull = p.x_stride % 4 == 0 ? p.K / 32 * 32 : 0;
+    for (uint k0 = 0; k0 < kfull; k0 += 32) {
+        vec4 wv[8];
+        for (uint j = 0; j < 8; ++j) {
+            const uint i = rowc * rw + k0 / 2 + 2 * j;
+            wv[j] = vec4(gq_unpack_half2(b_words[i]), gq_unpack_half2(b_words[i + 1]));
+        }
+        const vec4 gl = input_scale4(k0 + 4 * sl);
+        for (uint t = 0; t < NTOK; ++t) {
+            if (t0 + t < p.T) {
+                const vec4 xr = x4[((t0 + t) * p.x_stride + k0) / 4 + sl];
+                ssl[t] += dot(xr, xr);
+                const vec4 xl = xr * gl;
+                vec4 a = vec4(0.0);
+#define GQ_STEP(j) a += wv[j] * subgroupShuffle(xl, j);
+                GQ_STEP(0) GQ_STEP(1) GQ_STEP(2) GQ_STEP(3) GQ_STEP(4) GQ_STEP(5) GQ_STEP(6) GQ_STEP(7)
+#undef GQ_STEP
+                acc[t] += a.x + a.y + a.z + a.w;
+            }
+        }
+    }
+    for (uint k = kfull; k < p.K; ++k) {  // the tail, one column at a time
+        const vec2 h = gq_unpack_half2(b_words[rowc * rw + k / 2]);
+        const float wk = (k % 2 == 0 ? h.x : h.y) * input_scale(k);
+        for (uint t = 0; t < NTOK; ++t) {
+            if (t0 + t < p.T) {
+                const float xv = x[(t0 + t) * p.x_stride + k];
+                sst[t] += xv * xv;
+                acc[t] += wk * xv;
+            }
+        }
+    }
+#else
+    for (uint j = lane; j < rw; j += TPR) {
+        const vec2 wv = gq_unpack_half2(b_words[rowc * rw + j]);
+        const uint k = 2 * j;
+        for (uint t = 0; t < NTOK; ++t) {
+            if (t0 + t < p.T) {
+                const uint xb = (t0 + t) * p.x_stride + k;
+                const float x0 = x[xb];
+                ssl[t] += x0 * x0;
+                acc[t] += wv.x * input_scale(k) * x0;
+                if (k + 1 < p.K) {
+                    const float x1 = x[xb + 1];
+                    ssl[t] += x1 * x1;
+                    acc[t] += wv.y * input_scale(k + 1) * x1;
+                }
+            }
+        }
+    }
+#endif
+}
+#endif
 
 void main() {
     const uint tid = gl_LocalInvocationID.x;
     const uint lane = tid % TPR;
-    const uint row = gl_WorkGroupID.x * ROWS + tid / TPR;
+    const uint w_groups = (p.N + ROWS - 1) / ROWS;  // B_ROWS: the workgroups after these do B
+    const bool b_group = gl_WorkGroupID.x >= w_groups;
+    const uint row = (b_group ? gl_WorkGroupID.x - w_groups : gl_WorkGroupID.x) * ROWS + tid / TPR;
+    const uint n_rows = b_group ? p.b_rows : p.N;
     const uint t0 = gl_WorkGroupID.y * NTOK;
 
     float acc[NTOK];
-    for (uint t = 0; t < NTOK; ++t) acc[t] = 0.0;
+    // Sums of x^2 for NORM_INPUT: ssl over this lane's share of x, sst over what every
+    // lane reads (unused sums are dead code in the other variants).
+    float ssl[NTOK], sst[NTOK];
+    for (uint t = 0; t < NTOK; ++t) {
+        acc[t] = 0.0;
+        ssl[t] = 0.0;
+        sst[t] = 0.0;
+    }
+#ifdef B_ROWS
+    if (b_group) {
+        b_row_dot(row, lane, t0, acc, ssl, sst);
+    } else {
+#endif
 
 #ifdef LOWRANK
     for (uint i = tid; i < NTOK * p.rank; i += WG) {
@@ -150,12 +259,15 @@ void main() {
             const vec2 sm = gq_unpack_half2(w_words[p.so_word + rowc * ngroups + (b >> gshift)]);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
+            const vec4 gl = input_scale4(k0 + 4 * sl);
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {
                     const uint xb = (t0 + t) * p.x_stride + k0;
                     float qx, sx;
                     if (valid == 32 && aligned) {
-                        const vec4 xl = x4[xb / 4 + sl];
+                        const vec4 xr = x4[xb / 4 + sl];
+                        ssl[t] += dot(xr, xr);
+                        const vec4 xl = xr * gl;
                         vec4 a = vec4(0.0), xs = vec4(0.0);
                         // Columns 4j..4j+3 come from lane j. Unrolled by hand: a run-time
                         // index into c[] would spill it to memory.
@@ -165,7 +277,7 @@ void main() {
                         qx = a.x + a.y + a.z + a.w;
                         sx = xs.x + xs.y + xs.z + xs.w;
                     } else {
-                        block_dot(c, q, xb, valid, aligned, qx, sx);  // the row's last block
+                        block_dot(c, q, xb, k0, valid, aligned, qx, sx, sst[t]);  // the row's last block
                     }
                     acc[t] += sm.x * qx + sm.y * sx;
                 }
@@ -187,7 +299,7 @@ void main() {
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {
                     float qx, sx;
-                    block_dot(c, q, (t0 + t) * p.x_stride + k0, valid, aligned, qx, sx);
+                    block_dot(c, q, (t0 + t) * p.x_stride + k0, k0, valid, aligned, qx, sx, ssl[t]);
                     acc[t] += sm.x * qx + sm.y * sx;
                 }
             }
@@ -195,17 +307,46 @@ void main() {
     }
 #endif
 
+#ifdef B_ROWS
+    }
+#endif
+
+    // Where the sums go: Y's rows (y_row0 on), or R's (from r_word, rows r_stride long).
+    const uint out0 = b_group ? p.r_word : p.y_row0;
+    const uint out_stride = b_group ? p.r_stride : p.y_stride;
+#ifdef NORM_INPUT
+#ifdef X_BROADCAST
+    // The 8 lanes each summed x^2 over a quarter of every 32 columns.
+    for (uint t = 0; t < NTOK; ++t) {
+        float s = sst[t];
+        for (uint j = 0; j < 8; ++j) s += subgroupShuffle(ssl[t], j);
+        ssl[t] = s;
+    }
+#endif
+    if (TPR == 1) {  // each lane saw all of x
+        for (uint t = 0; t < NTOK; ++t) acc[t] *= inversesqrt(ssl[t] / float(p.K) + p.eps);
+    }
+#endif
+
     if (TPR == 1) {
         // One lane per row: nothing to reduce (and no barrier, which lavapipe runs as a
         // coroutine switch per invocation).
-        if (row < p.N)
+        if (row < n_rows)
             for (uint t = 0; t < NTOK; ++t)
-                if (t0 + t < p.T) store_y((t0 + t) * p.y_stride + p.y_row0 + row, acc[t]);
+                if (t0 + t < p.T) store_out(b_group, (t0 + t) * out_stride + out0 + row, acc[t]);
         return;
     }
     for (uint t = 0; t < NTOK; ++t) row_reduce_put(t, acc[t]);
+#ifdef NORM_INPUT
+    for (uint t = 0; t < NTOK; ++t) row_reduce_put(NTOK + t, ssl[t]);
+#endif
     row_reduce();
-    if (lane == 0 && row < p.N)
-        for (uint t = 0; t < NTOK; ++t)
-            if (t0 + t < p.T) store_y((t0 + t) * p.y_stride + p.y_row0 + row, row_reduce_get(t));
+    if (lane == 0 && row < n_rows)
+        for (uint t = 0; t < NTOK; ++t) {
+            float v = row_reduce_get(t);
+#ifdef NORM_INPUT
+            v *= inversesqrt(row_reduce_get(NTOK + t) / float(p.K) + p.eps);
+#endif
+            if (t0 + t < p.T) store_out(b_group, (t0 + t) * out_stride + out0 + row, v);
+        }
 }

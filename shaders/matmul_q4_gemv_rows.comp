@@ -23,7 +23,12 @@ layout(constant_id = 2) const uint NTOK = 1;  // tokens per workgroup, 1..8
 // in a decode step. Their sums meet in shared memory. NSG: subgroups per workgroup.
 layout(constant_id = 3) const uint KSPLIT = 1;
 layout(constant_id = 4) const uint NSG = 4;
-shared float team_sums[NSG * NR * NTOK];
+#ifdef NORM_INPUT
+const uint NSUM = NR + 1;  // per token: the NR rows' sums, then the sum of x^2
+#else
+const uint NSUM = NR;
+#endif
+shared float team_sums[NSG * NSUM * NTOK];
 
 #include "int4_matrix_binding.glsl"
 layout(std430, binding = 1) readonly buffer X { float x[]; };
@@ -35,6 +40,32 @@ layout(std430, binding = 2) buffer Y { float y[]; };
 layout(std430, binding = 3) readonly buffer LrR { float lr_r[]; };  // T x r_stride
 #endif
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
+#if defined(LOWRANK) && (defined(NORM_INPUT) || defined(B_ROWS))
+#error "the low-rank epilogue is not combined with the fused input norm or B rows"
+#endif
+#ifdef NORM_INPUT
+// The RMSNorm folded in, as in matmul_q4_gemv.comp: x^2 summed as x streams, x times the
+// norm weights (word norm_word of the matrix binding) on load, the sums scaled at the end.
+layout(std430, binding = 0) readonly buffer MatrixVec4 { vec4 w_vec4[]; };
+#endif
+#ifdef B_ROWS
+// GlowQ's R = B norm(x) by the last workgroups (fp16 B in binding 3), as in
+// matmul_q4_gemv.comp.
+layout(std430, binding = 3) readonly buffer BRows { uint b_words[]; };
+
+// sum over the block (columns k0.., x in xv, zeros past K) of B's row `row`.
+float b_block_dot(uint row, uint k0, const vec4 xv[8]) {
+    const uint rw = GQ_F16_ROW_WORDS(p.K);
+    vec4 a = vec4(0.0);
+    for (uint j = 0; j < 8; ++j) {
+        const uint w = k0 / 2 + 2 * j;  // words of columns k0+4j .. k0+4j+3
+        const vec2 lo = w < rw ? gq_unpack_half2(b_words[row * rw + w]) : vec2(0.0);
+        const vec2 hi = w + 1 < rw ? gq_unpack_half2(b_words[row * rw + w + 1]) : vec2(0.0);
+        a += vec4(lo, hi) * xv[j];
+    }
+    return a.x + a.y + a.z + a.w;
+}
+#endif
 
 // sum over the block of q * x, with the 32 codes of q against x columns xv[0..7]. Codes
 // become floats by bit pattern (0x4B000000 | q is the float 2^23 + q) rather than by
@@ -56,22 +87,27 @@ void main() {
     const uint team = gl_SubgroupID / KSPLIT, member = gl_SubgroupID % KSPLIT;
     const uint lane = member * SG + gl_SubgroupInvocationID;  // within the team
     const uint TL = SG * KSPLIT;                               // lanes per team
-    const uint row0 = (gl_WorkGroupID.x * (NSG / KSPLIT) + team) * NR;
+    const uint w_groups = (p.N + NR * (NSG / KSPLIT) - 1) / (NR * (NSG / KSPLIT));  // then B's (B_ROWS)
+    const bool b_group = gl_WorkGroupID.x >= w_groups;
+    const uint row0 = ((b_group ? gl_WorkGroupID.x - w_groups : gl_WorkGroupID.x) * (NSG / KSPLIT) + team) * NR;
+    const uint n_rows = b_group ? p.b_rows : p.N;
     const uint t0 = gl_WorkGroupID.y * NTOK;
     const uint nblocks = GQ_ROW_BLOCKS(p.K), ngroups = GQ_GROUPS(p.K, p.G);
     const bool aligned = p.x_stride % 4 == 0;
 
-    float acc[NR * NTOK];
-    for (uint i = 0; i < NR * NTOK; ++i) acc[i] = 0.0;
+    float acc[NSUM * NTOK];  // [r * NTOK + t], then the sums of x^2 at [NR * NTOK + t]
+    for (uint i = 0; i < NSUM * NTOK; ++i) acc[i] = 0.0;
 
     // One block per lane per step: two (all loads issued first) spilled registers at NR 8.
     for (uint b = lane; b < nblocks; b += TL) {
         uvec4 q[NR];
         vec2 sm[NR];
-        for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
-            const uint row = min(row0 + r, p.N - 1);
-            q[r] = codes[row * nblocks + b];
-            sm[r] = gq_unpack_half2(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
+        if (!b_group) {
+            for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
+                const uint row = min(row0 + r, p.N - 1);
+                q[r] = codes[row * nblocks + b];
+                sm[r] = gq_unpack_half2(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
+            }
         }
         const uint k0 = b * GQ_BLOCK_COLS;
         const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
@@ -85,6 +121,23 @@ void main() {
                 for (uint j = 0; j < 8; ++j)
                     for (uint i = 0; i < 4; ++i) xv[j][i] = 4 * j + i < valid ? x[xb + 4 * j + i] : 0.0;
             }
+#ifdef NORM_INPUT
+            for (uint j = 0; j < 8; ++j) {
+                acc[NR * NTOK + t] += dot(xv[j], xv[j]);
+                if (valid == GQ_BLOCK_COLS) {
+                    xv[j] *= w_vec4[p.norm_word / 4 + k0 / 4 + j];
+                } else {
+                    for (uint i = 0; i < 4; ++i)
+                        if (4 * j + i < valid) xv[j][i] *= uintBitsToFloat(w_words[p.norm_word + k0 + 4 * j + i]);
+                }
+            }
+#endif
+#ifdef B_ROWS
+            if (b_group) {
+                for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] += b_block_dot(min(row0 + r, p.b_rows - 1), k0, xv);
+                continue;
+            }
+#endif
             const vec4 x4sum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
             const float sx = x4sum.x + x4sum.y + x4sum.z + x4sum.w;
             for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] += sm[r].x * block_qx(q[r], xv) + sm[r].y * sx;
@@ -105,27 +158,35 @@ void main() {
     }
 #endif
 
-    for (uint i = 0; i < NR * NTOK; ++i) {
+    for (uint i = 0; i < NSUM * NTOK; ++i) {
         const float s = subgroupAdd(acc[i]);
         if (KSPLIT == 1) {
             acc[i] = s;
         } else if (gl_SubgroupInvocationID == 0) {
-            team_sums[gl_SubgroupID * NR * NTOK + i] = s;
+            team_sums[gl_SubgroupID * NSUM * NTOK + i] = s;
         }
     }
     if (KSPLIT > 1) {
         barrier();
-        for (uint i = 0; i < NR * NTOK; ++i) {
+        for (uint i = 0; i < NSUM * NTOK; ++i) {
             float s = 0.0;
-            for (uint m = 0; m < KSPLIT; ++m) s += team_sums[(team * KSPLIT + m) * NR * NTOK + i];
+            for (uint m = 0; m < KSPLIT; ++m) s += team_sums[(team * KSPLIT + m) * NSUM * NTOK + i];
             acc[i] = s;
         }
     }
+#ifdef NORM_INPUT
+    for (uint t = 0; t < NTOK; ++t) {
+        const float inv = inversesqrt(acc[NR * NTOK + t] / float(p.K) + p.eps);
+        for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] *= inv;
+    }
+#endif
+    // Y's rows (y_row0 on), or R's (from r_word, rows r_stride long; never accumulated).
+    const uint out0 = b_group ? p.r_word : p.y_row0, out_stride = b_group ? p.r_stride : p.y_stride;
     if (lane == 0)
         for (uint r = 0; r < NR; ++r)
             for (uint t = 0; t < NTOK; ++t)
-                if (row0 + r < p.N && t0 + t < p.T) {
-                    const uint i = (t0 + t) * p.y_stride + p.y_row0 + row0 + r;
-                    y[i] = p.accumulate != 0 ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
+                if (row0 + r < n_rows && t0 + t < p.T) {
+                    const uint i = (t0 + t) * out_stride + out0 + row0 + r;
+                    y[i] = p.accumulate != 0 && !b_group ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
                 }
 }

@@ -1,19 +1,30 @@
 #version 450
 // SwiGLU activation: out[t][i] = silu(gate[t][i]) * up[t][i], where the fused gate/up
-// product of a token is the row [gate (n_ff) | up (n_ff)].
+// product of a token is the row [gate (n_ff) | up (n_ff)]. Workgroup (x: 64 columns, y:
+// token). LOWRANK: the group's correction A R is added to gate and up first
+// (lowrank_input.glsl; A in binding 2).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
+#include "half.glsl"
+#include "int4_layout.h"
 
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer GateUp { float gu[]; };
 layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Push { GQ_PUSH_SILU_MUL } p;
 
+#define LR_A_BINDING 2
+#define LR_INPUT(i) gu[i]
+#include "lowrank_input.glsl"
+
 void main() {
-    const uint stride = gl_NumWorkGroups.x * 64;
-    for (uint e = gl_GlobalInvocationID.x; e < p.n_total; e += stride) {
-        const uint t = e / p.n_ff, i = e % p.n_ff;
-        const float g = gu[t * 2 * p.n_ff + i], u = gu[t * 2 * p.n_ff + p.n_ff + i];
-        outv[e] = g / (1.0 + exp(-g)) * u;
-    }
+    const uint t = gl_WorkGroupID.y, i = gl_GlobalInvocationID.x;
+    lowrank_stage(t);
+    // Loads outside control flow (past n_ff, the last column again): lavapipe turns every
+    // load inside a branch into a loop over the SIMD lanes, 10x slower here.
+    const uint ic = min(i, p.n_ff - 1);
+    const float g = gu[t * 2 * p.n_ff + ic] + lowrank_row(ic);
+    const float u = gu[t * 2 * p.n_ff + p.n_ff + ic] + lowrank_row(p.n_ff + ic);
+    const float v = g / (1.0 + exp(-g)) * u;
+    if (i < p.n_ff) outv[t * p.n_ff + i] = v;
 }

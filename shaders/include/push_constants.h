@@ -11,14 +11,19 @@
  * Y += W X (residual connections); rank/r_stride/r_offset: the LOWRANK epilogue's A has
  * `rank` columns and reads R[t][r_offset .. r_offset + rank), R rows r_stride long.
  * so_word/a_word: where an int4 matrix's scale/offset words and A start in its one weight
- * binding (int4_layout.h, GQ_PACKED_MATRIX). */
+ * binding (int4_layout.h, GQ_PACKED_MATRIX).
+ * NORM_INPUT variants: X is normalized on load (RMSNorm with weights from word norm_word of
+ * the matrix binding, epsilon eps). B_ROWS variants: b_rows more rows of fp16 weights (B,
+ * binding 3) are multiplied too, and R[t][j] goes to Y from word r_word, rows r_stride long. */
 #define GQ_PUSH_MATMUL \
     uint N, K, G, T;   \
     uint x_stride, y_stride; \
     uint y_row0;       \
     uint accumulate;   \
     uint rank, r_stride, r_offset; \
-    uint so_word, a_word;
+    uint so_word, a_word; \
+    uint norm_word; float eps; \
+    uint b_rows, r_word;
 
 /* embed: dim columns, n_rows table rows, group size G and scale/offset start (int4 table). */
 #define GQ_PUSH_EMBED uint dim, n_rows, G, so_word;
@@ -27,15 +32,21 @@
 #define GQ_PUSH_RMSNORM uint dim, row0; float eps;
 
 /* rope_kv: theta = pos * freq_scale * freq_base^(-2i / rope_dim). v_word: where V starts in
- * the layer's KV binding (K first, then V: one binding, see GQ_MAX_BINDINGS). */
-#define GQ_PUSH_ROPE_KV uint n_heads, n_kv, head_dim, rope_dim; float freq_base, freq_scale; uint v_word;
+ * the layer's KV binding (K first, then V: one binding, see GQ_MAX_BINDINGS).
+ * The LOWRANK variants (rope_kv, silu_mul) first add a group's correction A R to their
+ * input rows: A (rank columns, fp16 pairs) from word a_word of the matrix binding, R of
+ * token t from word r_word + t * r_stride of the input binding. */
+#define GQ_LOWRANK_INPUT uint rank, a_word, r_word, r_stride;
+#define GQ_PUSH_ROPE_KV uint n_heads, n_kv, head_dim, rope_dim; float freq_base, freq_scale; uint v_word; \
+    GQ_LOWRANK_INPUT
 
-/* attention: scale = 1 / sqrt(head_dim); v_word as for rope_kv. */
+/* attention: scale = 1 / sqrt(head_dim); v_word as for rope_kv. With one split, the
+ * output is written normalized, as attention_combine would. */
 #define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word;
 #define GQ_PUSH_ATTENTION_COMBINE uint n_heads, head_dim, splits;
 
-/* silu_mul: n_total = T * n_ff. */
-#define GQ_PUSH_SILU_MUL uint n_ff, n_total;
+/* silu_mul: n_ff columns of gate, then of up, per token. */
+#define GQ_PUSH_SILU_MUL uint n_ff; GQ_LOWRANK_INPUT
 
 /* copy_bandwidth: uvec4 elements. */
 #define GQ_PUSH_COPY uint count;

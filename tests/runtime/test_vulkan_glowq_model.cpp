@@ -138,3 +138,52 @@ TEST_CASE_METHOD(test::VkFixture, "GlowQ model files run on Vulkan as Wq + A B",
     }
     std::remove(plain_path.c_str());
 }
+
+// Issue 13's budget: with the norm folded into the q/k/v and gate/up GEMVs, B's rows
+// computed with them and A R added by RoPE and SiLU, a decode step's layer is at most 7
+// dispatches, 9 with GlowQ corrections (o and down keep their B projection). Counted from
+// the dispatches a profiled step runs, by their layer label. On GPUs attention splits the
+// KV length and merges the splits in a dispatch of its own: one more there, for now.
+TEST_CASE_METHOD(test::VkFixture, "a decode step's layer is at most 7 dispatches, 9 with GlowQ corrections",
+                 "[forward][lowrank][dispatches]") {
+    const std::string plain_path = "/tmp/glowq_test_count_" + std::to_string(getpid()) + ".gguf";
+    SynthOptions so;
+    so.shape = synth_shape("tiny");
+    so.layers = 2;
+    so.matrix_type = GgmlType::F16;
+    write_synth_model(plain_path, so);
+    const std::string q4_path = "/tmp/glowq_test_count_q4_" + std::to_string(getpid()) + ".gguf";
+    so.matrix_type = GgmlType::Q4_0;
+    write_synth_model(q4_path, so);
+    const GgufFile plain = GgufFile::open(plain_path);
+    auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
+    const std::string lr_path = "/tmp/glowq_test_count_lr_" + std::to_string(getpid()) + ".gguf";
+    write_glowq(plain, *hw, lr_path, 16, false);
+    for (bool corrected : {false, true}) {
+        DYNAMIC_SECTION((corrected ? "GlowQ r16" : "plain Q4_0")) {
+            const GgufFile f = GgufFile::open(corrected ? lr_path : q4_path);
+            VulkanModelOptions vo;
+            vo.max_context = 32;
+            vo.chunk = 8;
+            VulkanLlama gpu(ctx, f, vo);
+            const auto& layer = gpu.weights().layers()[0];
+            REQUIRE(layer.qkv.w.has_input_norm());
+            REQUIRE(ops::fused_gemv_supported(ctx, layer.qkv.w, 1));
+            const std::vector<int32_t> prompt = {1, 2, 3, 4};
+            std::vector<float> logits(gpu.config().n_vocab);
+            gpu.eval(prompt.data(), 4, 0, logits.data(), false);
+            const int32_t next = 5;
+            const auto nodes = gpu.profile_step(&next, 1, 4, 1);
+            size_t layer0 = 0, layer1 = 0;
+            for (const auto& n : nodes) {
+                layer0 += n.label.rfind("L0.", 0) == 0;
+                layer1 += n.label.rfind("L1.", 0) == 0;
+            }
+            CHECK(layer0 == layer1);
+            const size_t combine = ctx.caps().type == "cpu" ? 0 : 1;
+            CHECK(layer0 == (corrected ? 9u : 7u) + combine);
+            CHECK(nodes.size() == 2 * layer0 + 3);  // embedding, output norm, output projection
+        }
+    }
+    for (const auto& p : {plain_path, q4_path, lr_path}) std::remove(p.c_str());
+}

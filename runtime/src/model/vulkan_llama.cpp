@@ -100,6 +100,11 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
         load(L.o, {"attn_output"}, qd);
         load(L.gate_up, {"ffn_gate", "ffn_up"}, d);
         load(L.down, {"ffn_down"}, cfg_.n_ff);
+        // The norms' weights also go with the products they feed, for GEMVs that fold the
+        // norm in (VulkanLlama::add_normed_projection).
+        if (L.qkv.w.type == ops::WeightType::Int4) L.qkv.w.attach_input_norm(alloc_, read_vector(file, blk(l, "attn_norm"), d));
+        if (L.gate_up.w.type == ops::WeightType::Int4)
+            L.gate_up.w.attach_input_norm(alloc_, read_vector(file, blk(l, "ffn_norm"), d));
         if (L.qkv.w.rows != qd + 2 * kvd || L.qkv.w.cols != d || L.gate_up.w.rows != 2 * cfg_.n_ff ||
             L.down.w.cols != cfg_.n_ff)
             throw Error(ErrorKind::InvalidModel, file.name() + ": layer " + std::to_string(l) +
@@ -151,10 +156,13 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     tokens_ = alloc_.allocate(C * 4, vk::MemoryUsage::HostWrite);
     x_ = alloc_.allocate(C * d * 4);
     xn_ = alloc_.allocate(C * d * 4);
-    qkv_ = alloc_.allocate(C * (qd + 2 * kvd) * 4);
+    // qkv_ and gate_up_ hold R after the products (from word C x rows) where the GEMV
+    // computes it (add_normed_projection).
+    const uint64_t R = weights_->max_lowrank();
+    qkv_ = alloc_.allocate(C * (qd + 2 * kvd + R) * 4);
     attn_ = alloc_.allocate(C * qd * 4);
     partial_ = alloc_.allocate(C * cfg_.n_heads * splits_ * (hd + 2) * 4);
-    gate_up_ = alloc_.allocate(C * 2 * cfg_.n_ff * 4);
+    gate_up_ = alloc_.allocate(C * (2 * cfg_.n_ff + R) * 4);
     act_ = alloc_.allocate(C * cfg_.n_ff * 4);
     if (weights_->max_lowrank()) lowrank_r_ = alloc_.allocate(C * weights_->max_lowrank() * 4);
 
@@ -214,6 +222,38 @@ void VulkanLlama::add_projection(vk::Graph& g, const DeviceProjection& p, const 
     }
 }
 
+// A group whose input is the residual stream's RMSNorm (q/k/v, gate/up): where the GEMV
+// has the fused variants, one dispatch normalizes x as it loads it, multiplies, and for a
+// corrected group also computes R = B norm(x) into y's buffer after y (from word chunk x
+// rows); the consumer then adds A R (returned). Elsewhere: the norm's own dispatch, then
+// add_projection.
+std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g, const DeviceProjection& p,
+                                                                    const vk::Buffer& norm, const vk::Buffer& y,
+                                                                    uint32_t T, const std::string& label) {
+    ops::MatmulOptions o;
+    o.norm_input = true;
+    o.norm_eps = cfg_.rms_eps;
+    const bool fuse_b = p.corrected() && p.w.parts.size() == 1 && p.b.parts.size() == 1 && p.b.type == ops::WeightType::F16;
+    if (ops::fused_gemv_supported(ctx_, p.w, T, o) && (!p.corrected() || fuse_b)) {
+        std::optional<ops::LowrankInput> lr;
+        if (p.corrected()) {
+            o.b_rows = &p.b;
+            o.r_word = options_.chunk * p.w.rows;
+            lr = ops::LowrankInput{&p.w, o.r_word, p.b.rows};
+        }
+        for (auto& d : ops::matmul(ctx_, p.w, x_, y, T, o)) {
+            d.label = label + ":" + d.label;
+            g.add(std::move(d));
+        }
+        return lr;
+    }
+    vk::Dispatch n = ops::rmsnorm(ctx_, x_, norm, xn_, cfg_.n_embd, T, 0, cfg_.rms_eps);
+    n.label = label + "_norm:" + n.label;
+    g.add(std::move(n));
+    add_projection(g, p, xn_, y, T, false, label);
+    return std::nullopt;
+}
+
 void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
     const ops::AttentionShape shape{cfg_.n_heads, cfg_.n_kv_heads, cfg_.head_dim, cfg_.rope_dim, cfg_.rope_freq_base,
                                     cfg_.rope_scaling.type == "linear" ? 1.0f / cfg_.rope_scaling.factor : 1.0f};
@@ -230,15 +270,15 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         const DeviceLayer& L = weights_->layers()[l];
         const std::string p = "L" + std::to_string(l);
-        add({ops::rmsnorm(ctx_, x_, L.attn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".attn_norm");
-        add_projection(g, L.qkv, xn_, qkv_, T, false, p + ".qkv");
+        const auto qkv_lr = add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv");
         const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
-        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T)}, p + ".rope_kv");
+        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr)},
+            p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
         add(ops::attention(ctx_, g.step_buffer(), qkv_, kv, partial_, attn_, shape, T, splits), p + ".attn");
         add_projection(g, L.o, attn_, x_, T, true, p + ".o");
-        add({ops::rmsnorm(ctx_, x_, L.ffn_norm, xn_, d, T, 0, cfg_.rms_eps)}, p + ".ffn_norm");
-        add_projection(g, L.gate_up, xn_, gate_up_, T, false, p + ".gate_up");
-        add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T)}, p + ".silu_mul");
+        const auto gate_up_lr = add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up");
+        add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr)},
+            p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul"));
         add_projection(g, L.down, act_, x_, T, true, p + ".down");
     }
     if (mode == Logits::None) return;

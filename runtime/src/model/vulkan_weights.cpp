@@ -110,13 +110,17 @@ ops::DeviceMatrix upload_stacked(vk::Allocator& alloc, const GgufFile& file, con
     return ops::DeviceMatrix::upload_f16(alloc, h.data(), rows, cols);
 }
 
-vk::Buffer upload_vector(vk::Allocator& alloc, const GgufFile& file, const std::string& name, uint32_t expect) {
+std::vector<float> read_vector(const GgufFile& file, const std::string& name, uint32_t expect) {
     const GgufTensor& t = file.tensor(name);
     if (t.n_elements != expect)
         throw Error(ErrorKind::InvalidArgument, file.name() + ": tensor " + name + " has " +
                                                     std::to_string(t.n_elements) + " elements, expected " +
                                                     std::to_string(expect));
-    const std::vector<float> v = dequantize(t, file.name());
+    return dequantize(t, file.name());
+}
+
+vk::Buffer upload_vector(vk::Allocator& alloc, const GgufFile& file, const std::string& name, uint32_t expect) {
+    const std::vector<float> v = read_vector(file, name, expect);
     return alloc.upload(v.data(), v.size() * 4);
 }
 

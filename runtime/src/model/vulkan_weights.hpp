@@ -27,7 +27,8 @@ struct Projection {
 Projection upload_projection(vk::Allocator& alloc, const GgufFile& file, uint32_t layer,
                              const std::vector<std::string>& modules, uint32_t cols);
 
-// An fp32 vector tensor (norm weights) on the device.
+// An fp32 vector tensor (norm weights), checked to hold `expect` values; and on the device.
+std::vector<float> read_vector(const GgufFile& file, const std::string& name, uint32_t expect);
 vk::Buffer upload_vector(vk::Allocator& alloc, const GgufFile& file, const std::string& name, uint32_t expect);
 
 }  // namespace glowq

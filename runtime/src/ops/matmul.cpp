@@ -85,18 +85,34 @@ void DeviceMatrix::attach_lowrank(vk::Allocator& alloc, const std::vector<uint16
     lr_rank = rank;
     for (size_t i = 0; i < parts.size(); ++i) {
         DeviceMatrixPart& p = parts[i];
-        // A goes after the part's scale/offset words, in a buffer that replaces the part's:
-        // the codes and scale/offset words are copied over on the device.
-        const uint64_t old_bytes = p.weights.size();
-        const uint32_t a_word = align_words(old_bytes / 4);
         p.lr_bytes = uint64_t(p.rows) * rank * 2;
-        vk::Buffer grown = alloc.allocate(uint64_t(a_word) * 4 + p.lr_bytes);
-        alloc.copy(p.weights, grown, old_bytes);
-        p.weights = std::move(grown);
-        alloc.write(p.weights, a.data() + size_t(p.row0) * rank, p.lr_bytes, uint64_t(a_word) * 4);
-        p.a_word = a_word;
+        p.a_word = append_section(alloc, p, a.data() + size_t(p.row0) * rank, p.lr_bytes);
         p.lr_r_offset = r_offsets.size() == 1 ? r_offsets[0] : r_offsets[i];
     }
+}
+
+bool DeviceMatrix::attach_input_norm(vk::Allocator& alloc, const std::vector<float>& weights) {
+    if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, "input norms are attached to int4 weights only");
+    if (weights.size() != cols)
+        throw Error(ErrorKind::InvalidArgument, "attach_input_norm: " + std::to_string(weights.size()) +
+                                                    " weights for " + std::to_string(cols) + " columns");
+    for (const DeviceMatrixPart& p : parts)
+        if (GQ_ALIGN_WORDS(p.weights.size() / 4) * 4 + uint64_t(cols) * 4 > alloc.context().caps().max_storage_buffer_range)
+            return false;
+    for (DeviceMatrixPart& p : parts) p.norm_word = append_section(alloc, p, weights.data(), uint64_t(cols) * 4);
+    return true;
+}
+
+// A new section after the part's others, in a buffer that replaces the part's (what it
+// held is copied over on the device); returns the section's first word.
+uint32_t DeviceMatrix::append_section(vk::Allocator& alloc, DeviceMatrixPart& p, const void* data, uint64_t bytes) {
+    const uint64_t old_bytes = p.weights.size();
+    const uint32_t word = align_words(old_bytes / 4);
+    vk::Buffer grown = alloc.allocate(uint64_t(word) * 4 + bytes);
+    alloc.copy(p.weights, grown, old_bytes);
+    p.weights = std::move(grown);
+    alloc.write(p.weights, data, bytes, uint64_t(word) * 4);
+    return word;
 }
 
 DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m, uint64_t max_part_bytes) {
@@ -267,30 +283,51 @@ GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_
     return s;
 }
 
+// The path a product takes: GEMV or GEMM (Auto resolved for the device).
+static MatmulPath resolve_path(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
+                               const MatmulOptions& options) {
+    if (w.type != WeightType::Int4) return MatmulPath::Gemv;  // dense weights: one kernel
+    if (options.path != MatmulPath::Auto) return options.path;
+    // CPU drivers: the GEMV with one row per lane beats the tiled GEMM at any token count
+    // (uniform activation loads instead of shared-memory gathers). GPUs with the Rows GEMV:
+    // up to 64 tokens (a short prompt) it re-reads the weights once per 8 tokens and still
+    // beats the tiled GEMM, which ran at 1.5 TFLOP/s for 16 tokens on an H100.
+    const auto& caps = ctx.caps();
+    const bool rows_gemv = caps.type != "cpu" && options.subgroup_ops && !options.threads_per_row &&
+                           options.gemv_kernel != GemvKernel::Lanes && gemv_rows_supported(caps);
+    return tokens <= 8 || caps.type == "cpu" || (rows_gemv && tokens <= 64) ? MatmulPath::Gemv : MatmulPath::Gemm;
+}
+
+bool fused_gemv_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens, const MatmulOptions& options) {
+    if (w.type != WeightType::Int4 || !w.has_input_norm() || tokens == 0) return false;
+    return resolve_path(ctx, w, tokens, options) == MatmulPath::Gemv;
+}
+
 std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
                              uint32_t tokens, const MatmulOptions& options) {
-    MatmulPath path = options.path;
     if (tokens == 0) throw Error(ErrorKind::InvalidArgument, "matmul with zero tokens");
+    const MatmulPath path = resolve_path(ctx, w, tokens, options);
+    if ((options.norm_input || options.b_rows) && !fused_gemv_supported(ctx, w, tokens, options))
+        throw Error(ErrorKind::Unsupported, "matmul: the input norm or B rows need the fused GEMV (fused_gemv_supported)");
+    const DeviceMatrix* b = options.b_rows;
+    if (b) {
+        if (!options.norm_input || b->type != WeightType::F16 || b->parts.size() != 1 || w.parts.size() != 1 ||
+            b->cols != w.cols)
+            throw Error(ErrorKind::InvalidArgument,
+                        "matmul: B rows need the input norm, one part of W and one fp16 part of B with W's columns");
+        if (y.size() < (uint64_t(options.r_word) + uint64_t(tokens) * b->rows) * 4 ||
+            uint64_t(options.r_word) < uint64_t(tokens) * w.rows)
+            throw Error(ErrorKind::InvalidArgument, "matmul: R must lie in Y's buffer after Y's rows");
+    }
     if (x.size() < uint64_t(tokens) * w.cols * 4)
         throw Error(ErrorKind::InvalidArgument, "matmul: X holds fewer than " + std::to_string(tokens) + " x " +
                                                     std::to_string(w.cols) + " floats");
     if (y.size() < uint64_t(tokens) * w.rows * 4)
         throw Error(ErrorKind::InvalidArgument, "matmul: Y holds fewer than " + std::to_string(tokens) + " x " +
                                                     std::to_string(w.rows) + " floats");
-    // CPU drivers: the GEMV with one row per lane beats the tiled GEMM at any token count
-    // (uniform activation loads instead of shared-memory gathers). GPUs with the Rows GEMV:
-    // up to 64 tokens (a short prompt) it re-reads the weights once per 8 tokens and still
-    // beats the tiled GEMM, which ran at 1.5 TFLOP/s for 16 tokens on an H100.
-    if (path == MatmulPath::Auto) {
-        const auto& caps = ctx.caps();
-        const bool rows_gemv = caps.type != "cpu" && w.type == WeightType::Int4 && options.subgroup_ops &&
-                               !options.threads_per_row && options.gemv_kernel != GemvKernel::Lanes &&
-                               gemv_rows_supported(caps);
-        path = tokens <= 8 || caps.type == "cpu" || (rows_gemv && tokens <= 64) ? MatmulPath::Gemv : MatmulPath::Gemm;
-    }
-    if (w.type != WeightType::Int4) path = MatmulPath::Gemv;  // dense weights: one kernel
-
-    if (w.lr_rank > 0) {
+    if (options.norm_input && w.lr_rank > 0 && !b)
+        throw Error(ErrorKind::Unsupported, "matmul: a corrected product with the input norm computes R itself (b_rows)");
+    if (w.lr_rank > 0 && !b) {
         if (!options.lowrank_r || options.r_stride < w.lr_rank)
             throw Error(ErrorKind::InvalidArgument, "matmul: the matrix has a low-rank correction but no R was given");
         if (options.lowrank_r->size() < uint64_t(tokens) * options.r_stride * 4)
@@ -299,13 +336,15 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
     std::vector<Dispatch> out;
     for (const DeviceMatrixPart& part : w.parts) {
         Dispatch d;
-        const bool lowrank = w.lr_rank > 0;
+        const bool lowrank = w.lr_rank > 0 && !b;  // with B rows the consumer adds A R
         MatmulPush push{part.rows, w.cols,   w.group_size,          tokens,          w.cols,
                         w.rows,    part.row0, options.accumulate ? 1u : 0u, w.lr_rank, options.r_stride,
-                        part.lr_r_offset, part.so_word, part.a_word};
+                        part.lr_r_offset, part.so_word, part.a_word, part.norm_word, options.norm_eps,
+                        b ? b->rows : 0u, options.r_word};
+        if (b) push.r_stride = b->rows;
         d.push_constants(push);
-        const std::string lr = lowrank ? "_lr" : "";
-        const uint32_t bindings = lowrank ? 4 : 3;  // W, X, Y (, R)
+        const std::string lr = lowrank ? "_lr" : b ? "_norm_b" : options.norm_input ? "_norm" : "";
+        const uint32_t bindings = lowrank || b ? 4 : 3;  // W, X, Y (, R or B)
         if (path == MatmulPath::Gemm) {
             d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, bindings, sizeof(MatmulPush), {}});
             d.groups[0] = (part.rows + 63) / 64;
@@ -353,12 +392,14 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             }
             d.kernel = &ctx.kernel({name + lr, bindings, sizeof(MatmulPush), spec});
             d.groups[0] = (part.rows + s.rows - 1) / s.rows;
+            if (b) d.groups[0] += (b->rows + s.rows - 1) / s.rows;  // B's rows after W's
             d.groups[1] = (tokens + s.tokens - 1) / s.tokens;
         }
         d.args.push_back(Arg::in(part.weights));
         d.args.push_back(Arg::in(x));
         d.args.push_back(options.accumulate ? Arg::inout(y) : Arg::out(y));
         if (lowrank) d.args.push_back(Arg::in(*options.lowrank_r));
+        if (b) d.args.push_back(Arg::in(b->parts[0].weights));
         d.label = d.kernel->desc().shader;
         d.weight_bytes = part.weights.size();
         out.push_back(std::move(d));

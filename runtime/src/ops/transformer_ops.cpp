@@ -60,15 +60,38 @@ static void check_shape(const AttentionShape& s) {
                                                 " (needs an even head dim up to 256 and kv heads dividing heads)");
 }
 
+// The A of a LowrankInput: its rank, first word and buffer, checked against the rows the
+// consumer corrects and the R it reads.
+static const DeviceMatrixPart& lowrank_part(const LowrankInput& lr, uint32_t rows, const vk::Buffer& input,
+                                            uint32_t tokens) {
+    const DeviceMatrix* m = lr.matrix;
+    if (!m || m->lr_rank == 0 || m->parts.size() != 1 || m->rows != rows)
+        throw Error(ErrorKind::InvalidArgument, "a consumer's low-rank input needs a one-part matrix of " +
+                                                    std::to_string(rows) + " rows with A attached");
+    if (lr.r_stride < m->lr_rank || input.size() < (uint64_t(lr.r_word) + uint64_t(tokens) * lr.r_stride) * 4)
+        throw Error(ErrorKind::InvalidArgument, "a consumer's low-rank input: R lies outside its buffer");
+    return m->parts[0];
+}
+
 Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
-                 const AttentionShape& s, uint32_t n_tokens) {
+                 const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr) {
     check_shape(s);
-    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale, kv.v_word};
+    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale, kv.v_word, 0, 0, 0, 0};
+    const uint32_t wg = row_kernel_workgroup(ctx.caps());
     Dispatch d;
-    d.kernel = &ctx.kernel({"rope_kv", 3, sizeof(push), {row_kernel_workgroup(ctx.caps())}});
     d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(*kv.buffer)};
+    if (lr) {
+        const DeviceMatrixPart& part = lowrank_part(*lr, (s.n_heads + 2 * s.n_kv) * s.head_dim, qkv, n_tokens);
+        push.rank = lr->matrix->lr_rank;
+        push.a_word = part.a_word;
+        push.r_word = lr->r_word;
+        push.r_stride = lr->r_stride;
+        d.args.push_back(Arg::in(part.weights));
+    }
+    d.kernel = &ctx.kernel({lr ? "rope_kv_lr" : "rope_kv", uint32_t(d.args.size()), sizeof(push), {wg}});
     d.push_constants(push);
-    d.groups[0] = n_tokens;
+    d.groups[0] = ((s.n_heads + s.n_kv) * s.head_dim / 2 + wg - 1) / wg;  // q pairs, then k/v pairs
+    d.groups[1] = n_tokens;
     return d;
 }
 
@@ -82,11 +105,12 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
     push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim)), kv.v_word};
     Dispatch a;
     a.kernel = &ctx.kernel({"attention", 4, sizeof(push), {}});
-    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), Arg::out(partial)};
+    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), Arg::out(splits == 1 ? out : partial)};
     a.push_constants(push);
     a.groups[0] = s.n_heads;
     a.groups[1] = n_tokens;
     a.groups[2] = splits;
+    if (splits == 1) return {std::move(a)};  // the kernel normalizes its one split itself
     push::AttentionCombine cpush{s.n_heads, s.head_dim, splits};
     Dispatch c;
     c.kernel = &ctx.kernel({"attention_combine", 2, sizeof(cpush), {}});
@@ -97,13 +121,23 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
     return {std::move(a), std::move(c)};
 }
 
-Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens) {
-    push::SiluMul push{n_ff, n_ff * n_tokens};
+Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens,
+                  const LowrankInput* lr) {
+    push::SiluMul push{n_ff, 0, 0, 0, 0};
     Dispatch d;
-    d.kernel = &ctx.kernel({"silu_mul", 2, sizeof(push), {}});
     d.args = {Arg::in(gate_up), Arg::out(out)};
+    if (lr) {
+        const DeviceMatrixPart& part = lowrank_part(*lr, 2 * n_ff, gate_up, n_tokens);
+        push.rank = lr->matrix->lr_rank;
+        push.a_word = part.a_word;
+        push.r_word = lr->r_word;
+        push.r_stride = lr->r_stride;
+        d.args.push_back(Arg::in(part.weights));
+    }
+    d.kernel = &ctx.kernel({lr ? "silu_mul_lr" : "silu_mul", uint32_t(d.args.size()), sizeof(push), {}});
     d.push_constants(push);
-    d.groups[0] = std::min<uint32_t>((push.n_total + 63) / 64, 4096);
+    d.groups[0] = (n_ff + 63) / 64;
+    d.groups[1] = n_tokens;
     return d;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct DeviceProjection {
 };
 
 struct DeviceLayer {
+    // Also attached to qkv.w and gate_up.w where they are int4 (the GEMV folds the norm in).
     vk::Buffer attn_norm, ffn_norm;
     DeviceProjection qkv, o, gate_up, down;
 };
@@ -124,6 +126,9 @@ private:
     void build(vk::Graph& g, uint32_t tokens, Logits mode);
     void add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x, const vk::Buffer& y,
                         uint32_t tokens, bool accumulate, const std::string& label);
+    std::optional<ops::LowrankInput> add_normed_projection(vk::Graph& g, const DeviceProjection& p,
+                                                           const vk::Buffer& norm, const vk::Buffer& y,
+                                                           uint32_t tokens, const std::string& label);
     void check_tokens(const int32_t* tokens, uint32_t n) const;
 
     std::shared_ptr<const VulkanLlamaWeights> weights_;

@@ -25,6 +25,7 @@ struct DeviceMatrixPart {
     uint64_t lr_bytes = 0;    // bytes of A
     // The correction reads R columns [lr_r_offset, +lr_rank).
     uint32_t lr_r_offset = 0;
+    uint32_t norm_word = 0;   // int4 with attach_input_norm: first word of the norm weights (fp32)
 };
 
 enum class WeightType { Int4, Q8, F16, F32 };
@@ -50,6 +51,11 @@ struct DeviceMatrix {
     // p reads R columns starting at r_offsets[p] (one entry, or one per part).
     void attach_lowrank(vk::Allocator& alloc, const std::vector<uint16_t>& a, uint32_t rank,
                         const std::vector<uint32_t>& r_offsets);
+    // Attaches the weights (cols floats) of the RMSNorm that produces this matrix's input,
+    // for MatmulOptions::norm_input. False (nothing attached) where a part would outgrow
+    // one binding.
+    bool attach_input_norm(vk::Allocator& alloc, const std::vector<float>& weights);
+    bool has_input_norm() const { return !parts.empty() && parts[0].norm_word != 0; }
     // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
     static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
                                      uint64_t max_part_bytes = 0);
@@ -58,6 +64,9 @@ struct DeviceMatrix {
     // fp16 weights given as IEEE half bit patterns, row-major rows x cols.
     static DeviceMatrix upload_f16(vk::Allocator& alloc, const uint16_t* w, uint32_t rows, uint32_t cols,
                                    uint64_t max_part_bytes = 0);
+
+private:
+    static uint32_t append_section(vk::Allocator& alloc, DeviceMatrixPart& p, const void* data, uint64_t bytes);
 };
 
 enum class MatmulPath { Auto, Gemv, Gemm };
@@ -80,6 +89,15 @@ struct MatmulOptions {
     uint32_t rows_per_subgroup = 0;             // Rows kernel: NR, 1..8 (0: 2)
     uint32_t gemv_workgroup = 0;                // invocations, a power of two for Lanes (0: the device's choice)
     uint32_t k_split = 0;                       // Rows kernel: subgroups per row set, 1/2/4 (0: choice)
+    // The RMSNorm of the input folded into the product (int4 with attach_input_norm, where
+    // fused_gemv_supported): Y = W norm(X), X being the un-normalized rows.
+    bool norm_input = false;
+    float norm_eps = 0.0f;
+    // GlowQ's shared projection in the same dispatch (with norm_input; W and B one part
+    // each): R[t] = B norm(X[t]) (fp16 B, b_rows->rows rows) into Y's buffer from word r_word,
+    // rows b_rows->rows long. Its consumer adds A R (transformer_ops.hpp, LowrankInput).
+    const DeviceMatrix* b_rows = nullptr;
+    uint32_t r_word = 0;
 };
 
 using MatmulPush = push::Matmul;
@@ -105,5 +123,9 @@ GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_
                      const MatmulOptions& options = {});
 // Whether the Rows GEMV can run here: subgroup arithmetic and a fixed subgroup size.
 bool gemv_rows_supported(const vk::DeviceCaps& caps);
+// Whether W's product for T tokens has the fused variants (norm_input, b_rows): int4 W
+// with its input norm attached, and a GEMV (the GEMM, for long prompts on GPUs, has not).
+bool fused_gemv_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
+                          const MatmulOptions& options = {});
 
 }  // namespace glowq::ops

@@ -18,4 +18,8 @@ struct AttentionCombine { GQ_PUSH_ATTENTION_COMBINE };
 struct SiluMul { GQ_PUSH_SILU_MUL };
 struct Copy { GQ_PUSH_COPY };
 
+// Every device takes 128 bytes of push constants (the Vulkan minimum maxPushConstantsSize).
+static_assert(sizeof(Matmul) <= 128 && sizeof(RopeKv) <= 128 && sizeof(Attention) <= 128,
+              "push constants past the Vulkan minimum of 128 bytes");
+
 }  // namespace glowq::ops::push

@@ -29,19 +29,29 @@ struct KvCache {
     uint32_t v_word = 0;
 };
 
-// RoPE on q and k of the fused qkv rows, then k and v into the cache at step[0] + t.
+// A corrected product whose consumer adds the correction A R (the GEMV wrote R after its
+// output, MatmulOptions::b_rows): the matrix holding A (one part) and where R lies in the
+// consumer's input buffer (token t's from word r_word + t * r_stride).
+struct LowrankInput {
+    const DeviceMatrix* matrix = nullptr;
+    uint32_t r_word = 0, r_stride = 0;
+};
+
+// RoPE on q and k of the fused qkv rows, then k and v into the cache at step[0] + t; with
+// lr, q, k and v gain A R first.
 vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
-                     const AttentionShape& s, uint32_t n_tokens);
+                     const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr = nullptr);
 
 // Causal attention of the q part of qkv against the cache into out (T x n_heads*head_dim):
-// the split kernel and the combine kernel. partial holds T*n_heads*splits*(head_dim+2) floats.
+// the split kernel and the combine kernel; with one split, the attention kernel alone,
+// writing out. partial holds T*n_heads*splits*(head_dim+2) floats (unused with one split).
 std::vector<vk::Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
                                     const KvCache& kv, const vk::Buffer& partial,
                                     const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens,
                                     uint32_t splits);
 
-// out[t][i] = silu(gu[t][i]) * gu[t][n_ff + i].
+// out[t][i] = silu(gu[t][i]) * gu[t][n_ff + i]; with lr, gate and up gain A R first.
 vk::Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff,
-                      uint32_t n_tokens);
+                      uint32_t n_tokens, const LowrankInput* lr = nullptr);
 
 }  // namespace glowq::ops
