@@ -128,7 +128,8 @@ def main():
             prof = r.get('profile')
             if not prof:
                 continue
-            P(f"**{r['label']}**: {prof['step_ms']:.3f} ms in {prof['dispatches']} dispatches; the "
+            per_layer = (f" ({prof['dispatches_per_layer']} per layer)" if 'dispatches_per_layer' in prof else '')
+            P(f"**{r['label']}**: {prof['step_ms']:.3f} ms in {prof['dispatches']} dispatches{per_layer}; the "
               f"{m['prompt']}-token prompt as one step: {r['prompt_profile']['step_ms']:.3f} ms")
             P('')
             P('| dispatch kind | ms | share | dispatches | weight GB/s | of copy |')

@@ -25,6 +25,23 @@ std::vector<KindTime> time_by_kind(const std::vector<vk::NodeTiming>& timings) {
     return out;
 }
 
+LayerDispatches layer_dispatches(const std::vector<vk::NodeTiming>& timings) {
+    std::map<std::string, int> per;
+    LayerDispatches d;
+    for (const auto& t : timings) {
+        const auto dot = t.label.find('.');
+        const bool in_layer = t.label.size() > 1 && t.label[0] == 'L' && dot != std::string::npos &&
+                              t.label.find_first_not_of("0123456789", 1) == dot;
+        if (in_layer)
+            per[t.label.substr(0, dot)] += 1;
+        else
+            d.outside += 1;
+    }
+    d.layers = int(per.size());
+    for (const auto& [layer, n] : per) d.most = std::max(d.most, n);
+    return d;
+}
+
 static double total_ms(const std::vector<vk::NodeTiming>& timings) {
     double total = 0;
     for (const auto& t : timings) total += t.ms;
@@ -37,8 +54,11 @@ void print_profile(FILE* out, const std::vector<vk::NodeTiming>& timings, double
         return;
     }
     const double total = total_ms(timings);
-    std::fprintf(out, "step: %.3f ms in %zu dispatches (each timed alone, a barrier between all)\n\n", total,
-                 timings.size());
+    const LayerDispatches ld = layer_dispatches(timings);
+    std::fprintf(out,
+                 "step: %.3f ms in %zu dispatches, %d per layer at most over %d layers and %d outside them (each "
+                 "timed alone, a barrier between all)\n\n",
+                 total, timings.size(), ld.most, ld.layers, ld.outside);
     std::fprintf(out, "| dispatch kind | ms | share | dispatches | weight MiB | GB/s |%s\n",
                  copy_gbps > 0 ? " of copy |" : "");
     std::fprintf(out, "|---|---:|---:|---:|---:|---:|%s\n", copy_gbps > 0 ? "---:|" : "");
@@ -57,7 +77,9 @@ void print_profile(FILE* out, const std::vector<vk::NodeTiming>& timings, double
 std::string profile_json(const std::vector<vk::NodeTiming>& timings) {
     const double total = total_ms(timings);
     std::ostringstream j;
-    j << "{\"step_ms\":" << total << ",\"dispatches\":" << timings.size() << ",\"kinds\":[";
+    const LayerDispatches ld = layer_dispatches(timings);
+    j << "{\"step_ms\":" << total << ",\"dispatches\":" << timings.size() << ",\"dispatches_per_layer\":" << ld.most
+      << ",\"layers\":" << ld.layers << ",\"dispatches_outside_layers\":" << ld.outside << ",\"kinds\":[";
     bool first = true;
     for (const auto& k : time_by_kind(timings)) {
         j << (first ? "" : ",") << "{\"kind\":\"" << k.kind << "\",\"ms\":" << k.ms
