@@ -24,8 +24,20 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 
-#if defined(LOWRANK) && defined(NORM_INPUT)
+#if defined(LOWRANK) && (defined(NORM_INPUT) || defined(NORM_PRE))
 #error "the low-rank epilogue adds A R after the norm's scale: not a combination the runtime uses"
+#endif
+#if defined(NORM_INPUT) && defined(NORM_PRE)
+#error "NORM_PRE's input already carries the norm's weights"
+#endif
+#ifdef NORM_PRE
+// The norm folded in with no load beyond x: the product that finished the residual stream
+// (RESID_OUT) wrote x times this norm's weights and its workgroups' sums of x^2.
+float pre_sum_sq(uint t) {  // t < T
+    float s = 0.0;
+    for (uint i = 0; i < p.n_partials; ++i) s += x[p.ss_word + t * p.n_partials + i];
+    return s;
+}
 #endif
 #ifdef NORM_INPUT
 // The decoder layer's RMSNorm folded into the product that consumes it (one dispatch less
@@ -100,8 +112,22 @@ void block_dot(const vec4 c[8], uvec4 q, uint xb, uint k0, uint valid, bool alig
     sx = xs.x + xs.y + xs.z + xs.w;
 }
 
-// R is always written; Y's rows may accumulate.
-void store_out(bool r_row, uint i, float v) { y[i] = p.accumulate != 0 && !r_row ? y[i] + v : v; }
+// Stores row `row` of token t (R is always written; Y's rows may accumulate) and returns
+// the square of what Y holds now (RESID_OUT, which also writes it times the next norm's
+// weights).
+float store_out(bool r_row, uint t, uint out0, uint out_stride, uint row, float v) {
+    const uint i = t * out_stride + out0 + row;
+    const float nv = p.accumulate != 0 && !r_row ? y[i] + v : v;
+    y[i] = nv;
+#ifdef RESID_OUT
+    y[p.xg_word + i] = nv * uintBitsToFloat(w_words[p.out_norm_word + out0 + row]);
+#endif
+    return nv * nv;
+}
+
+#ifdef RESID_OUT
+#include "resid_partials.glsl"
+#endif
 
 #ifdef B_ROWS
 // Row `row` of B (rows past b_rows compute the last one and store nothing) for the
@@ -123,7 +149,7 @@ void b_row_dot(uint row, uint lane, uint t0, inout float acc[NTOK], inout float 
         const vec4 gl = input_scale4(k0 + 4 * sl);
         for (uint t = 0; t < NTOK; ++t) {
             if (t0 + t < p.T) {
-                const vec4 xr = x4[((t0 + t) * p.x_stride + k0) / 4 + sl];
+                const vec4 xr = x4[(p.x_word + (t0 + t) * p.x_stride + k0) / 4 + sl];
                 ssl[t] += dot(xr, xr);
                 const vec4 xl = xr * gl;
                 vec4 a = vec4(0.0);
@@ -139,7 +165,7 @@ void b_row_dot(uint row, uint lane, uint t0, inout float acc[NTOK], inout float 
         const float wk = (k % 2 == 0 ? h.x : h.y) * input_scale(k);
         for (uint t = 0; t < NTOK; ++t) {
             if (t0 + t < p.T) {
-                const float xv = x[(t0 + t) * p.x_stride + k];
+                const float xv = x[p.x_word + (t0 + t) * p.x_stride + k];
                 sst[t] += xv * xv;
                 acc[t] += wk * xv;
             }
@@ -151,7 +177,7 @@ void b_row_dot(uint row, uint lane, uint t0, inout float acc[NTOK], inout float 
         const uint k = 2 * j;
         for (uint t = 0; t < NTOK; ++t) {
             if (t0 + t < p.T) {
-                const uint xb = (t0 + t) * p.x_stride + k;
+                const uint xb = p.x_word + (t0 + t) * p.x_stride + k;
                 const float x0 = x[xb];
                 ssl[t] += x0 * x0;
                 acc[t] += wv.x * input_scale(k) * x0;
@@ -262,7 +288,7 @@ void main() {
             const vec4 gl = input_scale4(k0 + 4 * sl);
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {
-                    const uint xb = (t0 + t) * p.x_stride + k0;
+                    const uint xb = p.x_word + (t0 + t) * p.x_stride + k0;
                     float qx, sx;
                     if (valid == 32 && aligned) {
                         const vec4 xr = x4[xb / 4 + sl];
@@ -299,7 +325,7 @@ void main() {
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t < p.T) {
                     float qx, sx;
-                    block_dot(c, q, (t0 + t) * p.x_stride + k0, k0, valid, aligned, qx, sx, ssl[t]);
+                    block_dot(c, q, p.x_word + (t0 + t) * p.x_stride + k0, k0, valid, aligned, qx, sx, ssl[t]);
                     acc[t] += sm.x * qx + sm.y * sx;
                 }
             }
@@ -327,26 +353,35 @@ void main() {
         for (uint t = 0; t < NTOK; ++t) acc[t] *= inversesqrt(ssl[t] / float(p.K) + p.eps);
     }
 #endif
+#ifdef NORM_PRE
+    for (uint t = 0; t < NTOK; ++t)  // the scale is linear: applied before the row's sum
+        acc[t] *= inversesqrt(pre_sum_sq(min(t0 + t, p.T - 1)) / float(p.K) + p.eps);
+#endif
 
+    float sq[NTOK];  // RESID_OUT: the squares of the values this invocation stored
+    for (uint t = 0; t < NTOK; ++t) sq[t] = 0.0;
     if (TPR == 1) {
         // One lane per row: nothing to reduce (and no barrier, which lavapipe runs as a
         // coroutine switch per invocation).
         if (row < n_rows)
             for (uint t = 0; t < NTOK; ++t)
-                if (t0 + t < p.T) store_out(b_group, (t0 + t) * out_stride + out0 + row, acc[t]);
-        return;
+                if (t0 + t < p.T) sq[t] = store_out(b_group, t0 + t, out0, out_stride, row, acc[t]);
+    } else {
+        for (uint t = 0; t < NTOK; ++t) row_reduce_put(t, acc[t]);
+#ifdef NORM_INPUT
+        for (uint t = 0; t < NTOK; ++t) row_reduce_put(NTOK + t, ssl[t]);
+#endif
+        row_reduce();
+        if (lane == 0 && row < n_rows)
+            for (uint t = 0; t < NTOK; ++t) {
+                float v = row_reduce_get(t);
+#ifdef NORM_INPUT
+                v *= inversesqrt(row_reduce_get(NTOK + t) / float(p.K) + p.eps);
+#endif
+                if (t0 + t < p.T) sq[t] = store_out(b_group, t0 + t, out0, out_stride, row, v);
+            }
     }
-    for (uint t = 0; t < NTOK; ++t) row_reduce_put(t, acc[t]);
-#ifdef NORM_INPUT
-    for (uint t = 0; t < NTOK; ++t) row_reduce_put(NTOK + t, ssl[t]);
+#ifdef RESID_OUT
+    resid_partials(sq, t0);
 #endif
-    row_reduce();
-    if (lane == 0 && row < n_rows)
-        for (uint t = 0; t < NTOK; ++t) {
-            float v = row_reduce_get(t);
-#ifdef NORM_INPUT
-            v *= inversesqrt(row_reduce_get(NTOK + t) / float(p.K) + p.eps);
-#endif
-            if (t0 + t < p.T) store_out(b_group, (t0 + t) * out_stride + out0 + row, v);
-        }
 }

@@ -23,6 +23,7 @@ layout(constant_id = 2) const uint NTOK = 1;  // tokens per workgroup, 1..8
 // in a decode step. Their sums meet in shared memory. NSG: subgroups per workgroup.
 layout(constant_id = 3) const uint KSPLIT = 1;
 layout(constant_id = 4) const uint NSG = 4;
+const uint WG = gl_WorkGroupSize.x;
 #ifdef NORM_INPUT
 const uint NSUM = NR + 1;  // per token: the NR rows' sums, then the sum of x^2
 #else
@@ -40,8 +41,20 @@ layout(std430, binding = 2) buffer Y { float y[]; };
 layout(std430, binding = 3) readonly buffer LrR { float lr_r[]; };  // T x r_stride
 #endif
 layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
-#if defined(LOWRANK) && (defined(NORM_INPUT) || defined(B_ROWS))
+#if defined(LOWRANK) && (defined(NORM_INPUT) || defined(NORM_PRE) || defined(B_ROWS))
 #error "the low-rank epilogue is not combined with the fused input norm or B rows"
+#endif
+#ifdef NORM_PRE
+// x already times the norm's weights; its sums of x^2 from the workgroups that wrote it
+// (see matmul_q4_gemv.comp).
+float pre_sum_sq(uint t) {  // t < T
+    float s = 0.0;
+    for (uint i = 0; i < p.n_partials; ++i) s += x[p.ss_word + t * p.n_partials + i];
+    return s;
+}
+#endif
+#ifdef RESID_OUT
+#include "resid_partials.glsl"
 #endif
 #ifdef NORM_INPUT
 // The RMSNorm folded in, as in matmul_q4_gemv.comp: x^2 summed as x streams, x times the
@@ -113,7 +126,7 @@ void main() {
         const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
         for (uint t = 0; t < NTOK; ++t) {
             if (t0 + t >= p.T) break;
-            const uint xb = (t0 + t) * p.x_stride + k0;
+            const uint xb = p.x_word + (t0 + t) * p.x_stride + k0;
             vec4 xv[8];
             if (valid == GQ_BLOCK_COLS && aligned) {
                 for (uint j = 0; j < 8; ++j) xv[j] = x4[xb / 4 + j];
@@ -180,13 +193,29 @@ void main() {
         for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] *= inv;
     }
 #endif
+#ifdef NORM_PRE
+    for (uint t = 0; t < NTOK; ++t) {
+        const float inv = inversesqrt(pre_sum_sq(min(t0 + t, p.T - 1)) / float(p.K) + p.eps);
+        for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] *= inv;
+    }
+#endif
     // Y's rows (y_row0 on), or R's (from r_word, rows r_stride long; never accumulated).
     const uint out0 = b_group ? p.r_word : p.y_row0, out_stride = b_group ? p.r_stride : p.y_stride;
+    float sq[NTOK];  // RESID_OUT: the squares of what this invocation stored
+    for (uint t = 0; t < NTOK; ++t) sq[t] = 0.0;
     if (lane == 0)
         for (uint r = 0; r < NR; ++r)
             for (uint t = 0; t < NTOK; ++t)
                 if (row0 + r < n_rows && t0 + t < p.T) {
                     const uint i = (t0 + t) * out_stride + out0 + row0 + r;
-                    y[i] = p.accumulate != 0 && !b_group ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
+                    const float v = p.accumulate != 0 && !b_group ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
+                    y[i] = v;
+#ifdef RESID_OUT
+                    y[p.xg_word + i] = v * uintBitsToFloat(w_words[p.out_norm_word + out0 + row0 + r]);
+                    sq[t] += v * v;
+#endif
                 }
+#ifdef RESID_OUT
+    resid_partials(sq, t0);
+#endif
 }

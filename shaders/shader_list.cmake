@@ -1,24 +1,27 @@
 # Every embedded shader: glowq_shader(NAME SOURCE [DEFINE=VALUE ...]).
 glowq_shader(copy_bandwidth copy_bandwidth.comp)
-glowq_shader(matmul_q4_gemv matmul_q4_gemv.comp)
-glowq_shader(matmul_q4_gemv_subgroup matmul_q4_gemv.comp USE_SUBGROUP=1)
 glowq_shader(matmul_q4_gemm matmul_q4_gemm.comp)
-glowq_shader(matmul_q4_gemv_lr matmul_q4_gemv.comp LOWRANK=1)
-glowq_shader(matmul_q4_gemv_subgroup_lr matmul_q4_gemv.comp USE_SUBGROUP=1 LOWRANK=1)
 glowq_shader(matmul_q4_gemm_lr matmul_q4_gemm.comp LOWRANK=1)
-glowq_shader(matmul_q4_gemv_bcast matmul_q4_gemv.comp X_BROADCAST=1)
-glowq_shader(matmul_q4_gemv_rows matmul_q4_gemv_rows.comp)
-glowq_shader(matmul_q4_gemv_rows_lr matmul_q4_gemv_rows.comp LOWRANK=1)
-glowq_shader(matmul_q4_gemv_bcast_lr matmul_q4_gemv.comp X_BROADCAST=1 LOWRANK=1)
-# The RMSNorm folded into the GEMV (_norm), with GlowQ's B projection as extra rows (_norm_b).
-glowq_shader(matmul_q4_gemv_norm matmul_q4_gemv.comp NORM_INPUT=1)
-glowq_shader(matmul_q4_gemv_subgroup_norm matmul_q4_gemv.comp USE_SUBGROUP=1 NORM_INPUT=1)
-glowq_shader(matmul_q4_gemv_bcast_norm matmul_q4_gemv.comp X_BROADCAST=1 NORM_INPUT=1)
-glowq_shader(matmul_q4_gemv_norm_b matmul_q4_gemv.comp NORM_INPUT=1 B_ROWS=1)
-glowq_shader(matmul_q4_gemv_subgroup_norm_b matmul_q4_gemv.comp USE_SUBGROUP=1 NORM_INPUT=1 B_ROWS=1)
-glowq_shader(matmul_q4_gemv_bcast_norm_b matmul_q4_gemv.comp X_BROADCAST=1 NORM_INPUT=1 B_ROWS=1)
-glowq_shader(matmul_q4_gemv_rows_norm matmul_q4_gemv_rows.comp NORM_INPUT=1)
-glowq_shader(matmul_q4_gemv_rows_norm_b matmul_q4_gemv_rows.comp NORM_INPUT=1 B_ROWS=1)
+# The int4 GEMV: each variant in each form. Forms: the Lanes kernel plain, with subgroup
+# sums (_subgroup) and for CPU drivers (_bcast), and the Rows kernel GPUs use (_rows).
+# Variants: the low-rank epilogue (_lr); the RMSNorm folded in (_norm), or folded in from
+# x already times its weights (_pre) as the product that finished the residual stream left
+# it (_res, _lr_res); GlowQ's B projection as extra rows (_b).
+foreach(form "|matmul_q4_gemv.comp|" "_subgroup|matmul_q4_gemv.comp|USE_SUBGROUP=1"
+             "_bcast|matmul_q4_gemv.comp|X_BROADCAST=1" "_rows|matmul_q4_gemv_rows.comp|")
+  string(REPLACE "|" ";" form "${form}")
+  list(GET form 0 form_name)
+  list(GET form 1 form_source)
+  list(GET form 2 form_define)
+  foreach(variant "|" "_lr|LOWRANK=1" "_norm|NORM_INPUT=1" "_norm_b|NORM_INPUT=1 B_ROWS=1" "_pre|NORM_PRE=1"
+                  "_pre_b|NORM_PRE=1 B_ROWS=1" "_res|RESID_OUT=1" "_lr_res|LOWRANK=1 RESID_OUT=1")
+    string(REPLACE "|" ";" variant "${variant}")
+    list(GET variant 0 variant_name)
+    list(GET variant 1 variant_defines)
+    separate_arguments(defines UNIX_COMMAND "${form_define} ${variant_defines}")
+    glowq_shader(matmul_q4_gemv${form_name}${variant_name} ${form_source} ${defines})
+  endforeach()
+endforeach()
 glowq_shader(matmul_f32 matmul_dense.comp)
 glowq_shader(matmul_f32_subgroup matmul_dense.comp USE_SUBGROUP=1)
 glowq_shader(matmul_f16 matmul_dense.comp WEIGHT_F16=1)

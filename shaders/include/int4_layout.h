@@ -16,9 +16,10 @@
  *
  * On the device a matrix (or each row-range part of one) is one buffer, bound once: codes
  * from word 0, scale_offset from word so_word, and a low-rank correction's A (rows x rank
- * fp16, pairs of halves per word) from word a_word, and the weights of the RMSNorm that
- * feeds it (K fp32, for GEMVs that fold the norm in) from word norm_word, in the order
- * they were attached; each section starts on a 16-byte
+ * fp16, pairs of halves per word) from word a_word, the weights of the RMSNorm that feeds
+ * it (K fp32, for GEMVs that fold the norm in) from word norm_word, and those of the norm
+ * applied to its output (N fp32, for products that prepare the next one) from word
+ * out_norm_word, in the order they were attached; each section starts on a 16-byte
  * boundary (GQ_SECTION_ALIGN_WORDS) so the codes and A can be read as uvec4. One binding
  * instead of three keeps every kernel within the 4 storage buffers per shader stage that
  * Vulkan (and Android's baseline profile) guarantees (GQ_MAX_BINDINGS).

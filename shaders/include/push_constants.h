@@ -13,8 +13,14 @@
  * so_word/a_word: where an int4 matrix's scale/offset words and A start in its one weight
  * binding (int4_layout.h, GQ_PACKED_MATRIX).
  * NORM_INPUT variants: X is normalized on load (RMSNorm with weights from word norm_word of
- * the matrix binding, epsilon eps). B_ROWS variants: b_rows more rows of fp16 weights (B,
- * binding 3) are multiplied too, and R[t][j] goes to Y from word r_word, rows r_stride long. */
+ * the matrix binding, epsilon eps). NORM_PRE variants: the same, but X (from word x_word of
+ * its binding) is already times the norm's weights and its sums of x^2 are n_partials
+ * floats per token from word ss_word of X (written by a RESID_OUT product). B_ROWS variants:
+ * b_rows more rows of fp16 weights (B, binding 3) are multiplied too, and R[t][j] goes to Y
+ * from word r_word, rows r_stride long. RESID_OUT variants (the products that finish the
+ * residual stream): Y times the next norm's weights (from word out_norm_word of the matrix
+ * binding) also goes to Y from word xg_word, and each workgroup's sum of Y^2 over its rows
+ * to word ss_word + t * (workgroups) + workgroup of Y. */
 #define GQ_PUSH_MATMUL \
     uint N, K, G, T;   \
     uint x_stride, y_stride; \
@@ -23,7 +29,8 @@
     uint rank, r_stride, r_offset; \
     uint so_word, a_word; \
     uint norm_word; float eps; \
-    uint b_rows, r_word;
+    uint b_rows, r_word; \
+    uint x_word, out_norm_word, xg_word, ss_word, n_partials;
 
 /* embed: dim columns, n_rows table rows, group size G and scale/offset start (int4 table). */
 #define GQ_PUSH_EMBED uint dim, n_rows, G, so_word;

@@ -105,6 +105,11 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
         if (L.qkv.w.type == ops::WeightType::Int4) L.qkv.w.attach_input_norm(alloc_, read_vector(file, blk(l, "attn_norm"), d));
         if (L.gate_up.w.type == ops::WeightType::Int4)
             L.gate_up.w.attach_input_norm(alloc_, read_vector(file, blk(l, "ffn_norm"), d));
+        // And with the products that finish the residual stream before them (o, the previous
+        // layer's down), which can then write x times them for the next GEMV.
+        if (L.o.w.type == ops::WeightType::Int4) L.o.w.attach_output_norm(alloc_, read_vector(file, blk(l, "ffn_norm"), d));
+        if (l > 0 && layers_[l - 1].down.w.type == ops::WeightType::Int4)
+            layers_[l - 1].down.w.attach_output_norm(alloc_, read_vector(file, blk(l, "attn_norm"), d));
         if (L.qkv.w.rows != qd + 2 * kvd || L.qkv.w.cols != d || L.gate_up.w.rows != 2 * cfg_.n_ff ||
             L.down.w.cols != cfg_.n_ff)
             throw Error(ErrorKind::InvalidModel, file.name() + ": layer " + std::to_string(l) +
@@ -154,7 +159,9 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     splits_ = ctx_.caps().type == "cpu" ? 1 : 8;
     const uint64_t C = options_.chunk;
     tokens_ = alloc_.allocate(C * 4, vk::MemoryUsage::HostWrite);
-    x_ = alloc_.allocate(C * d * 4);
+    // The residual stream; then x times the next norm's weights and the sums of squares of
+    // the workgroups that wrote it (at most one per row), for GEMVs that fold that norm in.
+    x_ = alloc_.allocate((2 * uint64_t(xg_word()) + C * d) * 4);
     xn_ = alloc_.allocate(C * d * 4);
     // qkv_ and gate_up_ hold R after the products (from word C x rows) where the GEMV
     // computes it (add_normed_projection).
@@ -204,8 +211,9 @@ void VulkanLlama::write_kv(uint32_t n, const uint8_t* in) {
 
 // A corrected group first projects its input once (R = X B^T, all members' R side by side
 // for per-module corrections), then the fused int4 product adds A R in its epilogue.
-void VulkanLlama::add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x, const vk::Buffer& y,
-                                 uint32_t T, bool accumulate, const std::string& label) {
+std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x,
+                                                    const vk::Buffer& y, uint32_t T, bool accumulate,
+                                                    const std::string& label, const DeviceProjection* next) {
     ops::MatmulOptions o;
     o.accumulate = accumulate;
     if (p.corrected()) {
@@ -216,25 +224,49 @@ void VulkanLlama::add_projection(vk::Graph& g, const DeviceProjection& p, const 
         o.lowrank_r = &lowrank_r_;
         o.r_stride = p.b.rows;
     }
-    for (auto& d : ops::matmul(ctx_, p.w, x, y, T, o)) {
-        d.label = label + ":" + d.label;
-        g.add(std::move(d));
+    o.resid_out = next && folds_norm(*next, T) && ops::resid_out_supported(ctx_, p.w, T, o);
+    if (o.resid_out) {
+        o.xg_word = xg_word();
+        o.ss_word = 2 * xg_word();
     }
+    std::optional<uint32_t> partials;
+    for (auto& disp : ops::matmul(ctx_, p.w, x, y, T, o)) {
+        if (o.resid_out) partials = disp.groups[0];
+        disp.label = label + ":" + disp.label;
+        g.add(std::move(disp));
+    }
+    return partials;
+}
+
+// Whether a group after a norm runs with the norm folded into its GEMV: q/k/v or gate/up
+// with the fused variants, uncorrected or with one B to compute as extra rows.
+bool VulkanLlama::folds_norm(const DeviceProjection& p, uint32_t T) const {
+    ops::MatmulOptions o;
+    o.norm_input = true;
+    const bool fuse_b = p.corrected() && p.w.parts.size() == 1 && p.b.parts.size() == 1 && p.b.type == ops::WeightType::F16;
+    return ops::fused_gemv_supported(ctx_, p.w, T, o) && (!p.corrected() || fuse_b);
 }
 
 // A group whose input is the residual stream's RMSNorm (q/k/v, gate/up): where the GEMV
 // has the fused variants, one dispatch normalizes x as it loads it, multiplies, and for a
 // corrected group also computes R = B norm(x) into y's buffer after y (from word chunk x
-// rows); the consumer then adds A R (returned). Elsewhere: the norm's own dispatch, then
-// add_projection.
+// rows); the consumer then adds A R (returned). With pre_partials, the product before it
+// already wrote x times the norm's weights and its sums of squares (add_projection).
+// Elsewhere: the norm's own dispatch, then add_projection.
 std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g, const DeviceProjection& p,
                                                                     const vk::Buffer& norm, const vk::Buffer& y,
-                                                                    uint32_t T, const std::string& label) {
-    ops::MatmulOptions o;
-    o.norm_input = true;
-    o.norm_eps = cfg_.rms_eps;
-    const bool fuse_b = p.corrected() && p.w.parts.size() == 1 && p.b.parts.size() == 1 && p.b.type == ops::WeightType::F16;
-    if (ops::fused_gemv_supported(ctx_, p.w, T, o) && (!p.corrected() || fuse_b)) {
+                                                                    uint32_t T, const std::string& label,
+                                                                    std::optional<uint32_t> pre_partials) {
+    if (folds_norm(p, T)) {
+        ops::MatmulOptions o;
+        o.norm_input = true;
+        o.norm_eps = cfg_.rms_eps;
+        if (pre_partials) {
+            o.norm_pre = true;
+            o.x_word = xg_word();
+            o.ss_word = 2 * xg_word();
+            o.n_partials = *pre_partials;
+        }
         std::optional<ops::LowrankInput> lr;
         if (p.corrected()) {
             o.b_rows = &p.b;
@@ -267,19 +299,22 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
     };
     ops::MatmulOptions plain;
     add({ops::embed(ctx_, tokens_, weights_->embed(), x_, T)}, "embed");
+    // Set when the last product into x_ also wrote x_ times the next norm's weights.
+    std::optional<uint32_t> pre;
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         const DeviceLayer& L = weights_->layers()[l];
         const std::string p = "L" + std::to_string(l);
-        const auto qkv_lr = add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv");
+        const auto qkv_lr = add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv", pre);
         const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
         add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr)},
             p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
         add(ops::attention(ctx_, g.step_buffer(), qkv_, kv, partial_, attn_, shape, T, splits), p + ".attn");
-        add_projection(g, L.o, attn_, x_, T, true, p + ".o");
-        const auto gate_up_lr = add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up");
+        pre = add_projection(g, L.o, attn_, x_, T, true, p + ".o", &L.gate_up);
+        const auto gate_up_lr = add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre);
         add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr)},
             p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul"));
-        add_projection(g, L.down, act_, x_, T, true, p + ".down");
+        const bool last = l + 1 == cfg_.n_layers;
+        pre = add_projection(g, L.down, act_, x_, T, true, p + ".down", last ? nullptr : &weights_->layers()[l + 1].qkv);
     }
     if (mode == Logits::None) return;
     const uint32_t rows = mode == Logits::All ? T : 1;

@@ -96,10 +96,25 @@ bool DeviceMatrix::attach_input_norm(vk::Allocator& alloc, const std::vector<flo
     if (weights.size() != cols)
         throw Error(ErrorKind::InvalidArgument, "attach_input_norm: " + std::to_string(weights.size()) +
                                                     " weights for " + std::to_string(cols) + " columns");
-    for (const DeviceMatrixPart& p : parts)
-        if (GQ_ALIGN_WORDS(p.weights.size() / 4) * 4 + uint64_t(cols) * 4 > alloc.context().caps().max_storage_buffer_range)
-            return false;
+    if (!fits_section(alloc, uint64_t(cols) * 4)) return false;
     for (DeviceMatrixPart& p : parts) p.norm_word = append_section(alloc, p, weights.data(), uint64_t(cols) * 4);
+    return true;
+}
+
+bool DeviceMatrix::attach_output_norm(vk::Allocator& alloc, const std::vector<float>& weights) {
+    if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, "output norms are attached to int4 weights only");
+    if (weights.size() != rows)
+        throw Error(ErrorKind::InvalidArgument, "attach_output_norm: " + std::to_string(weights.size()) +
+                                                    " weights for " + std::to_string(rows) + " rows");
+    if (!fits_section(alloc, uint64_t(rows) * 4)) return false;
+    // Every part holds all of them: a part's row n of Y is row row0 + n of the norm.
+    for (DeviceMatrixPart& p : parts) p.out_norm_word = append_section(alloc, p, weights.data(), uint64_t(rows) * 4);
+    return true;
+}
+
+bool DeviceMatrix::fits_section(vk::Allocator& alloc, uint64_t bytes) const {
+    for (const DeviceMatrixPart& p : parts)
+        if (GQ_ALIGN_WORDS(p.weights.size() / 4) * 4 + bytes > alloc.context().caps().max_storage_buffer_range) return false;
     return true;
 }
 
@@ -303,12 +318,32 @@ bool fused_gemv_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_
     return resolve_path(ctx, w, tokens, options) == MatmulPath::Gemv;
 }
 
+bool resid_out_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens, const MatmulOptions& options) {
+    if (w.type != WeightType::Int4 || !w.has_output_norm() || w.parts.size() != 1 || tokens == 0) return false;
+    return resolve_path(ctx, w, tokens, options) == MatmulPath::Gemv;
+}
+
 std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
                              uint32_t tokens, const MatmulOptions& options) {
     if (tokens == 0) throw Error(ErrorKind::InvalidArgument, "matmul with zero tokens");
     const MatmulPath path = resolve_path(ctx, w, tokens, options);
     if ((options.norm_input || options.b_rows) && !fused_gemv_supported(ctx, w, tokens, options))
         throw Error(ErrorKind::Unsupported, "matmul: the input norm or B rows need the fused GEMV (fused_gemv_supported)");
+    if (options.norm_pre && (!options.norm_input || options.x_word % 4 || options.n_partials == 0 ||
+                             x.size() < (uint64_t(options.ss_word) + uint64_t(tokens) * options.n_partials) * 4 ||
+                             x.size() < (uint64_t(options.x_word) + uint64_t(tokens) * w.cols) * 4))
+        throw Error(ErrorKind::InvalidArgument,
+                    "matmul: a pre-scaled input needs the input norm, a 16-byte aligned x_word, partial sums and "
+                    "both inside X's buffer");
+    if (options.resid_out) {
+        if (!resid_out_supported(ctx, w, tokens, options) || options.norm_input)
+            throw Error(ErrorKind::Unsupported, "matmul: resid_out needs one int4 part with its output norm, a GEMV "
+                                                "and no input norm (resid_out_supported)");
+        if (uint64_t(options.xg_word) < uint64_t(tokens) * w.rows ||
+            y.size() < (uint64_t(options.xg_word) + uint64_t(tokens) * w.rows) * 4 ||
+            uint64_t(options.ss_word) < uint64_t(options.xg_word) + uint64_t(tokens) * w.rows)
+            throw Error(ErrorKind::InvalidArgument, "matmul: resid_out's outputs must lie in Y's buffer after Y, in order");
+    }
     const DeviceMatrix* b = options.b_rows;
     if (b) {
         if (!options.norm_input || b->type != WeightType::F16 || b->parts.size() != 1 || w.parts.size() != 1 ||
@@ -340,10 +375,13 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
         MatmulPush push{part.rows, w.cols,   w.group_size,          tokens,          w.cols,
                         w.rows,    part.row0, options.accumulate ? 1u : 0u, w.lr_rank, options.r_stride,
                         part.lr_r_offset, part.so_word, part.a_word, part.norm_word, options.norm_eps,
-                        b ? b->rows : 0u, options.r_word};
+                        b ? b->rows : 0u, options.r_word, options.norm_pre ? options.x_word : 0u,
+                        part.out_norm_word, options.xg_word, options.ss_word, options.n_partials};
         if (b) push.r_stride = b->rows;
         d.push_constants(push);
-        const std::string lr = lowrank ? "_lr" : b ? "_norm_b" : options.norm_input ? "_norm" : "";
+        const std::string norm = options.norm_pre ? "_pre" : "_norm";
+        const std::string lr = (lowrank ? "_lr" : b ? norm + "_b" : options.norm_input ? norm : "") +
+                               (options.resid_out ? "_res" : "");
         const uint32_t bindings = lowrank || b ? 4 : 3;  // W, X, Y (, R or B)
         if (path == MatmulPath::Gemm) {
             d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, bindings, sizeof(MatmulPush), {}});
@@ -393,6 +431,8 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             d.kernel = &ctx.kernel({name + lr, bindings, sizeof(MatmulPush), spec});
             d.groups[0] = (part.rows + s.rows - 1) / s.rows;
             if (b) d.groups[0] += (b->rows + s.rows - 1) / s.rows;  // B's rows after W's
+            if (options.resid_out && y.size() < (uint64_t(options.ss_word) + uint64_t(tokens) * d.groups[0]) * 4)
+                throw Error(ErrorKind::InvalidArgument, "matmul: resid_out's partial sums run past Y's buffer");
             d.groups[1] = (tokens + s.tokens - 1) / s.tokens;
         }
         d.args.push_back(Arg::in(part.weights));

@@ -124,11 +124,20 @@ private:
     enum class Logits { None, Last, All };
     vk::Graph& graph(uint32_t tokens, Logits mode);
     void build(vk::Graph& g, uint32_t tokens, Logits mode);
-    void add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x, const vk::Buffer& y,
-                        uint32_t tokens, bool accumulate, const std::string& label);
+    // A product that adds to the residual stream x_; with next (the group reading the next
+    // norm of x_, when it folds that norm in) it also writes x_ times that norm's weights
+    // and its sums of squares, and returns how many partial sums per token.
+    std::optional<uint32_t> add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x,
+                                           const vk::Buffer& y, uint32_t tokens, bool accumulate,
+                                           const std::string& label, const DeviceProjection* next = nullptr);
+    bool folds_norm(const DeviceProjection& p, uint32_t tokens) const;
+    // Where x_ holds x times the next norm's weights (16-byte aligned, after the stream);
+    // the sums of squares follow from twice this word.
+    uint32_t xg_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_embd)); }
     std::optional<ops::LowrankInput> add_normed_projection(vk::Graph& g, const DeviceProjection& p,
                                                            const vk::Buffer& norm, const vk::Buffer& y,
-                                                           uint32_t tokens, const std::string& label);
+                                                           uint32_t tokens, const std::string& label,
+                                                           std::optional<uint32_t> pre_partials);
     void check_tokens(const int32_t* tokens, uint32_t n) const;
 
     std::shared_ptr<const VulkanLlamaWeights> weights_;

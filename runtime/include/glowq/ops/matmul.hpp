@@ -26,6 +26,7 @@ struct DeviceMatrixPart {
     // The correction reads R columns [lr_r_offset, +lr_rank).
     uint32_t lr_r_offset = 0;
     uint32_t norm_word = 0;   // int4 with attach_input_norm: first word of the norm weights (fp32)
+    uint32_t out_norm_word = 0;  // int4 with attach_output_norm: the next norm's weights (fp32)
 };
 
 enum class WeightType { Int4, Q8, F16, F32 };
@@ -56,6 +57,10 @@ struct DeviceMatrix {
     // one binding.
     bool attach_input_norm(vk::Allocator& alloc, const std::vector<float>& weights);
     bool has_input_norm() const { return !parts.empty() && parts[0].norm_word != 0; }
+    // Attaches the weights (rows floats) of the RMSNorm applied to this matrix's output (the
+    // residual stream it finishes), for MatmulOptions::resid_out. False as above.
+    bool attach_output_norm(vk::Allocator& alloc, const std::vector<float>& weights);
+    bool has_output_norm() const { return !parts.empty() && parts[0].out_norm_word != 0; }
     // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
     static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
                                      uint64_t max_part_bytes = 0);
@@ -66,6 +71,7 @@ struct DeviceMatrix {
                                    uint64_t max_part_bytes = 0);
 
 private:
+    bool fits_section(vk::Allocator& alloc, uint64_t bytes) const;
     static uint32_t append_section(vk::Allocator& alloc, DeviceMatrixPart& p, const void* data, uint64_t bytes);
 };
 
@@ -98,6 +104,17 @@ struct MatmulOptions {
     // rows b_rows->rows long. Its consumer adds A R (transformer_ops.hpp, LowrankInput).
     const DeviceMatrix* b_rows = nullptr;
     uint32_t r_word = 0;
+    // With norm_input, X as a RESID_OUT product left it: X from word x_word of x is already
+    // times the norm's weights, and the sums of its squares are n_partials floats per token
+    // from word ss_word of x. No load of the norm's weights in the product.
+    bool norm_pre = false;
+    uint32_t x_word = 0, n_partials = 0, ss_word = 0;
+    // The product that finishes the residual stream (one int4 part with attach_output_norm,
+    // a GEMV): Y times the next norm's weights also goes to Y from word xg_word, and each
+    // workgroup's sum of Y^2 per token from word ss_word (the dispatch's groups[0] of them
+    // per token: NORM_PRE's n_partials).
+    bool resid_out = false;
+    uint32_t xg_word = 0;
 };
 
 using MatmulPush = push::Matmul;
@@ -127,5 +144,9 @@ bool gemv_rows_supported(const vk::DeviceCaps& caps);
 // with its input norm attached, and a GEMV (the GEMM, for long prompts on GPUs, has not).
 bool fused_gemv_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
                           const MatmulOptions& options = {});
+// Whether W's product for T tokens can be a resid_out product: one int4 part with its
+// output norm attached, and a GEMV.
+bool resid_out_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
+                         const MatmulOptions& options = {});
 
 }  // namespace glowq::ops
