@@ -30,15 +30,6 @@ layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 #if defined(NORM_INPUT) && defined(NORM_PRE)
 #error "NORM_PRE's input already carries the norm's weights"
 #endif
-#ifdef NORM_PRE
-// The norm folded in with no load beyond x: the product that finished the residual stream
-// (RESID_OUT) wrote x times this norm's weights and its workgroups' sums of x^2.
-float pre_sum_sq(uint t) {  // t < T
-    float s = 0.0;
-    for (uint i = 0; i < p.n_partials; ++i) s += x[p.ss_word + t * p.n_partials + i];
-    return s;
-}
-#endif
 #ifdef NORM_INPUT
 // The decoder layer's RMSNorm folded into the product that consumes it (one dispatch less
 // per norm): each invocation sums x^2 as it streams x, multiplies x by the norm weights
@@ -125,9 +116,10 @@ float store_out(bool r_row, uint t, uint out0, uint out_stride, uint row, float 
     return nv * nv;
 }
 
-#ifdef RESID_OUT
-#include "resid_partials.glsl"
-#endif
+// NORM_PRE: the norm folded in with no load beyond x (the product that finished the
+// residual stream wrote x times this norm's weights and its workgroups' sums of x^2);
+// RESID_OUT: that product's side.
+#include "norm_partials.glsl"
 
 #ifdef B_ROWS
 // Row `row` of B (rows past b_rows compute the last one and store nothing) for the

@@ -44,18 +44,9 @@ layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 #if defined(LOWRANK) && (defined(NORM_INPUT) || defined(NORM_PRE) || defined(B_ROWS))
 #error "the low-rank epilogue is not combined with the fused input norm or B rows"
 #endif
-#ifdef NORM_PRE
-// x already times the norm's weights; its sums of x^2 from the workgroups that wrote it
-// (see matmul_q4_gemv.comp).
-float pre_sum_sq(uint t) {  // t < T
-    float s = 0.0;
-    for (uint i = 0; i < p.n_partials; ++i) s += x[p.ss_word + t * p.n_partials + i];
-    return s;
-}
-#endif
-#ifdef RESID_OUT
-#include "resid_partials.glsl"
-#endif
+// NORM_PRE: x already times the norm's weights, its sums of x^2 from the workgroups that
+// wrote it; RESID_OUT: those written (see matmul_q4_gemv.comp).
+#include "norm_partials.glsl"
 #ifdef NORM_INPUT
 // The RMSNorm folded in, as in matmul_q4_gemv.comp: x^2 summed as x streams, x times the
 // norm weights (word norm_word of the matrix binding) on load, the sums scaled at the end.

@@ -92,23 +92,22 @@ void DeviceMatrix::attach_lowrank(vk::Allocator& alloc, const std::vector<uint16
 }
 
 bool DeviceMatrix::attach_input_norm(vk::Allocator& alloc, const std::vector<float>& weights) {
-    if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, "input norms are attached to int4 weights only");
-    if (weights.size() != cols)
-        throw Error(ErrorKind::InvalidArgument, "attach_input_norm: " + std::to_string(weights.size()) +
-                                                    " weights for " + std::to_string(cols) + " columns");
-    if (!fits_section(alloc, uint64_t(cols) * 4)) return false;
-    for (DeviceMatrixPart& p : parts) p.norm_word = append_section(alloc, p, weights.data(), uint64_t(cols) * 4);
-    return true;
+    return attach_norm(alloc, weights, cols, "attach_input_norm", &DeviceMatrixPart::norm_word);
 }
 
+// Every part holds all of an output norm's weights: a part's row n of Y is its row row0 + n.
 bool DeviceMatrix::attach_output_norm(vk::Allocator& alloc, const std::vector<float>& weights) {
-    if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, "output norms are attached to int4 weights only");
-    if (weights.size() != rows)
-        throw Error(ErrorKind::InvalidArgument, "attach_output_norm: " + std::to_string(weights.size()) +
-                                                    " weights for " + std::to_string(rows) + " rows");
-    if (!fits_section(alloc, uint64_t(rows) * 4)) return false;
-    // Every part holds all of them: a part's row n of Y is row row0 + n of the norm.
-    for (DeviceMatrixPart& p : parts) p.out_norm_word = append_section(alloc, p, weights.data(), uint64_t(rows) * 4);
+    return attach_norm(alloc, weights, rows, "attach_output_norm", &DeviceMatrixPart::out_norm_word);
+}
+
+bool DeviceMatrix::attach_norm(vk::Allocator& alloc, const std::vector<float>& weights, uint32_t expect,
+                               const char* what, uint32_t DeviceMatrixPart::*word) {
+    if (type != WeightType::Int4) throw Error(ErrorKind::Unsupported, std::string(what) + ": int4 weights only");
+    if (weights.size() != expect)
+        throw Error(ErrorKind::InvalidArgument, std::string(what) + ": " + std::to_string(weights.size()) +
+                                                    " weights, expected " + std::to_string(expect));
+    if (!fits_section(alloc, uint64_t(expect) * 4)) return false;
+    for (DeviceMatrixPart& p : parts) p.*word = append_section(alloc, p, weights.data(), uint64_t(expect) * 4);
     return true;
 }
 

@@ -71,6 +71,8 @@ struct DeviceMatrix {
                                    uint64_t max_part_bytes = 0);
 
 private:
+    bool attach_norm(vk::Allocator& alloc, const std::vector<float>& weights, uint32_t expect, const char* what,
+                     uint32_t DeviceMatrixPart::*word);
     bool fits_section(vk::Allocator& alloc, uint64_t bytes) const;
     static uint32_t append_section(vk::Allocator& alloc, DeviceMatrixPart& p, const void* data, uint64_t bytes);
 };
