@@ -37,6 +37,22 @@ std::string shape_of(const GgufTensor& t) {
     return s;
 }
 
+// The architecture table's traits of the model, in a few words.
+std::string traits(const ModelConfig& c) {
+    std::string t = c.arch.rope == RopeStyle::Neox ? "NEOX rope" : "adjacent-pair rope";
+    t += c.arch.activation == Activation::GeluTanh ? ", GELU FFN" : ", SiLU FFN";
+    if (c.attn_bias) t += ", q/k/v biases";
+    if (c.arch.qk_norm) t += ", q/k norms";
+    if (c.arch.post_norms) t += ", post-norms";
+    char buf[96];
+    if (c.embd_scale != 1.0f) {
+        std::snprintf(buf, sizeof buf, ", embeddings x%.4g", c.embd_scale);
+        t += buf;
+    }
+    std::snprintf(buf, sizeof buf, ", attention scale %.4g", c.attn_scale);
+    return t + buf;
+}
+
 int devices(bool json, const vk::ContextOptions& policy) {
     auto devices = vk::list_devices();
     for (auto& d : devices) vk::apply_policy(d, policy);
@@ -66,6 +82,8 @@ int model(const std::string& path, bool json, bool all_tensors) {
         e.second += t.n_bytes;
     }
     const std::string chat = chat_format_name(detect_chat_format(v.chat_template));
+    uint32_t local = 0;
+    for (uint32_t l = 0; l < c.n_layers; ++l) local += c.layer_is_local(l);
     if (json) {
         std::ostringstream o;
         o << "{\"file\":" << json_str(path) << ",\"gguf_version\":" << f.version() << ",\"architecture\":"
@@ -74,7 +92,9 @@ int model(const std::string& path, bool json, bool all_tensors) {
           << ",\"head_dim\":" << c.head_dim << ",\"n_ff\":" << c.n_ff << ",\"n_ctx\":" << c.n_ctx
           << ",\"n_vocab\":" << c.n_vocab << ",\"rope_dim\":" << c.rope_dim << ",\"rope_freq_base\":" << c.rope_freq_base
           << ",\"rope_scaling\":" << json_str(c.rope_scaling.type) << ",\"rms_eps\":" << c.rms_eps
-          << ",\"tied_output\":" << (c.tied_output ? "true" : "false") << ",\"tokenizer\":{\"model\":"
+          << ",\"tied_output\":" << (c.tied_output ? "true" : "false") << ",\"traits\":" << json_str(traits(c))
+          << ",\"sliding_window\":" << c.sliding_window << ",\"local_layers\":" << local
+          << ",\"rope_freq_base_local\":" << c.rope_freq_base_local << ",\"tokenizer\":{\"model\":"
           << json_str(v.model) << ",\"pre\":" << json_str(v.pre) << ",\"tokens\":" << v.tokens.size()
           << ",\"bos\":" << v.bos << ",\"eos\":" << v.eos << ",\"chat_format\":" << json_str(chat)
           << "},\"parameters\":" << total_params << ",\"tensor_bytes\":" << total_bytes;
@@ -109,6 +129,10 @@ int model(const std::string& path, bool json, bool all_tensors) {
     std::printf("rope          dim %u, base %g, scaling %s", c.rope_dim, c.rope_freq_base, c.rope_scaling.type.c_str());
     if (c.rope_scaling.type != "none") std::printf(" x%g", c.rope_scaling.factor);
     std::printf("\nrms eps       %g\noutput        %s\n", c.rms_eps, c.tied_output ? "tied to token_embd" : "output.weight");
+    std::printf("traits        %s\n", traits(c).c_str());
+    if (c.sliding_window)
+        std::printf("attention     sliding window %u on %u of %u layers (their rope base %g)\n", c.sliding_window, local,
+                    c.n_layers, c.rope_freq_base_local);
     std::printf("tokenizer     %s (pre %s), %zu tokens, bos %d, eos %d, chat format %s\n", v.model.c_str(),
                 v.pre.empty() ? "-" : v.pre.c_str(), v.tokens.size(), v.bos, v.eos, chat.c_str());
     std::printf("parameters    %.1f M, %.1f MiB of tensor data\n", total_params / 1e6, total_bytes / 1048576.0);

@@ -9,6 +9,7 @@
 #include "glowq/error.hpp"
 
 #include "glowq/fp16.hpp"
+#include "glowq/loader/architecture.hpp"
 #include "glowq/loader/gguf_writer.hpp"
 #include "glowq/loader/tokenizer.hpp"
 
@@ -72,7 +73,9 @@ std::vector<float> norm_weights(uint64_t n, uint64_t seed) {
 
 }  // namespace
 
-std::vector<std::string> synth_shape_names() { return {"smollm2-135m", "llama2-7b", "llama3-8b", "qwen2.5-0.5b", "tiny"}; }
+std::vector<std::string> synth_shape_names() {
+    return {"smollm2-135m", "llama2-7b", "llama3-8b", "qwen2.5-0.5b", "gemma3-270m", "tiny"};
+}
 
 SynthShape synth_shape(const std::string& name) {
     SynthShape s;
@@ -87,10 +90,16 @@ SynthShape synth_shape(const std::string& name) {
     } else if (name == "llama3-8b") {
         s.n_layers = 32; s.n_embd = 4096; s.n_heads = 32; s.n_kv_heads = 8; s.n_ff = 14336;
         s.n_vocab = 128256; s.n_ctx = 8192; s.rope_freq_base = 500000.0f; s.rms_eps = 1e-5f;
-    } else if (name == "qwen2.5-0.5b") {  // written as a llama (no q/k/v biases)
+    } else if (name == "qwen2.5-0.5b") {
+        s.architecture = "qwen2";
         s.n_layers = 24; s.n_embd = 896; s.n_heads = 14; s.n_kv_heads = 2; s.n_ff = 4864;
         s.n_vocab = 151936; s.n_ctx = 32768; s.rope_freq_base = 1000000.0f; s.rms_eps = 1e-6f;
         s.tied_output = true;
+    } else if (name == "gemma3-270m") {
+        s.architecture = "gemma3";
+        s.n_layers = 18; s.n_embd = 640; s.n_heads = 4; s.n_kv_heads = 1; s.head_dim = 256; s.n_ff = 2048;
+        s.n_vocab = 262144; s.n_ctx = 32768; s.rope_freq_base = 1000000.0f; s.rms_eps = 1e-6f;
+        s.tied_output = true; s.sliding_window = 512;
     } else if (name == "tiny") {
         // defaults of SynthShape
     } else {
@@ -107,27 +116,35 @@ void write_synth_model(const std::string& path, const SynthOptions& o) {
     const GgmlType mt = o.matrix_type;
     if (mt != GgmlType::Q4_0 && mt != GgmlType::Q4_1 && mt != GgmlType::F16)
         throw Error(ErrorKind::InvalidArgument, "synthetic models use Q4_0, Q4_1 or F16 matrices, not " + ggml_type_name(mt));
-    if (s.n_heads == 0 || s.n_kv_heads == 0 || s.n_embd % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0)
+    const Architecture* arch = find_architecture(s.architecture);
+    if (!arch)
+        throw Error(ErrorKind::InvalidArgument, "synthetic shape '" + s.name + "': unknown architecture '" + s.architecture +
+                                                    "' (known: " + supported_architectures() + ")");
+    if (s.n_heads == 0 || s.n_kv_heads == 0 || (!s.head_dim && s.n_embd % s.n_heads != 0) || s.n_heads % s.n_kv_heads != 0)
         throw Error(ErrorKind::InvalidArgument, "synthetic shape '" + s.name + "': heads must divide the hidden size and be a multiple of KV heads");
     if (s.n_vocab < 257) throw Error(ErrorKind::InvalidArgument, "synthetic vocabulary needs at least 257 tokens");
-    const uint32_t head_dim = s.n_embd / s.n_heads;
+    const uint32_t head_dim = s.head_dim ? s.head_dim : s.n_embd / s.n_heads;
     if (mt != GgmlType::F16 && (s.n_embd % 32 || s.n_ff % 32 || (head_dim * s.n_heads) % 32))
         throw Error(ErrorKind::InvalidArgument, "synthetic shape '" + s.name + "': Q4 rows need lengths that are multiples of 32");
 
     GgufWriter w;
-    w.set("general.architecture", "llama");
+    const std::string a = s.architecture + ".";
+    w.set("general.architecture", s.architecture);
     w.set("general.name", "glowq synthetic " + s.name);
     w.set("general.file_type", uint32_t(mt == GgmlType::F16 ? 1 : mt == GgmlType::Q4_0 ? 2 : 3));
-    w.set("llama.block_count", s.n_layers);
-    w.set("llama.context_length", s.n_ctx);
-    w.set("llama.embedding_length", s.n_embd);
-    w.set("llama.feed_forward_length", s.n_ff);
-    w.set("llama.attention.head_count", s.n_heads);
-    w.set("llama.attention.head_count_kv", s.n_kv_heads);
-    w.set("llama.rope.freq_base", s.rope_freq_base);
-    w.set("llama.attention.layer_norm_rms_epsilon", s.rms_eps);
-    w.set("llama.rope.dimension_count", head_dim);
-    w.set("llama.vocab_size", s.n_vocab);
+    w.set(a + "block_count", s.n_layers);
+    w.set(a + "context_length", s.n_ctx);
+    w.set(a + "embedding_length", s.n_embd);
+    w.set(a + "feed_forward_length", s.n_ff);
+    w.set(a + "attention.head_count", s.n_heads);
+    w.set(a + "attention.head_count_kv", s.n_kv_heads);
+    w.set(a + "attention.key_length", head_dim);
+    w.set(a + "attention.value_length", head_dim);
+    w.set(a + "rope.freq_base", s.rope_freq_base);
+    w.set(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
+    w.set(a + "rope.dimension_count", head_dim);
+    w.set(a + "vocab_size", s.n_vocab);
+    if (arch->swa_period && s.sliding_window) w.set(a + "attention.sliding_window", s.sliding_window);
 
     // Byte-level tokenizer: ids 0..255 are the bytes, 256 is <|endoftext|> (BOS and EOS),
     // the rest are reserved control tokens padding the vocabulary to the model's size.
@@ -164,21 +181,33 @@ void write_synth_model(const std::string& path, const SynthOptions& o) {
         w.add_tensor_f32(name, {n}, norm_weights(n, stream_seed(seed, name)));
     };
     const uint64_t q_dim = uint64_t(head_dim) * s.n_heads, kv_dim = uint64_t(head_dim) * s.n_kv_heads;
-    matrix("token_embd.weight", s.n_embd, s.n_vocab);
+    // Biases and norm weights are drawn like norms (near 1): a bias of that size is large,
+    // which only makes its effect easier to see in a test.
+    matrix(tensor_name(Tensor::TokenEmbd), s.n_embd, s.n_vocab);
     for (uint32_t l = 0; l < s.n_layers; ++l) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        norm(p + "attn_norm.weight", s.n_embd);
-        matrix(p + "attn_q.weight", s.n_embd, q_dim);
-        matrix(p + "attn_k.weight", s.n_embd, kv_dim);
-        matrix(p + "attn_v.weight", s.n_embd, kv_dim);
-        matrix(p + "attn_output.weight", q_dim, s.n_embd);
-        norm(p + "ffn_norm.weight", s.n_embd);
-        matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff);
-        matrix(p + "ffn_up.weight", s.n_embd, s.n_ff);
-        matrix(p + "ffn_down.weight", s.n_ff, s.n_embd);
+        norm(tensor_name(Tensor::AttnNorm, l), s.n_embd);
+        matrix(tensor_name(Tensor::AttnQ, l), s.n_embd, q_dim);
+        matrix(tensor_name(Tensor::AttnK, l), s.n_embd, kv_dim);
+        matrix(tensor_name(Tensor::AttnV, l), s.n_embd, kv_dim);
+        if (arch->qkv_bias) {
+            norm(tensor_name(Tensor::AttnQ, l, "bias"), q_dim);
+            norm(tensor_name(Tensor::AttnK, l, "bias"), kv_dim);
+            norm(tensor_name(Tensor::AttnV, l, "bias"), kv_dim);
+        }
+        if (arch->qk_norm) {
+            norm(tensor_name(Tensor::AttnQNorm, l), head_dim);
+            norm(tensor_name(Tensor::AttnKNorm, l), head_dim);
+        }
+        matrix(tensor_name(Tensor::AttnOutput, l), q_dim, s.n_embd);
+        if (arch->post_norms) norm(tensor_name(Tensor::AttnPostNorm, l), s.n_embd);
+        norm(tensor_name(Tensor::FfnNorm, l), s.n_embd);
+        matrix(tensor_name(Tensor::FfnGate, l), s.n_embd, s.n_ff);
+        matrix(tensor_name(Tensor::FfnUp, l), s.n_embd, s.n_ff);
+        matrix(tensor_name(Tensor::FfnDown, l), s.n_ff, s.n_embd);
+        if (arch->post_norms) norm(tensor_name(Tensor::FfnPostNorm, l), s.n_embd);
     }
-    norm("output_norm.weight", s.n_embd);
-    if (!s.tied_output) matrix("output.weight", s.n_embd, s.n_vocab);
+    norm(tensor_name(Tensor::OutputNorm), s.n_embd);
+    if (!s.tied_output) matrix(tensor_name(Tensor::Output), s.n_embd, s.n_vocab);
     w.write_file(path);
 }
 

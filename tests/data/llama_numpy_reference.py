@@ -19,6 +19,13 @@ The math, per layer (x is the residual stream, one row per token):
   h      = rmsnorm(x) * ffn_norm
   x      = x + (silu(h Wg^T) * (h Wu^T)) Wd^T
 and finally logits = (rmsnorm(x) * output_norm) W_out^T, W_out = token_embd when tied.
+gemma3 differs (Google's gemma_pytorch model, as llama.cpp's gemma3 graph follows it):
+  x      = embedding * sqrt(n_embd)
+  q,k    = rmsnorm(q) * q_norm, rmsnorm(k) * k_norm per head, before RoPE
+  scores = q k^T / sqrt(head_dim); on local layers (all but every 6th, l % 6 == 5) a query
+           at p sees keys p-window+1..p only, and RoPE's base is 10000
+  x      = x + rmsnorm(a Wo^T) * post_attention_norm      (and likewise post_ffw_norm)
+  ffn    = gelu_tanh(h Wg^T) * (h Wu^T)
 RoPE rotates dimension pairs (2i, 2i+1) for llama/mistral GGUFs, whose converter permuted
 the q/k rows for exactly this, and (i, i + rope_dim/2) for qwen2. s is 1/factor for linear
 rope scaling, f_i the rope_freqs.weight tensor when present (else 1).
@@ -52,7 +59,9 @@ class Model:
             self.pos_scale = 1.0
         else:
             raise SystemExit(f"rope scaling {scaling} not implemented")
-        self.neox = arch == "qwen2"
+        self.neox = arch in ("qwen2", "gemma3")
+        self.gemma3 = arch == "gemma3"
+        self.window = int(self.kv(f"{arch}.attention.sliding_window", 0)) if self.gemma3 else 0
         self.freq_factors = self.weight("rope_freqs.weight") if "rope_freqs.weight" in self.tensors else None
 
     def kv(self, key, default=None):
@@ -84,11 +93,11 @@ def rmsnorm(x, w, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def rope(x, positions, m):
+def rope(x, positions, m, base):
     """x: [n_tokens][n_heads][head_dim]; rotates the first rope_dim dimensions."""
     d = m.rope_dim
     i = np.arange(d // 2, dtype=np.float64)
-    inv_freq = m.base ** (-2.0 * i / d)
+    inv_freq = base ** (-2.0 * i / d)
     if m.freq_factors is not None:
         inv_freq = inv_freq / m.freq_factors
     angle = (positions[:, None] * m.pos_scale) * inv_freq[None, :]  # [n_tokens][d/2]
@@ -110,12 +119,19 @@ def forward(m, tokens):
     n = len(tokens)
     emb = m.weight("token_embd.weight")
     x = emb[np.array(tokens)]
+    if m.gemma3:
+        x = x * np.sqrt(m.n_embd)
     positions = np.arange(n, dtype=np.float64)
-    mask = np.triu(np.full((n, n), -np.inf), k=1)
+    causal = np.triu(np.full((n, n), -np.inf), k=1)
     group = m.n_head // m.n_kv_head
     hd = m.head_dim
     for l in range(m.n_layer):
         p = f"blk.{l}."
+        local = m.window > 0 and l % 6 != 5
+        mask = causal.copy()
+        if local:  # keys more than window-1 positions behind the query are hidden
+            mask[np.tril(np.ones((n, n), dtype=bool), k=-m.window)] = -np.inf
+        base = 10000.0 if local else m.base
         h = rmsnorm(x, m.weight(p + "attn_norm.weight"), m.eps)
         q = h @ m.weight(p + "attn_q.weight").T
         k = h @ m.weight(p + "attn_k.weight").T
@@ -124,8 +140,13 @@ def forward(m, tokens):
             q = q + m.weight(p + "attn_q.bias")
             k = k + m.weight(p + "attn_k.bias")
             v = v + m.weight(p + "attn_v.bias")
-        q = rope(q.reshape(n, m.n_head, hd), positions, m)
-        k = rope(k.reshape(n, m.n_kv_head, hd), positions, m)
+        q = q.reshape(n, m.n_head, hd)
+        k = k.reshape(n, m.n_kv_head, hd)
+        if m.gemma3:
+            q = rmsnorm(q, m.weight(p + "attn_q_norm.weight"), m.eps)
+            k = rmsnorm(k, m.weight(p + "attn_k_norm.weight"), m.eps)
+        q = rope(q, positions, m, base)
+        k = rope(k, positions, m, base)
         v = v.reshape(n, m.n_kv_head, hd)
         att = np.empty((n, m.n_head, hd))
         for j in range(m.n_head):
@@ -133,11 +154,21 @@ def forward(m, tokens):
             s = np.exp(s - s.max(axis=1, keepdims=True))
             s /= s.sum(axis=1, keepdims=True)
             att[:, j, :] = s @ v[:, j // group, :]
-        x = x + att.reshape(n, m.n_head * hd) @ m.weight(p + "attn_output.weight").T
+        o = att.reshape(n, m.n_head * hd) @ m.weight(p + "attn_output.weight").T
+        if m.gemma3:
+            o = rmsnorm(o, m.weight(p + "post_attention_norm.weight"), m.eps)
+        x = x + o
         h = rmsnorm(x, m.weight(p + "ffn_norm.weight"), m.eps)
         g = h @ m.weight(p + "ffn_gate.weight").T
         u = h @ m.weight(p + "ffn_up.weight").T
-        x = x + (g / (1.0 + np.exp(-g)) * u) @ m.weight(p + "ffn_down.weight").T
+        if m.gemma3:
+            act = 0.5 * g * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (g + 0.044715 * g**3)))
+        else:
+            act = g / (1.0 + np.exp(-g))
+        f = (act * u) @ m.weight(p + "ffn_down.weight").T
+        if m.gemma3:
+            f = rmsnorm(f, m.weight(p + "post_ffw_norm.weight"), m.eps)
+        x = x + f
     h = rmsnorm(x, m.weight("output_norm.weight"), m.eps)
     w_out = m.weight("output.weight") if m.has("output.weight") else emb
     return h @ w_out.T

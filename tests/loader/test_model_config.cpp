@@ -23,12 +23,14 @@ TEST_CASE("synthetic models of every named shape describe themselves", "[model][
         write_synth_model(path, o);
         const GgufFile f = GgufFile::open(path);
         const ModelConfig c = read_model_config(f);
-        CHECK(c.architecture == "llama");
+        CHECK(c.architecture == o.shape.architecture);
+        CHECK(c.attn_bias == (o.shape.architecture == "qwen2"));
+        CHECK(c.sliding_window == o.shape.sliding_window);
         CHECK(c.n_layers == 1);
         CHECK(c.n_embd == o.shape.n_embd);
         CHECK(c.n_heads == o.shape.n_heads);
         CHECK(c.n_kv_heads == o.shape.n_kv_heads);
-        CHECK(c.head_dim == o.shape.n_embd / o.shape.n_heads);
+        CHECK(c.head_dim == (o.shape.head_dim ? o.shape.head_dim : o.shape.n_embd / o.shape.n_heads));
         CHECK(c.n_ff == o.shape.n_ff);
         CHECK(c.n_vocab == o.shape.n_vocab);
         CHECK(c.n_ctx == o.shape.n_ctx);

@@ -35,6 +35,12 @@ inline std::string smollm2_path() {
     return cache_dir() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
+// $GLOWQ_GEMMA3_MODEL, else the Gemma 3 270M file `scripts/fetch_model.sh gemma3` fetches.
+inline std::string gemma3_path() {
+    if (const char* m = std::getenv("GLOWQ_GEMMA3_MODEL")) return m;
+    return cache_dir() + "/models/gemma-3-270m-q4_k_m.gguf";
+}
+
 // tests/data in the source tree: $GLOWQ_TEST_DATA, else next to this file.
 inline std::string test_data_dir() {
     if (const char* d = std::getenv("GLOWQ_TEST_DATA")) return d;
@@ -90,6 +96,30 @@ inline std::string write_tiny_model(const std::string& file, const TinyShape& s,
     o.shape.n_vocab = s.vocab;
     o.shape.n_ctx = s.ctx;
     o.matrix_type = type;
+    o.seed = seed;
+    const std::string p = temp_path(file);
+    glowq::write_synth_model(p, o);
+    return p;
+}
+
+// A small synthetic model of another architecture (its traits add the tensors), F16
+// matrices so every reader decodes the same weights, written once per process.
+inline std::string write_tiny_arch_model(const std::string& file, const std::string& arch, const TinyShape& s,
+                                         uint32_t head_dim, uint32_t sliding_window, uint64_t seed) {
+    glowq::SynthOptions o;
+    o.shape.name = file;
+    o.shape.architecture = arch;
+    o.shape.n_layers = s.layers;
+    o.shape.n_embd = s.embd;
+    o.shape.n_heads = s.heads;
+    o.shape.n_kv_heads = s.kv_heads;
+    o.shape.head_dim = head_dim;
+    o.shape.n_ff = s.ff;
+    o.shape.n_vocab = s.vocab;
+    o.shape.n_ctx = s.ctx;
+    o.shape.sliding_window = sliding_window;
+    o.shape.tied_output = true;
+    o.matrix_type = glowq::GgmlType::F16;
     o.seed = seed;
     const std::string p = temp_path(file);
     glowq::write_synth_model(p, o);

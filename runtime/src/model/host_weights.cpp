@@ -12,9 +12,9 @@ public:
 
     // A quantized linear module of a layer: in a GlowQ file its effective weights Wq + A B
     // (the correction where the file has one), otherwise the `.weight` tensor decoded.
-    HostMatrix module(uint32_t layer, const std::string& module, uint32_t rows, uint32_t cols) const {
-        if (glowq_) return quant::read_glowq_effective(f_, layer, module, rows, cols);
-        return matrix("blk." + std::to_string(layer) + "." + module + ".weight", rows, cols);
+    HostMatrix module(uint32_t layer, Tensor module, uint32_t rows, uint32_t cols) const {
+        if (glowq_) return quant::read_glowq_effective(f_, layer, tensor_base(module), rows, cols);
+        return matrix(tensor_name(module, layer), rows, cols);
     }
 
     // A 2-D weight that must be [rows][cols] in ggml's sense (ne[0] = cols).
@@ -62,29 +62,39 @@ HostWeights HostWeights::load(const GgufFile& file) {
     const uint32_t q_dim = c.n_heads * c.head_dim;
     const uint32_t kv_dim = c.n_kv_heads * c.head_dim;
 
-    w.token_embd = r.matrix("token_embd.weight", c.n_vocab, c.n_embd);
+    w.token_embd = r.matrix(tensor_name(Tensor::TokenEmbd), c.n_vocab, c.n_embd);
     w.layers.resize(c.n_layers);
     for (uint32_t i = 0; i < c.n_layers; ++i) {
-        const std::string p = "blk." + std::to_string(i) + ".";
         HostLayer& l = w.layers[i];
-        l.attn_norm = r.vector(p + "attn_norm.weight", c.n_embd);
-        l.wq = r.module(i, "attn_q", q_dim, c.n_embd);
-        l.wk = r.module(i, "attn_k", kv_dim, c.n_embd);
-        l.wv = r.module(i, "attn_v", kv_dim, c.n_embd);
-        l.wo = r.module(i, "attn_output", c.n_embd, q_dim);
+        const auto vec = [&](Tensor t, uint32_t n, const char* suffix = "weight") {
+            return r.vector(tensor_name(t, i, suffix), n);
+        };
+        l.attn_norm = vec(Tensor::AttnNorm, c.n_embd);
+        l.wq = r.module(i, Tensor::AttnQ, q_dim, c.n_embd);
+        l.wk = r.module(i, Tensor::AttnK, kv_dim, c.n_embd);
+        l.wv = r.module(i, Tensor::AttnV, kv_dim, c.n_embd);
+        l.wo = r.module(i, Tensor::AttnOutput, c.n_embd, q_dim);
         if (c.attn_bias) {
-            l.bq = r.vector(p + "attn_q.bias", q_dim);
-            l.bk = r.vector(p + "attn_k.bias", kv_dim);
-            l.bv = r.vector(p + "attn_v.bias", kv_dim);
+            l.bq = vec(Tensor::AttnQ, q_dim, "bias");
+            l.bk = vec(Tensor::AttnK, kv_dim, "bias");
+            l.bv = vec(Tensor::AttnV, kv_dim, "bias");
         }
-        l.ffn_norm = r.vector(p + "ffn_norm.weight", c.n_embd);
-        l.w_gate = r.module(i, "ffn_gate", c.n_ff, c.n_embd);
-        l.w_up = r.module(i, "ffn_up", c.n_ff, c.n_embd);
-        l.w_down = r.module(i, "ffn_down", c.n_embd, c.n_ff);
+        if (c.arch.qk_norm) {
+            l.q_norm = vec(Tensor::AttnQNorm, c.head_dim);
+            l.k_norm = vec(Tensor::AttnKNorm, c.head_dim);
+        }
+        if (c.arch.post_norms) {
+            l.attn_post_norm = vec(Tensor::AttnPostNorm, c.n_embd);
+            l.ffn_post_norm = vec(Tensor::FfnPostNorm, c.n_embd);
+        }
+        l.ffn_norm = vec(Tensor::FfnNorm, c.n_embd);
+        l.w_gate = r.module(i, Tensor::FfnGate, c.n_ff, c.n_embd);
+        l.w_up = r.module(i, Tensor::FfnUp, c.n_ff, c.n_embd);
+        l.w_down = r.module(i, Tensor::FfnDown, c.n_embd, c.n_ff);
     }
-    w.output_norm = r.vector("output_norm.weight", c.n_embd);
-    if (!c.tied_output) w.output = r.matrix("output.weight", c.n_vocab, c.n_embd);
-    if (c.has_rope_freqs) w.rope_freqs = r.vector("rope_freqs.weight", c.rope_dim / 2);
+    w.output_norm = r.vector(tensor_name(Tensor::OutputNorm), c.n_embd);
+    if (!c.tied_output) w.output = r.matrix(tensor_name(Tensor::Output), c.n_vocab, c.n_embd);
+    if (c.has_rope_freqs) w.rope_freqs = r.vector(tensor_name(Tensor::RopeFreqs), c.rope_dim / 2);
     return w;
 }
 

@@ -37,6 +37,22 @@ void rms_norm(const Mat& x, const std::vector<float>& weight, float eps, Mat& y)
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
+// The tanh approximation of GELU, as ggml_gelu and Gemma's gelu_pytorch_tanh compute it.
+float gelu_tanh(float x) {
+    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+}
+
+// RMSNorm of each head_dim-wide slice of every row (gemma3's q/k norms), in place.
+void head_norm(Mat& x, uint32_t head_dim, const std::vector<float>& weight, float eps) {
+    Mat slice, normed;
+    for (Eigen::Index h = 0; h * head_dim < x.cols(); ++h) {
+        slice = x.middleCols(h * head_dim, head_dim);
+        rms_norm(slice, weight, eps, normed);
+        x.middleCols(h * head_dim, head_dim) = normed;
+    }
+}
+
 }  // namespace
 
 ReferenceLlama::ReferenceLlama(std::shared_ptr<const HostWeights> weights, uint32_t max_context)
@@ -46,9 +62,7 @@ ReferenceLlama::ReferenceLlama(std::shared_ptr<const HostWeights> weights, uint3
     max_ctx_ = max_context ? max_context : c.n_ctx;
     if (max_ctx_ == 0) throw Error(ErrorKind::InvalidArgument, "ReferenceLlama: max_context is 0 and the model gives no context length");
 
-    // llama.cpp rotates adjacent pairs for llama/mistral (the converter permutes q/k rows
-    // so that this matches the Hugging Face rotate_half), and halves for qwen2.
-    neox_ = c.architecture == "qwen2";
+    neox_ = c.arch.rope == RopeStyle::Neox;
     const std::string& scaling = c.rope_scaling.type;
     if (scaling == "linear") {
         freq_scale_ = c.rope_scaling.factor > 0.0f ? 1.0f / c.rope_scaling.factor : 1.0f;
@@ -68,16 +82,18 @@ ReferenceLlama::ReferenceLlama(std::shared_ptr<const HostWeights> weights, uint3
 // The angle follows ggml_rope_cache_init step for step (float theta, multiplied by
 // theta_scale once per pair) so that positions far into the window match llama.cpp's
 // rounding, not just its formula: theta_i = p * freq_scale * base^(-2i/rope_dim) / ff_i.
-void ReferenceLlama::rope(float* x, uint32_t n_heads, uint32_t n, uint32_t pos) const {
+// Local (sliding-window) layers take their own base and no position scaling, as llama.cpp.
+void ReferenceLlama::rope(uint32_t layer, float* x, uint32_t n_heads, uint32_t n, uint32_t pos) const {
     const ModelConfig& c = w_->config;
     const uint32_t d = c.rope_dim;
-    const float theta_scale = std::pow(c.rope_freq_base, -2.0f / float(d));
+    const float theta_scale = std::pow(c.layer_rope_base(layer), -2.0f / float(d));
+    const float freq_scale = c.layer_is_local(layer) ? 1.0f : freq_scale_;
     std::vector<float> cos_t(d / 2), sin_t(d / 2);
     for (uint32_t t = 0; t < n; ++t) {
         float theta = float(pos + t);
         for (uint32_t i = 0; i < d / 2; ++i) {
             const float ff = w_->rope_freqs.empty() ? 1.0f : w_->rope_freqs[i];
-            const float angle = freq_scale_ * (theta / ff);
+            const float angle = freq_scale * (theta / ff);
             cos_t[i] = std::cos(angle);
             sin_t[i] = std::sin(angle);
             theta *= theta_scale;
@@ -96,7 +112,8 @@ void ReferenceLlama::rope(float* x, uint32_t n_heads, uint32_t n, uint32_t pos) 
 }
 
 // Causal grouped-query attention of n new queries (positions pos..pos+n-1) over the
-// cached keys and values 0..pos+n-1 of this layer. out is [n][n_heads * head_dim].
+// cached keys and values 0..pos+n-1 of this layer (the last `window` of them on a local
+// layer). out is [n][n_heads * head_dim].
 void ReferenceLlama::attention(uint32_t layer, const float* q, uint32_t n, uint32_t pos, float* out) const {
     const ModelConfig& c = w_->config;
     const uint32_t hd = c.head_dim;
@@ -104,7 +121,8 @@ void ReferenceLlama::attention(uint32_t layer, const float* q, uint32_t n, uint3
     const uint32_t kv_dim = c.n_kv_heads * hd;
     const uint32_t group = c.n_heads / c.n_kv_heads;
     const uint32_t n_keys = pos + n;
-    const float scale = 1.0f / std::sqrt(float(hd));
+    const float scale = c.attn_scale;
+    const uint32_t window = c.layer_window(layer);
     const float* k_layer = k_cache_.data() + size_t(layer) * max_ctx_ * kv_dim;
     const float* v_layer = v_cache_.data() + size_t(layer) * max_ctx_ * kv_dim;
 
@@ -116,16 +134,18 @@ void ReferenceLlama::attention(uint32_t layer, const float* q, uint32_t n, uint3
         const StridedMap vh(v_layer + size_t(kvh) * hd, n_keys, hd, Eigen::OuterStride<>(kv_dim));
         scores.noalias() = qh * kh.transpose();
         for (uint32_t t = 0; t < n; ++t) {
-            const uint32_t visible = pos + t + 1;  // query at pos+t sees keys 0..pos+t
+            const uint32_t visible = pos + t + 1;  // query at pos+t sees keys first..pos+t
+            const uint32_t first = window && visible > window ? visible - window : 0;
             float* row = scores.row(t).data();
             float mx = -INFINITY;
-            for (uint32_t j = 0; j < visible; ++j) mx = std::max(mx, row[j] * scale);
+            for (uint32_t j = first; j < visible; ++j) mx = std::max(mx, row[j] * scale);
             float sum = 0.0f;
-            for (uint32_t j = 0; j < visible; ++j) {
+            for (uint32_t j = first; j < visible; ++j) {
                 row[j] = std::exp(row[j] * scale - mx);
                 sum += row[j];
             }
-            for (uint32_t j = 0; j < visible; ++j) row[j] /= sum;
+            for (uint32_t j = 0; j < first; ++j) row[j] = 0.0f;
+            for (uint32_t j = first; j < visible; ++j) row[j] /= sum;
             for (uint32_t j = visible; j < n_keys; ++j) row[j] = 0.0f;
         }
         Eigen::Map<Mat, 0, Eigen::OuterStride<>> oh(out + size_t(h) * hd, n, hd, Eigen::OuterStride<>(q_dim));
@@ -156,8 +176,19 @@ void ReferenceLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float
     Mat x(n, c.n_embd);  // the residual stream
     for (uint32_t t = 0; t < n; ++t)
         std::copy_n(w_->token_embd.row(uint32_t(tokens[t])), c.n_embd, x.row(t).data());
+    if (c.embd_scale != 1.0f) x *= c.embd_scale;
 
     Mat xn, q, k, v, attn(n, c.n_heads * c.head_dim), proj, gate, up;
+    // A block's output joins the residual stream, normalized first where the model has a
+    // post-norm (gemma3).
+    const auto add_output = [&](const std::vector<float>& post_norm, const Mat& out, Mat& stream) {
+        if (post_norm.empty()) {
+            stream += out;
+        } else {
+            rms_norm(out, post_norm, c.rms_eps, xn);
+            stream += xn;
+        }
+    };
     for (uint32_t l = 0; l < c.n_layers; ++l) {
         const HostLayer& L = w_->layers[l];
         rms_norm(x, L.attn_norm, c.rms_eps, xn);
@@ -165,24 +196,31 @@ void ReferenceLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float
         linear(xn, L.wq, L.bq, q);
         linear(xn, L.wk, L.bk, k);
         linear(xn, L.wv, L.bv, v);
-        rope(q.data(), c.n_heads, n, pos);
-        rope(k.data(), c.n_kv_heads, n, pos);
+        if (c.arch.qk_norm) {
+            head_norm(q, c.head_dim, L.q_norm, c.rms_eps);
+            head_norm(k, c.head_dim, L.k_norm, c.rms_eps);
+        }
+        rope(l, q.data(), c.n_heads, n, pos);
+        rope(l, k.data(), c.n_kv_heads, n, pos);
         const size_t at = (size_t(l) * max_ctx_ + pos) * kv_dim;
         std::copy_n(k.data(), size_t(n) * kv_dim, k_cache_.data() + at);
         std::copy_n(v.data(), size_t(n) * kv_dim, v_cache_.data() + at);
         attention(l, q.data(), n, pos, attn.data());
         tap(l, TapPoint::AttnOutput, attn);
         linear(attn, L.wo, {}, proj);
-        x += proj;
+        add_output(L.attn_post_norm, proj, x);
 
         rms_norm(x, L.ffn_norm, c.rms_eps, xn);
         tap(l, TapPoint::FfnInput, xn);
         linear(xn, L.w_gate, {}, gate);
         linear(xn, L.w_up, {}, up);
-        gate = gate.unaryExpr([](float g) { return silu(g); }).cwiseProduct(up);
+        if (c.arch.activation == Activation::GeluTanh)
+            gate = gate.unaryExpr([](float g) { return gelu_tanh(g); }).cwiseProduct(up);
+        else
+            gate = gate.unaryExpr([](float g) { return silu(g); }).cwiseProduct(up);
         tap(l, TapPoint::FfnDownInput, gate);
         linear(gate, L.w_down, {}, proj);
-        x += proj;
+        add_output(L.ffn_post_norm, proj, x);
     }
     cached_ = pos + n;
 

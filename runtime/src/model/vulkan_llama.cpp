@@ -9,10 +9,6 @@
 
 namespace glowq {
 
-namespace {
-std::string blk(uint32_t l, const char* name) { return "blk." + std::to_string(l) + "." + name + ".weight"; }
-}  // namespace
-
 uint64_t estimate_device_bytes(const GgufFile& file) {
     uint64_t total = 0;
     for (const GgufTensor& t : file.tensors()) {
@@ -26,11 +22,11 @@ uint64_t estimate_device_bytes(const GgufFile& file) {
                 total += t.n_bytes;
                 break;
             case GgmlType::Q8_0: {  // kept as Q8 on its own (upload_stacked), fp16 when fused
-                const bool fused = t.name.find(".attn_q.") != std::string_view::npos ||
-                                   t.name.find(".attn_k.") != std::string_view::npos ||
-                                   t.name.find(".attn_v.") != std::string_view::npos ||
-                                   t.name.find(".ffn_gate.") != std::string_view::npos ||
-                                   t.name.find(".ffn_up.") != std::string_view::npos;
+                bool fused = false;
+                for (const ModuleGroup& g : input_sharing_groups())
+                    for (Tensor m : g.members)
+                        fused = fused || (g.members.size() > 1 &&
+                                          t.name.find(std::string(".") + tensor_base(m) + ".") != std::string_view::npos);
                 total += fused || t.cols() % 32 ? t.n_elements * 2 : t.n_bytes;
                 break;
             }
@@ -74,42 +70,46 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
     report(0);
 
     const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
-    embed_ = upload_stacked(alloc_, file, {"token_embd.weight"});
-    if (!cfg_.tied_output) lm_head_ = std::make_unique<ops::DeviceMatrix>(upload_stacked(alloc_, file, {"output.weight"}));
-    out_norm_ = upload_vector(alloc_, file, "output_norm.weight", d);
+    embed_ = upload_stacked(alloc_, file, {tensor_name(Tensor::TokenEmbd)});
+    if (!cfg_.tied_output)
+        lm_head_ = std::make_unique<ops::DeviceMatrix>(upload_stacked(alloc_, file, {tensor_name(Tensor::Output)}));
+    out_norm_ = upload_vector(alloc_, file, tensor_name(Tensor::OutputNorm), d);
     // Each tensor's mapped pages are dropped once it is on the device: loading holds about
     // one layer of the file in memory (docs/android.md).
     auto evict = [&](const std::string& prefix) {
         for (const GgufTensor& t : file.tensors())
             if (t.name.substr(0, prefix.size()) == prefix) file.evict(t);
     };
-    evict("token_embd.");
-    evict("output");
+    evict(tensor_base(Tensor::TokenEmbd) + std::string("."));
+    evict(tensor_base(Tensor::Output));
     report(1);
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         DeviceLayer L;
-        L.attn_norm = upload_vector(alloc_, file, blk(l, "attn_norm"), d);
-        L.ffn_norm = upload_vector(alloc_, file, blk(l, "ffn_norm"), d);
-        auto load = [&](DeviceProjection& dst, const std::vector<std::string>& modules, uint32_t cols) {
+        const std::string attn_norm = tensor_name(Tensor::AttnNorm, l), ffn_norm = tensor_name(Tensor::FfnNorm, l);
+        L.attn_norm = upload_vector(alloc_, file, attn_norm, d);
+        L.ffn_norm = upload_vector(alloc_, file, ffn_norm, d);
+        const auto& groups = input_sharing_groups();  // qkv, gate_up, attn_output, ffn_down
+        auto load = [&](DeviceProjection& dst, const ModuleGroup& group, uint32_t cols) {
+            std::vector<std::string> modules;
+            for (Tensor m : group.members) modules.push_back(tensor_base(m));
             Projection p = upload_projection(alloc_, file, l, modules, cols);
             dst.w = std::move(p.w);
             dst.b = std::move(p.b);
             max_r_ = std::max(max_r_, dst.b.rows);
         };
-        load(L.qkv, {"attn_q", "attn_k", "attn_v"}, d);
-        load(L.o, {"attn_output"}, qd);
-        load(L.gate_up, {"ffn_gate", "ffn_up"}, d);
-        load(L.down, {"ffn_down"}, cfg_.n_ff);
+        load(L.qkv, groups[0], d);
+        load(L.o, groups[2], qd);
+        load(L.gate_up, groups[1], d);
+        load(L.down, groups[3], cfg_.n_ff);
         // The norms' weights also go with the products they feed, for GEMVs that fold the
         // norm in (VulkanLlama::add_normed_projection).
-        if (L.qkv.w.type == ops::WeightType::Int4) L.qkv.w.attach_input_norm(alloc_, read_vector(file, blk(l, "attn_norm"), d));
-        if (L.gate_up.w.type == ops::WeightType::Int4)
-            L.gate_up.w.attach_input_norm(alloc_, read_vector(file, blk(l, "ffn_norm"), d));
+        if (L.qkv.w.type == ops::WeightType::Int4) L.qkv.w.attach_input_norm(alloc_, read_vector(file, attn_norm, d));
+        if (L.gate_up.w.type == ops::WeightType::Int4) L.gate_up.w.attach_input_norm(alloc_, read_vector(file, ffn_norm, d));
         // And with the products that finish the residual stream before them (o, the previous
         // layer's down), which can then write x times them for the next GEMV.
-        if (L.o.w.type == ops::WeightType::Int4) L.o.w.attach_output_norm(alloc_, read_vector(file, blk(l, "ffn_norm"), d));
+        if (L.o.w.type == ops::WeightType::Int4) L.o.w.attach_output_norm(alloc_, read_vector(file, ffn_norm, d));
         if (l > 0 && layers_[l - 1].down.w.type == ops::WeightType::Int4)
-            layers_[l - 1].down.w.attach_output_norm(alloc_, read_vector(file, blk(l, "attn_norm"), d));
+            layers_[l - 1].down.w.attach_output_norm(alloc_, read_vector(file, attn_norm, d));
         if (L.qkv.w.rows != qd + 2 * kvd || L.qkv.w.cols != d || L.gate_up.w.rows != 2 * cfg_.n_ff ||
             L.down.w.cols != cfg_.n_ff)
             throw Error(ErrorKind::InvalidModel, file.name() + ": layer " + std::to_string(l) +

@@ -18,7 +18,7 @@ Projection upload_projection(vk::Allocator& alloc, const GgufFile& file, uint32_
     Projection p;
     if (!format::is_glowq_file(file)) {
         std::vector<std::string> names;
-        for (const auto& m : modules) names.push_back("blk." + std::to_string(layer) + "." + m + ".weight");
+        for (const auto& m : modules) names.push_back(format::tensor(layer, m, "weight"));
         p.w = upload_stacked(alloc, file, names);
         return p;
     }

@@ -106,15 +106,25 @@ uint64_t QuantizedModel::correction_bytes() const {
     return n;
 }
 
+namespace {
+Tensor module_role(const std::string& m) {
+    Tensor t;
+    if (!tensor_from_base(m, t)) throw Error(ErrorKind::InvalidArgument, "unknown module '" + m + "'");
+    return t;
+}
+}  // namespace
+
 const HostMatrix& module_matrix(const HostLayer& l, const std::string& m) {
-    if (m == "attn_q") return l.wq;
-    if (m == "attn_k") return l.wk;
-    if (m == "attn_v") return l.wv;
-    if (m == "attn_output") return l.wo;
-    if (m == "ffn_gate") return l.w_gate;
-    if (m == "ffn_up") return l.w_up;
-    if (m == "ffn_down") return l.w_down;
-    throw Error(ErrorKind::InvalidArgument, "unknown module '" + m + "'");
+    switch (module_role(m)) {
+        case Tensor::AttnQ: return l.wq;
+        case Tensor::AttnK: return l.wk;
+        case Tensor::AttnV: return l.wv;
+        case Tensor::AttnOutput: return l.wo;
+        case Tensor::FfnGate: return l.w_gate;
+        case Tensor::FfnUp: return l.w_up;
+        case Tensor::FfnDown: return l.w_down;
+        default: throw Error(ErrorKind::InvalidArgument, "'" + m + "' is not a quantized module");
+    }
 }
 
 HostMatrix& module_matrix(HostLayer& l, const std::string& m) {
@@ -122,11 +132,13 @@ HostMatrix& module_matrix(HostLayer& l, const std::string& m) {
 }
 
 TapPoint module_input(const std::string& m) {
-    if (m == "attn_q" || m == "attn_k" || m == "attn_v") return TapPoint::AttnInput;
-    if (m == "attn_output") return TapPoint::AttnOutput;
-    if (m == "ffn_gate" || m == "ffn_up") return TapPoint::FfnInput;
-    if (m == "ffn_down") return TapPoint::FfnDownInput;
-    throw Error(ErrorKind::InvalidArgument, "unknown module '" + m + "'");
+    switch (module_role(m)) {
+        case Tensor::AttnQ: case Tensor::AttnK: case Tensor::AttnV: return TapPoint::AttnInput;
+        case Tensor::AttnOutput: return TapPoint::AttnOutput;
+        case Tensor::FfnGate: case Tensor::FfnUp: return TapPoint::FfnInput;
+        case Tensor::FfnDown: return TapPoint::FfnDownInput;
+        default: throw Error(ErrorKind::InvalidArgument, "'" + m + "' is not a quantized module");
+    }
 }
 
 QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stats, const QuantizeOptions& o,

@@ -13,15 +13,19 @@ namespace glowq::quant {
 
 namespace {
 
-// (rows, cols) of a module of a Llama layer.
+// (rows, cols) of a quantized module of a layer.
 std::pair<uint32_t, uint32_t> module_shape(const ModelConfig& c, const std::string& m) {
     const uint32_t q = c.n_heads * c.head_dim, kv = c.n_kv_heads * c.head_dim;
-    if (m == "attn_q") return {q, c.n_embd};
-    if (m == "attn_k" || m == "attn_v") return {kv, c.n_embd};
-    if (m == "attn_output") return {c.n_embd, q};
-    if (m == "ffn_gate" || m == "ffn_up") return {c.n_ff, c.n_embd};
-    if (m == "ffn_down") return {c.n_embd, c.n_ff};
-    throw Error(ErrorKind::InvalidArgument, "unknown module '" + m + "'");
+    Tensor t;
+    if (tensor_from_base(m, t)) switch (t) {
+            case Tensor::AttnQ: return {q, c.n_embd};
+            case Tensor::AttnK: case Tensor::AttnV: return {kv, c.n_embd};
+            case Tensor::AttnOutput: return {c.n_embd, q};
+            case Tensor::FfnGate: case Tensor::FfnUp: return {c.n_ff, c.n_embd};
+            case Tensor::FfnDown: return {c.n_embd, c.n_ff};
+            default: break;
+        }
+    throw Error(ErrorKind::InvalidArgument, "'" + m + "' is not a quantized module");
 }
 
 // Codes uniform in 0..15 with scale and offset giving weights of spread ~1/sqrt(cols)

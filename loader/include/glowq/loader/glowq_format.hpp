@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "glowq/loader/architecture.hpp"
+
 namespace glowq::format {
 
 constexpr const char* kFormatVersion = "glowq.format_version";  // u32, 1
@@ -32,29 +34,35 @@ constexpr const char* kCalibAlpha = "glowq.calibration.alpha";             // f3
 constexpr const char* kCalibSeed = "glowq.calibration.seed";               // u64
 constexpr uint32_t kVersion = 1;
 
-// The quantized modules of a Llama layer, in llama.cpp's tensor names.
+// The quantized modules of a layer, in llama.cpp's tensor names (the architecture table's).
 inline const std::vector<std::string>& modules() {
-    static const std::vector<std::string> m = {"attn_q", "attn_k", "attn_v", "attn_output",
-                                               "ffn_gate", "ffn_up", "ffn_down"};
+    static const std::vector<std::string> m = [] {
+        std::vector<std::string> v;
+        for (Tensor t : quantized_modules()) v.push_back(tensor_base(t));
+        return v;
+    }();
     return m;
+}
+
+// The 4 GlowQ-S units of a layer (its input-sharing groups) and their members.
+inline const std::vector<std::pair<std::string, std::vector<std::string>>>& units() {
+    static const std::vector<std::pair<std::string, std::vector<std::string>>> u = [] {
+        std::vector<std::pair<std::string, std::vector<std::string>>> v;
+        for (const ModuleGroup& g : input_sharing_groups()) {
+            v.push_back({g.name, {}});
+            for (Tensor t : g.members) v.back().second.push_back(tensor_base(t));
+        }
+        return v;
+    }();
+    return u;
 }
 
 // GlowQ's input-sharing group of a module (the group name used in lr_b tensor names).
 inline std::string shared_group(const std::string& module) {
-    if (module == "attn_q" || module == "attn_k" || module == "attn_v") return "qkv";
-    if (module == "ffn_gate" || module == "ffn_up") return "gate_up";
+    for (const auto& [group, members] : units())
+        for (const auto& m : members)
+            if (m == module) return group;
     return module;
-}
-
-// The 4 GlowQ-S units of a layer and their members.
-inline const std::vector<std::pair<std::string, std::vector<std::string>>>& units() {
-    static const std::vector<std::pair<std::string, std::vector<std::string>>> u = {
-        {"qkv", {"attn_q", "attn_k", "attn_v"}},
-        {"gate_up", {"ffn_gate", "ffn_up"}},
-        {"attn_output", {"attn_output"}},
-        {"ffn_down", {"ffn_down"}},
-    };
-    return u;
 }
 
 inline std::string tensor(uint32_t layer, const std::string& name, const char* suffix) {

@@ -1,9 +1,12 @@
-// The shape and hyper-parameters of a Llama-family decoder, read from a GGUF file's
-// `<arch>.*` keys (llama.cpp's names), cross-checked against the tensors that must exist.
+// The shape and hyper-parameters of a decoder of an architecture in the table
+// (architecture.hpp), read from a GGUF file's `<arch>.*` keys (llama.cpp's names) and
+// cross-checked against the tensors that must exist.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "glowq/loader/architecture.hpp"
 #include "glowq/loader/gguf.hpp"
 
 namespace glowq {
@@ -16,6 +19,7 @@ struct RopeScaling {
 
 struct ModelConfig {
     std::string architecture;  // general.architecture
+    Architecture arch;         // its entry in the architecture table
     std::string name;          // general.name, may be empty
     uint32_t n_layers = 0;     // block_count
     uint32_t n_embd = 0;       // hidden size
@@ -32,9 +36,20 @@ struct ModelConfig {
     float rms_eps = 1e-5f;
     bool tied_output = false;     // no output.weight: the token embedding is reused
     bool attn_bias = false;       // q/k/v projections carry a bias (qwen2)
+    float attn_scale = 0.0f;      // multiplies q·k before the softmax (1/sqrt(head_dim) but for gemma3 27B)
+    float embd_scale = 1.0f;      // multiplies the token embeddings (sqrt(n_embd) for gemma)
+    // Sliding-window attention: a local layer's query at position p sees keys p-window+1..p.
+    uint32_t sliding_window = 0;         // 0: every layer is global
+    std::vector<bool> local_layers;      // per layer; empty when sliding_window is 0
+    float rope_freq_base_local = 10000.0f;
+
+    bool layer_is_local(uint32_t l) const { return l < local_layers.size() && local_layers[l]; }
+    // The positions a layer's query sees behind itself, itself included; 0: all of them.
+    uint32_t layer_window(uint32_t l) const { return layer_is_local(l) ? sliding_window : 0; }
+    float layer_rope_base(uint32_t l) const { return layer_is_local(l) ? rope_freq_base_local : rope_freq_base; }
 };
 
-// Architectures read_model_config accepts ("llama", "qwen2", "mistral").
+// Architectures read_model_config accepts: those in the table (supported_architectures()).
 bool model_architecture_supported(const std::string& arch);
 
 // Throws LoadError naming the file and the problem: an unsupported architecture (named),

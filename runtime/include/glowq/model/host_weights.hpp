@@ -1,4 +1,4 @@
-// Every weight of a Llama-family GGUF model decoded to fp32 in host memory: the input of the
+// Every weight of a GGUF model of an architecture in the table (architecture.hpp) decoded to fp32 in host memory: the input of the
 // CPU reference forward pass and of calibration, which need exact dequantized values rather
 // than the packed formats the GPU consumes. Matrices keep ggml's layout: row-major
 // [out][in] (ne[0] = in is the row length), so row r is the weights of output r.
@@ -25,8 +25,11 @@ struct HostLayer {
     std::vector<float> attn_norm;             // n_embd
     HostMatrix wq, wk, wv, wo;                // [n_heads*head_dim][n_embd], [n_kv*head_dim][n_embd] x2, [n_embd][n_heads*head_dim]
     std::vector<float> bq, bk, bv;            // q/k/v biases (qwen2), empty when absent
+    std::vector<float> q_norm, k_norm;        // head_dim: per-head norms of q and k (gemma3), or empty
+    std::vector<float> attn_post_norm;        // n_embd: norm of the attention output (gemma3), or empty
     std::vector<float> ffn_norm;              // n_embd
     HostMatrix w_gate, w_up, w_down;          // [n_ff][n_embd] x2, [n_embd][n_ff]
+    std::vector<float> ffn_post_norm;         // n_embd: norm of the FFN output (gemma3), or empty
 };
 
 struct HostWeights {

@@ -1,5 +1,6 @@
-// The CPU reference forward pass: a plain fp32 Llama (llama.cpp's LLM_ARCH_LLAMA graph, and
-// qwen2's q/k/v biases and NEOX rotation) over dequantized weights. It is the oracle the
+// The CPU reference forward pass: a plain fp32 decoder over dequantized weights, following
+// llama.cpp's graph for every architecture in the table (Llama; qwen2's q/k/v biases and
+// NEOX rotation; gemma3's q/k norms, post-norms, GELU and sliding windows). It is the oracle the
 // Vulkan graph is tested against and the model calibration runs, so it favours being
 // obviously right over being fast; the matrix products go through Eigen so that a full
 // context window still takes seconds.
@@ -19,7 +20,7 @@ enum class TapPoint {
     AttnInput,     // attention-norm output, the input of q/k/v (dim n_embd)
     AttnOutput,    // attention output, the input of o_proj (dim n_heads * head_dim)
     FfnInput,      // ffn-norm output, the input of gate/up (dim n_embd)
-    FfnDownInput,  // silu(gate) * up, the input of down (dim n_ff)
+    FfnDownInput,  // act(gate) * up, the input of down (dim n_ff)
 };
 
 // Called during eval with n_tokens rows of dim floats, row-major, valid only for the call.
@@ -47,7 +48,7 @@ public:
 
 private:
     void attention(uint32_t layer, const float* q, uint32_t n, uint32_t pos, float* out) const;
-    void rope(float* x, uint32_t n_heads, uint32_t n, uint32_t pos) const;
+    void rope(uint32_t layer, float* x, uint32_t n_heads, uint32_t n, uint32_t pos) const;
 
     std::shared_ptr<const HostWeights> w_;
     uint32_t max_ctx_;
