@@ -1,6 +1,7 @@
 #version 450
 // Causal attention over the fp16 KV cache, one workgroup per (head, token, split):
-// query token t sits at position pos + t and sees positions [0, pos + t]. Each split takes
+// query token t sits at position pos + t and sees positions [0, pos + t], or the last
+// p.window of them on a sliding-window layer. Each split takes
 // a contiguous slice of those positions and keeps an online softmax (running max m, sum l,
 // unnormalized output o); attention_combine.comp merges the splits. Splitting over the KV
 // length gives a GPU enough workgroups when decoding one token with few heads. With one
@@ -58,8 +59,9 @@ void main() {
     const uint hd = p.head_dim, q_dim = p.n_heads * hd, kv_dim = p.n_kv * hd;
     const uint kvh = h / (p.n_heads / p.n_kv);
     const uint n_pos = step[0] + t + 1;
-    const uint chunk = (n_pos + p.splits - 1) / p.splits;
-    const uint begin = min(n_pos, split * chunk), end = min(n_pos, begin + chunk);
+    const uint first = p.window != 0 && n_pos > p.window ? n_pos - p.window : 0;
+    const uint chunk = (n_pos - first + p.splits - 1) / p.splits;
+    const uint begin = min(n_pos, first + split * chunk), end = min(n_pos, begin + chunk);
 
     const uint q_at = t * (q_dim + 2 * kv_dim) + h * hd;
     for (uint d = tid; d < hd; d += WG) qs[d] = qkv[q_at + d] * p.scale;

@@ -1,9 +1,12 @@
 #version 450
 // Embedding gather: out[t][:] = row tokens[t] of the embedding table, dequantized.
+// Every value times p.scale (gemma scales embeddings by sqrt(dim)).
 // EMBED_Q4: table in the int4 layout; EMBED_Q8: in the Q8 layout; otherwise fp16 rows
 // (GQ_F16_ROW_WORDS words each).
-// A token id outside the table writes zeros (the host validates ids; this keeps a bad id
-// from reading out of bounds). One workgroup per token.
+// A table larger than one binding comes in parts, a dispatch each: a part writes the tokens
+// whose rows it holds. A token id outside the table writes zeros (from the first part; the
+// host validates ids, this keeps a bad id from reading out of bounds). One workgroup per
+// token.
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
 #include "half.glsl"
@@ -21,8 +24,10 @@ layout(push_constant) uniform Push { GQ_PUSH_EMBED } p;
 void main() {
     const uint t = gl_WorkGroupID.x;
     const int id = tokens[t];
-    const bool valid = id >= 0 && uint(id) < p.n_rows;
-    const uint row = valid ? uint(id) : 0u;
+    const bool in_table = id >= 0 && uint(id) < p.total_rows;
+    const bool valid = in_table && uint(id) >= p.row0 && uint(id) - p.row0 < p.n_rows;
+    if (!valid && (in_table || p.row0 != 0)) return;  // another part's row
+    const uint row = valid ? uint(id) - p.row0 : 0u;
     for (uint k = gl_LocalInvocationID.x; k < p.dim; k += gl_WorkGroupSize.x) {
 #ifdef EMBED_Q4
         const uint code = (w[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
@@ -36,6 +41,6 @@ void main() {
         const vec2 pair = gq_unpack_half2(w[row * GQ_F16_ROW_WORDS(p.dim) + k / 2]);
         const float v = (k % 2 == 0) ? pair.x : pair.y;
 #endif
-        outv[t * p.dim + k] = valid ? v : 0.0;
+        outv[t * p.dim + k] = valid ? v * p.scale : 0.0;
     }
 }

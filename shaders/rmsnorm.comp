@@ -2,7 +2,8 @@
 // RMSNorm: out[t][i] = x[row0 + t][i] / sqrt(mean_i(x^2) + eps) * w[i]. One workgroup per
 // output row; row0 lets the final norm take only the last token of a chunk. The workgroup
 // size (a power of two) is chosen per device: wide on GPUs, where a 64-lane loop over a
-// 4096-wide row was latency-bound (35 us on an H100).
+// 4096-wide row was latency-bound (35 us on an H100). ADD: out[t] += instead (gemma's
+// post-norms, which normalize a block's output before the residual add).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
 
@@ -10,7 +11,11 @@ layout(local_size_x_id = 0) in;
 const uint WG = gl_WorkGroupSize.x;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
+#ifdef ADD
+layout(std430, binding = 2) buffer Out { float outv[]; };
+#else
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
+#endif
 layout(push_constant) uniform Push { GQ_PUSH_RMSNORM } p;
 
 shared float partial[WG];
@@ -27,5 +32,9 @@ void main() {
     }
     barrier();
     const float inv = inversesqrt(partial[0] / float(p.dim) + p.eps);
+#ifdef ADD
+    for (uint i = tid; i < p.dim; i += WG) outv[t * p.dim + i] += x[src + i] * inv * w[i];
+#else
     for (uint i = tid; i < p.dim; i += WG) outv[t * p.dim + i] = x[src + i] * inv * w[i];
+#endif
 }

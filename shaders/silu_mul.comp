@@ -1,6 +1,7 @@
 #version 450
-// SwiGLU activation: out[t][i] = silu(gate[t][i]) * up[t][i], where the fused gate/up
-// product of a token is the row [gate (n_ff) | up (n_ff)]. Workgroup (x: 64 columns, y:
+// The gated FFN activation: out[t][i] = act(gate[t][i]) * up[t][i], act = SiLU (SwiGLU)
+// or with p.gelu GELU's tanh form (GeGLU, gemma), where the fused gate/up product of a
+// token is the row [gate (n_ff) | up (n_ff)]. Workgroup (x: 64 columns, y:
 // token). LOWRANK: the group's correction A R is added to gate and up first
 // (lowrank_input.glsl; A in binding 2).
 #extension GL_GOOGLE_include_directive : require
@@ -25,6 +26,10 @@ void main() {
     const uint ic = min(i, p.n_ff - 1);
     const float g = gu[t * 2 * p.n_ff + ic] + lowrank_row(ic);
     const float u = gu[t * 2 * p.n_ff + p.n_ff + ic] + lowrank_row(p.n_ff + ic);
-    const float v = g / (1.0 + exp(-g)) * u;
+    // GELU's 0.5 g (1 + tanh(z)) is g * sigmoid(2z): like SiLU, finite at both ends,
+    // where GLSL's tanh of a large argument may not be.
+    const float z = 0.79788456080286535588 * g * (1.0 + 0.044715 * g * g);
+    const float act = g / (1.0 + exp(p.gelu != 0 ? -2.0 * z : -g));
+    const float v = act * u;
     if (i < p.n_ff) outv[t * p.n_ff + i] = v;
 }

@@ -32,28 +32,34 @@
     uint b_rows, r_word; \
     uint x_word, out_norm_word, xg_word, ss_word, n_partials;
 
-/* embed: dim columns, n_rows table rows, group size G and scale/offset start (int4 table). */
-#define GQ_PUSH_EMBED uint dim, n_rows, G, so_word;
+/* embed: dim columns, n_rows rows of this part of the table (rows row0.. of total_rows:
+ * tables larger than a binding come in parts, one dispatch each), group size G and
+ * scale/offset start (int4 table); every value times scale (gemma's sqrt(dim)). */
+#define GQ_PUSH_EMBED uint dim, n_rows, G, so_word; float scale; uint row0, total_rows;
 
-/* rmsnorm: out[t] = norm(x[row0 + t]). */
+/* rmsnorm: out[t] = norm(x[row0 + t]); the ADD variant adds it to out[t]. */
 #define GQ_PUSH_RMSNORM uint dim, row0; float eps;
 
 /* rope_kv: theta = pos * freq_scale * freq_base^(-2i / rope_dim). v_word: where V starts in
- * the layer's KV binding (K first, then V: one binding, see GQ_MAX_BINDINGS).
+ * the layer's KV binding (K first, then V: one binding, see GQ_MAX_BINDINGS). neox: rotate
+ * (i, i + rope_dim/2) instead of (2i, 2i+1); bias_word/norm_word: the q/k/v biases and the
+ * q/k norm weights (epsilon eps) in the matrix binding, 0 when absent (rope_kv.comp HEADS).
  * The LOWRANK variants (rope_kv, silu_mul) first add a group's correction A R to their
  * input rows: A (rank columns, fp16 pairs) from word a_word of the matrix binding, R of
  * token t from word r_word + t * r_stride of the input binding. */
 #define GQ_LOWRANK_INPUT uint rank, a_word, r_word, r_stride;
 #define GQ_PUSH_ROPE_KV uint n_heads, n_kv, head_dim, rope_dim; float freq_base, freq_scale; uint v_word; \
-    GQ_LOWRANK_INPUT
+    GQ_LOWRANK_INPUT uint neox, bias_word, norm_word; float eps;
 
-/* attention: scale = 1 / sqrt(head_dim); v_word as for rope_kv. With one split, the
- * output is written normalized, as attention_combine would. */
-#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word;
+/* attention: q·k times scale; v_word as for rope_kv; window: a query sees the last
+ * `window` positions (itself included), 0 = all. With one split, the output is written
+ * normalized, as attention_combine would. */
+#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word, window;
 #define GQ_PUSH_ATTENTION_COMBINE uint n_heads, head_dim, splits;
 
-/* silu_mul: n_ff columns of gate, then of up, per token. */
-#define GQ_PUSH_SILU_MUL uint n_ff; GQ_LOWRANK_INPUT
+/* silu_mul: n_ff columns of gate, then of up, per token; gelu: GELU (tanh form) instead
+ * of SiLU. */
+#define GQ_PUSH_SILU_MUL uint n_ff; GQ_LOWRANK_INPUT uint gelu;
 
 /* copy_bandwidth: uvec4 elements. */
 #define GQ_PUSH_COPY uint count;

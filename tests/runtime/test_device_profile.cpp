@@ -244,7 +244,7 @@ TEST_CASE("software fp16 conversion in the shaders matches IEEE binary16", "[vk]
     vk::Buffer tok = alloc.upload(&token, 4), out = alloc.allocate(all.size() * 4);
     {
         vk::Graph g(ctx, alloc);
-        g.add(ops::embed(ctx, tok, table, out, 1));
+        for (auto& d : ops::embed(ctx, tok, table, out, 1)) g.add(std::move(d));
         g.run();
     }
     const auto got = alloc.read_all<float>(out);

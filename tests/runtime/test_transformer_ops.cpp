@@ -38,7 +38,7 @@ void rope_cpu(double* v, uint32_t head_dim, uint32_t rope_dim, double pos, doubl
 
 }  // namespace
 
-TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4, Q8 and fp16 tables", "[ops]") {
+TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4, Q8 and fp16 tables, whole and in parts, scaled", "[ops]") {
     const uint32_t rows = 50, dim = 100;  // dim: not a multiple of 32 (a Q8 row ends in a short block)
     auto w = test::random_floats(size_t(rows) * dim, 1);
     const std::vector<int32_t> ids = {3, 0, 49, 7, 3, -1, 50};  // the last two are out of range
@@ -46,13 +46,18 @@ TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4, Q8 and fp16 table
     const Int4Matrix q = quantize_rtn(w.data(), rows, dim, 32);
     const Q8Matrix q8 = quantize_q8(w.data(), rows, dim);
     const std::vector<float> q8w = q8.dequantize();
-    for (auto type : {ops::WeightType::Int4, ops::WeightType::Q8, ops::WeightType::F16}) {
-        const auto table = type == ops::WeightType::F16  ? ops::DeviceMatrix::upload_dense(alloc, w.data(), rows, dim, true)
-                           : type == ops::WeightType::Q8 ? ops::DeviceMatrix::upload_q8(alloc, q8)
-                                                         : ops::DeviceMatrix::upload_int4(alloc, q);
+    // Parts of about 1 KiB: 12-20 rows each, so the ids fall in different parts.
+    for (auto [type, part_bytes] : {std::pair{ops::WeightType::Int4, 0}, {ops::WeightType::Q8, 0}, {ops::WeightType::F16, 0},
+                                    {ops::WeightType::Int4, 1024}, {ops::WeightType::Q8, 1024}, {ops::WeightType::F16, 4096}}) {
+        const auto table = type == ops::WeightType::F16  ? ops::DeviceMatrix::upload_dense(alloc, w.data(), rows, dim, true, part_bytes)
+                           : type == ops::WeightType::Q8 ? ops::DeviceMatrix::upload_q8(alloc, q8, part_bytes)
+                                                         : ops::DeviceMatrix::upload_int4(alloc, q, part_bytes);
+        INFO("type " << int(type) << ", " << table.parts.size() << " parts");
+        if (part_bytes) REQUIRE(table.parts.size() >= 3);
+        const float scale = part_bytes ? 2.5f : 1.0f;
         vk::Buffer out = alloc.allocate(ids.size() * dim * 4);
         vk::Graph g(ctx, alloc);
-        run_nodes(*this, g, {ops::embed(ctx, tok, table, out, uint32_t(ids.size()))});
+        run_nodes(*this, g, ops::embed(ctx, tok, table, out, uint32_t(ids.size()), scale));
         auto got = alloc.read_all<float>(out);
         for (size_t t = 0; t < ids.size(); ++t)
             for (uint32_t k = 0; k < dim; ++k) {
@@ -62,7 +67,7 @@ TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4, Q8 and fp16 table
                                    : type == ops::WeightType::F16   ? round_to_half(w[at])
                                    : type == ops::WeightType::Q8    ? q8w[at]
                                                                     : q.weight(ids[t], k);
-                CHECK(got[t * dim + k] == want);
+                CHECK(got[t * dim + k] == want * scale);
             }
     }
 }

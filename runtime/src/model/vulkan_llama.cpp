@@ -1,4 +1,5 @@
-// The Llama weights on Vulkan, and the forward pass as a graph per (chunk size, logits mode).
+// A decoder's weights on Vulkan, and the forward pass as a graph per (chunk size, logits
+// mode); the architecture table's traits pick the kernels' variants.
 #include "glowq/model/vulkan_llama.hpp"
 
 #include <algorithm>
@@ -54,9 +55,6 @@ void check_fits(const vk::Context& ctx, const GgufFile& file) {
 
 VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, const LoadProgress& progress)
     : ctx_(ctx), cfg_(read_model_config(file)), alloc_(ctx) {
-    if (cfg_.attn_bias)
-        throw Error(ErrorKind::Unsupported, file.name() + ": attention biases (" + cfg_.architecture +
-                                                ") are not supported by the Vulkan forward pass yet");
     if (cfg_.rope_scaling.type != "none" && cfg_.rope_scaling.type != "linear")
         throw Error(ErrorKind::Unsupported, file.name() + ": RoPE scaling '" + cfg_.rope_scaling.type + "' is not supported yet");
     if (cfg_.has_rope_freqs)
@@ -101,14 +99,34 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
         load(L.o, groups[2], qd);
         load(L.gate_up, groups[1], d);
         load(L.down, groups[3], cfg_.n_ff);
+        if (cfg_.attn_bias) {
+            std::vector<float> bias;
+            for (Tensor m : groups[0].members) {
+                const std::vector<float> b = read_vector(file, tensor_name(m, l, "bias"), m == Tensor::AttnQ ? qd : kvd);
+                bias.insert(bias.end(), b.begin(), b.end());
+            }
+            L.qkv_bias_word = L.qkv.w.attach_consumer_section(alloc_, bias);
+        }
+        if (cfg_.arch.qk_norm) {
+            std::vector<float> norms = read_vector(file, tensor_name(Tensor::AttnQNorm, l), hd);
+            const std::vector<float> k = read_vector(file, tensor_name(Tensor::AttnKNorm, l), hd);
+            norms.insert(norms.end(), k.begin(), k.end());
+            L.qk_norm_word = L.qkv.w.attach_consumer_section(alloc_, norms);
+        }
+        if (cfg_.arch.post_norms) {
+            L.attn_post_norm = upload_vector(alloc_, file, tensor_name(Tensor::AttnPostNorm, l), d);
+            L.ffn_post_norm = upload_vector(alloc_, file, tensor_name(Tensor::FfnPostNorm, l), d);
+        }
         // The norms' weights also go with the products they feed, for GEMVs that fold the
         // norm in (VulkanLlama::add_normed_projection).
         if (L.qkv.w.type == ops::WeightType::Int4) L.qkv.w.attach_input_norm(alloc_, read_vector(file, attn_norm, d));
         if (L.gate_up.w.type == ops::WeightType::Int4) L.gate_up.w.attach_input_norm(alloc_, read_vector(file, ffn_norm, d));
         // And with the products that finish the residual stream before them (o, the previous
-        // layer's down), which can then write x times them for the next GEMV.
-        if (L.o.w.type == ops::WeightType::Int4) L.o.w.attach_output_norm(alloc_, read_vector(file, ffn_norm, d));
-        if (l > 0 && layers_[l - 1].down.w.type == ops::WeightType::Int4)
+        // layer's down), which can then write x times them for the next GEMV. With post-norms
+        // the products do not finish it.
+        const bool resid = !cfg_.arch.post_norms;
+        if (resid && L.o.w.type == ops::WeightType::Int4) L.o.w.attach_output_norm(alloc_, read_vector(file, ffn_norm, d));
+        if (resid && l > 0 && layers_[l - 1].down.w.type == ops::WeightType::Int4)
             layers_[l - 1].down.w.attach_output_norm(alloc_, read_vector(file, attn_norm, d));
         if (L.qkv.w.rows != qd + 2 * kvd || L.qkv.w.cols != d || L.gate_up.w.rows != 2 * cfg_.n_ff ||
             L.down.w.cols != cfg_.n_ff)
@@ -287,34 +305,51 @@ std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g
 }
 
 void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
-    const ops::AttentionShape shape{cfg_.n_heads, cfg_.n_kv_heads, cfg_.head_dim, cfg_.rope_dim, cfg_.rope_freq_base,
-                                    cfg_.rope_scaling.type == "linear" ? 1.0f / cfg_.rope_scaling.factor : 1.0f};
     const uint32_t d = cfg_.n_embd;
     const uint32_t splits = T == 1 ? splits_ : 1;
+    const float rope_scale = cfg_.rope_scaling.type == "linear" ? 1.0f / cfg_.rope_scaling.factor : 1.0f;
+    const bool post_norms = cfg_.arch.post_norms;
     auto add = [&](std::vector<vk::Dispatch> ds, const std::string& label) {
         for (auto& n : ds) {
             n.label = label + ":" + n.label;
             g.add(std::move(n));
         }
     };
+    // A block's output: added to the residual stream by its product, or with post-norms
+    // written to xn_ and added normalized by the norm's dispatch.
+    auto add_block_output = [&](const DeviceProjection& p, const vk::Buffer& in, const vk::Buffer& post_norm,
+                                const DeviceProjection* next, const std::string& label) -> std::optional<uint32_t> {
+        if (!post_norms) return add_projection(g, p, in, x_, T, true, label, next);
+        add_projection(g, p, in, xn_, T, false, label);
+        add({ops::rmsnorm(ctx_, xn_, post_norm, x_, d, T, 0, cfg_.rms_eps, true)}, label + "_post_norm");
+        return std::nullopt;
+    };
     ops::MatmulOptions plain;
-    add({ops::embed(ctx_, tokens_, weights_->embed(), x_, T)}, "embed");
+    add(ops::embed(ctx_, tokens_, weights_->embed(), x_, T, cfg_.embd_scale), "embed");
     // Set when the last product into x_ also wrote x_ times the next norm's weights.
     std::optional<uint32_t> pre;
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
         const DeviceLayer& L = weights_->layers()[l];
         const std::string p = "L" + std::to_string(l);
+        const bool local = cfg_.layer_is_local(l);
+        const ops::AttentionShape shape{cfg_.n_heads,  cfg_.n_kv_heads,
+                                        cfg_.head_dim, cfg_.rope_dim,
+                                        cfg_.layer_rope_base(l), local ? 1.0f : rope_scale,
+                                        cfg_.arch.rope == RopeStyle::Neox, cfg_.attn_scale,
+                                        cfg_.layer_window(l)};
+        const ops::QkvSections sections{&L.qkv.w, L.qkv_bias_word, L.qk_norm_word, cfg_.rms_eps};
         const auto qkv_lr = add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv", pre);
         const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
-        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr)},
+        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},
             p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
         add(ops::attention(ctx_, g.step_buffer(), qkv_, kv, partial_, attn_, shape, T, splits), p + ".attn");
-        pre = add_projection(g, L.o, attn_, x_, T, true, p + ".o", &L.gate_up);
+        pre = add_block_output(L.o, attn_, L.attn_post_norm, &L.gate_up, p + ".o");
         const auto gate_up_lr = add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre);
-        add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr)},
+        const bool gelu = cfg_.arch.activation == Activation::GeluTanh;
+        add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr, gelu)},
             p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul"));
         const bool last = l + 1 == cfg_.n_layers;
-        pre = add_projection(g, L.down, act_, x_, T, true, p + ".down", last ? nullptr : &weights_->layers()[l + 1].qkv);
+        pre = add_block_output(L.down, act_, L.ffn_post_norm, last ? nullptr : &weights_->layers()[l + 1].qkv, p + ".down");
     }
     if (mode == Logits::None) return;
     const uint32_t rows = mode == Logits::All ? T : 1;

@@ -111,6 +111,13 @@ bool DeviceMatrix::attach_norm(vk::Allocator& alloc, const std::vector<float>& w
     return true;
 }
 
+uint32_t DeviceMatrix::attach_consumer_section(vk::Allocator& alloc, const std::vector<float>& values) {
+    if (parts.size() != 1 || !fits_section(alloc, uint64_t(values.size()) * 4))
+        throw Error(ErrorKind::Unsupported, "a " + std::to_string(rows) + " x " + std::to_string(cols) +
+                                                " matrix spread over several bindings cannot carry its consumer's values");
+    return append_section(alloc, parts[0], values.data(), uint64_t(values.size()) * 4);
+}
+
 bool DeviceMatrix::fits_section(vk::Allocator& alloc, uint64_t bytes) const {
     for (const DeviceMatrixPart& p : parts)
         if (GQ_ALIGN_WORDS(p.weights.size() / 4) * 4 + bytes > alloc.context().caps().max_storage_buffer_range) return false;

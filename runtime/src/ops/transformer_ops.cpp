@@ -24,30 +24,33 @@ static uint32_t row_kernel_workgroup(const vk::DeviceCaps& caps) {
     return wg;
 }
 
-Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table, const vk::Buffer& out,
-               uint32_t n_tokens) {
-    if (table.parts.size() != 1)
-        throw Error(ErrorKind::Unsupported, "embedding table larger than one storage-buffer binding");
+std::vector<Dispatch> embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table,
+                            const vk::Buffer& out, uint32_t n_tokens, float scale) {
     const char* shader = table.type == WeightType::Int4 ? "embed_q4"
                          : table.type == WeightType::Q8 ? "embed_q8"
                          : table.type == WeightType::F16 ? "embed_f16"
                                                          : nullptr;
     if (!shader) throw Error(ErrorKind::Unsupported, "embedding tables must be int4, Q8 or fp16");
-    push::Embed push{table.cols, table.rows, table.group_size, table.parts[0].so_word};
-    Dispatch d;
-    d.kernel = &ctx.kernel({shader, 3, sizeof(push), {}});
-    d.args = {Arg::in(tokens), Arg::in(table.parts[0].weights), Arg::out(out)};
-    d.push_constants(push);
-    d.groups[0] = n_tokens;
-    return d;
+    std::vector<Dispatch> ds;
+    for (const DeviceMatrixPart& part : table.parts) {
+        push::Embed push{table.cols, part.rows, table.group_size, part.so_word, scale, part.row0, table.rows};
+        Dispatch d;
+        d.kernel = &ctx.kernel({shader, 3, sizeof(push), {}});
+        // Every part writes only its own tokens' rows: the dispatches may run in any order.
+        d.args = {Arg::in(tokens), Arg::in(part.weights), ds.empty() ? Arg::out(out) : Arg::inout(out)};
+        d.push_constants(push);
+        d.groups[0] = n_tokens;
+        ds.push_back(std::move(d));
+    }
+    return ds;
 }
 
 Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, const vk::Buffer& out, uint32_t dim,
-                 uint32_t n_rows, uint32_t row0, float eps) {
+                 uint32_t n_rows, uint32_t row0, float eps, bool add) {
     push::RmsNorm push{dim, row0, eps};
     Dispatch d;
-    d.kernel = &ctx.kernel({"rmsnorm", 3, sizeof(push), {row_kernel_workgroup(ctx.caps())}});
-    d.args = {Arg::in(x), Arg::in(w), Arg::out(out)};
+    d.kernel = &ctx.kernel({add ? "rmsnorm_add" : "rmsnorm", 3, sizeof(push), {row_kernel_workgroup(ctx.caps())}});
+    d.args = {Arg::in(x), Arg::in(w), add ? Arg::inout(out) : Arg::out(out)};
     d.push_constants(push);
     d.groups[0] = n_rows;
     return d;
@@ -74,23 +77,40 @@ static const DeviceMatrixPart& lowrank_part(const LowrankInput& lr, uint32_t row
 }
 
 Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
-                 const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr) {
+                 const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr, const QkvSections* sections) {
     check_shape(s);
-    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale, kv.v_word, 0, 0, 0, 0};
+    const uint32_t qkv_rows = (s.n_heads + 2 * s.n_kv) * s.head_dim;
+    push::RopeKv push{s.n_heads, s.n_kv, s.head_dim, s.rope_dim, s.freq_base, s.freq_scale, kv.v_word,
+                      0, 0, 0, 0, s.neox ? 1u : 0u, 0, 0, 0.0f};
     const uint32_t wg = row_kernel_workgroup(ctx.caps());
     Dispatch d;
     d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(*kv.buffer)};
+    const DeviceMatrix* binding3 = nullptr;
     if (lr) {
-        const DeviceMatrixPart& part = lowrank_part(*lr, (s.n_heads + 2 * s.n_kv) * s.head_dim, qkv, n_tokens);
+        const DeviceMatrixPart& part = lowrank_part(*lr, qkv_rows, qkv, n_tokens);
         push.rank = lr->matrix->lr_rank;
         push.a_word = part.a_word;
         push.r_word = lr->r_word;
         push.r_stride = lr->r_stride;
-        d.args.push_back(Arg::in(part.weights));
+        binding3 = lr->matrix;
     }
-    d.kernel = &ctx.kernel({lr ? "rope_kv_lr" : "rope_kv", uint32_t(d.args.size()), sizeof(push), {wg}});
+    if (sections && (sections->bias_word || sections->norm_word)) {
+        if (!sections->matrix || sections->matrix->parts.size() != 1 || sections->matrix->rows != qkv_rows ||
+            (binding3 && binding3 != sections->matrix))
+            throw Error(ErrorKind::InvalidArgument, "rope_kv: the biases and q/k norms must be sections of the qkv "
+                                                    "matrix's one binding (the low-rank input's matrix too)");
+        push.bias_word = sections->bias_word;
+        push.norm_word = sections->norm_word;
+        push.eps = sections->eps;
+        binding3 = sections->matrix;
+    }
+    if (binding3) d.args.push_back(Arg::in(binding3->parts[0].weights));
+    // A head at a time where a pair's halves lie apart (NEOX) or the head is normalized.
+    const bool heads = s.neox || push.bias_word || push.norm_word;
+    const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads") : (lr ? "rope_kv_lr" : "rope_kv");
+    d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {wg}});
     d.push_constants(push);
-    d.groups[0] = ((s.n_heads + s.n_kv) * s.head_dim / 2 + wg - 1) / wg;  // q pairs, then k/v pairs
+    d.groups[0] = heads ? s.n_heads + s.n_kv : ((s.n_heads + s.n_kv) * s.head_dim / 2 + wg - 1) / wg;
     d.groups[1] = n_tokens;
     return d;
 }
@@ -102,7 +122,8 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
     splits = std::max(1u, splits);
     if (partial.size() < uint64_t(n_tokens) * s.n_heads * splits * (s.head_dim + 2) * 4)
         throw Error(ErrorKind::InvalidArgument, "attention: partial buffer too small");
-    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, 1.0f / std::sqrt(float(s.head_dim)), kv.v_word};
+    const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(float(s.head_dim));
+    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, scale, kv.v_word, s.window};
     Dispatch a;
     a.kernel = &ctx.kernel({"attention", 4, sizeof(push), {}});
     a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), Arg::out(splits == 1 ? out : partial)};
@@ -122,8 +143,8 @@ std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const 
 }
 
 Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens,
-                  const LowrankInput* lr) {
-    push::SiluMul push{n_ff, 0, 0, 0, 0};
+                  const LowrankInput* lr, bool gelu) {
+    push::SiluMul push{n_ff, 0, 0, 0, 0, gelu ? 1u : 0u};
     Dispatch d;
     d.args = {Arg::in(gate_up), Arg::out(out)};
     if (lr) {

@@ -1,4 +1,5 @@
-// A Llama-family model on a Vulkan device, in two parts:
+// A decoder of any architecture in the table (architecture.hpp) on a Vulkan device, in two
+// parts:
 // - VulkanLlamaWeights: the int4/fp16 weights on the device, immutable after loading and
 //   shared by any number of executors on any threads;
 // - VulkanLlama: one executor (a session's state): per-layer fp16 KV caches, activations,
@@ -41,7 +42,11 @@ struct DeviceProjection {
 struct DeviceLayer {
     // Also attached to qkv.w and gate_up.w where they are int4 (the GEMV folds the norm in).
     vk::Buffer attn_norm, ffn_norm;
+    vk::Buffer attn_post_norm, ffn_post_norm;  // architectures with post-norms (gemma3), else empty
     DeviceProjection qkv, o, gate_up, down;
+    // Sections of qkv.w's binding that rope_kv reads (ops::QkvSections): the q/k/v biases
+    // (qwen2) and the q/k norms' weights (gemma3); 0 where the model has none.
+    uint32_t qkv_bias_word = 0, qk_norm_word = 0;
 };
 
 // Called with the fraction loaded in [0, 1]; returning false cancels the load

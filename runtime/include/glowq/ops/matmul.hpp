@@ -61,6 +61,11 @@ struct DeviceMatrix {
     // residual stream it finishes), for MatmulOptions::resid_out. False as above.
     bool attach_output_norm(vk::Allocator& alloc, const std::vector<float>& weights);
     bool has_output_norm() const { return !parts.empty() && parts[0].out_norm_word != 0; }
+    // Appends fp32 values for the product's consumer (rope_kv's biases and q/k norms) to
+    // the matrix's one binding, of any weight type; returns their first word (never 0).
+    // Throws Error(Unsupported) for a matrix of several parts or one that would outgrow
+    // a binding.
+    uint32_t attach_consumer_section(vk::Allocator& alloc, const std::vector<float>& values);
     // Dense weights, row-major rows x cols fp32; stored as fp16 when f16 is set.
     static DeviceMatrix upload_dense(vk::Allocator& alloc, const float* w, uint32_t rows, uint32_t cols, bool f16,
                                      uint64_t max_part_bytes = 0);

@@ -9,17 +9,31 @@
 
 namespace glowq::ops {
 
-// out[t] = dequantized row tokens[t] of table (int4 or fp16 DeviceMatrix).
-vk::Dispatch embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table, const vk::Buffer& out,
-                   uint32_t n_tokens);
+// out[t] = dequantized row tokens[t] of table (int4, Q8 or fp16 DeviceMatrix) times scale:
+// a dispatch per part of the table.
+std::vector<vk::Dispatch> embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table,
+                                const vk::Buffer& out, uint32_t n_tokens, float scale = 1.0f);
 
-// out[t] = x[row0 + t] * rsqrt(mean(x^2) + eps) * w, for rows t < n_rows.
+// out[t] = x[row0 + t] * rsqrt(mean(x^2) + eps) * w, for rows t < n_rows; with add,
+// out[t] += that instead (a post-norm's residual add).
 vk::Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, const vk::Buffer& out, uint32_t dim,
-                     uint32_t n_rows, uint32_t row0, float eps);
+                     uint32_t n_rows, uint32_t row0, float eps, bool add = false);
 
 struct AttentionShape {
     uint32_t n_heads, n_kv, head_dim, rope_dim;
     float freq_base, freq_scale;
+    bool neox = false;      // RoPE rotates (i, i + rope_dim/2) instead of (2i, 2i+1)
+    float scale = 0.0f;     // multiplies q·k; 0: 1/sqrt(head_dim)
+    uint32_t window = 0;    // a query sees its last `window` positions (itself included); 0: all
+};
+
+// What rope_kv does to q/k/v before RoPE beyond Llama's: biases added (q|k|v rows) and a
+// per-head RMSNorm of q and of k (q's weights, then k's, head_dim each), read from sections
+// of the qkv product's matrix binding (DeviceMatrix::attach_consumer_section); word 0: none.
+struct QkvSections {
+    const DeviceMatrix* matrix = nullptr;
+    uint32_t bias_word = 0, norm_word = 0;
+    float eps = 0.0f;
 };
 
 // One layer's KV cache in one buffer (one binding): K from word 0, V from word v_word,
@@ -38,9 +52,11 @@ struct LowrankInput {
 };
 
 // RoPE on q and k of the fused qkv rows, then k and v into the cache at step[0] + t; with
-// lr, q, k and v gain A R first.
+// lr, q, k and v gain A R first; with sections, the biases and q/k norms (lr's matrix and
+// the sections' must be the same).
 vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
-                     const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr = nullptr);
+                     const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr = nullptr,
+                     const QkvSections* sections = nullptr);
 
 // Causal attention of the q part of qkv against the cache into out (T x n_heads*head_dim):
 // the split kernel and the combine kernel; with one split, the attention kernel alone,
@@ -50,8 +66,9 @@ std::vector<vk::Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, co
                                     const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens,
                                     uint32_t splits);
 
-// out[t][i] = silu(gu[t][i]) * gu[t][n_ff + i]; with lr, gate and up gain A R first.
+// out[t][i] = act(gu[t][i]) * gu[t][n_ff + i], act SiLU or (gelu) GELU's tanh form; with
+// lr, gate and up gain A R first.
 vk::Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff,
-                      uint32_t n_tokens, const LowrankInput* lr = nullptr);
+                      uint32_t n_tokens, const LowrankInput* lr = nullptr, bool gelu = false);
 
 }  // namespace glowq::ops
