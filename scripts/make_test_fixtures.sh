@@ -5,7 +5,7 @@
 # script and the pinned versions are unchanged.
 #   GLOWQ_CACHE     cache root (default ~/.cache/glowq)
 #   GLOWQ_FIXTURES  where fixtures go (default $GLOWQ_CACHE/fixtures); the tests read it too
-#   GLOWQ_SKIP_MODEL=1  do not fetch the real model
+#   GLOWQ_SKIP_MODEL=1  do not fetch the real models
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
@@ -39,5 +39,6 @@ chmod +x "$out/python"
 
 if [ "${GLOWQ_SKIP_MODEL:-0}" != 1 ]; then
   "$root/scripts/fetch_model.sh" >/dev/null
+  "$root/scripts/fetch_model.sh" gemma3 >/dev/null
 fi
 echo "$out"

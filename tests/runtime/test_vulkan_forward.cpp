@@ -104,6 +104,38 @@ TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on a
     }
 }
 
+// gemma3: 6 layers (5 local, window 5, far shorter than the 64-token prompt; 1 global),
+// head_dim 32 over hidden 64, NEOX RoPE, q/k norms, post-norms, GELU, scaled embeddings.
+// qwen2: q/k/v biases and NEOX RoPE. Both in int4 (the fused-norm GEMVs) and fp16.
+TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on synthetic gemma3 and qwen2 models",
+                 "[forward]") {
+    for (const char* arch : {"gemma3", "qwen2"})
+        for (GgmlType type : {GgmlType::Q4_0, GgmlType::F16}) {
+            const bool gemma = std::string(arch) == "gemma3";
+            const std::string path = glowq_test::write_tiny_arch_model(
+                std::string("vk_") + arch + std::to_string(int(type)) + ".gguf", arch,
+                {gemma ? 6u : 3u, 64, 4, 2, 96, 320, 256}, gemma ? 32 : 0, gemma ? 5 : 0, 5, type);
+            const Comparison c = compare(ctx, path, 16);
+            std::remove(path.c_str());
+            INFO(arch << " type " << int(type) << ": max |logit diff| " << c.max_abs << ", max |logit| " << c.max_logit
+                      << ", top-1 " << c.top1_agree << "/" << c.steps);
+            CHECK(c.max_abs <= 2e-3 * std::max(1.0, c.max_logit));
+            CHECK(c.top1_agree == c.steps);
+        }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on Gemma 3 270M", "[forward][real-model]") {
+    const std::string path = glowq_test::gemma3_path();
+    if (!glowq_test::file_exists(path)) FAIL("missing " << path << ": run scripts/fetch_model.sh gemma3");
+    const Comparison c = compare(ctx, path, 64);
+    std::printf("Gemma 3 Vulkan vs CPU: max |logit diff| %.4g (max |logit| %.3g), top-1 %d/%d\n", c.max_abs,
+                c.max_logit, c.top1_agree, c.steps);
+    INFO("max |logit diff| " << c.max_abs << ", max |logit| " << c.max_logit << ", top-1 " << c.top1_agree << "/"
+                             << c.steps);
+    CHECK(c.max_abs <= 0.1);  // 18 layers of fp16 K/V rounding, as SmolLM2 below
+    CHECK(c.top1_agree >= c.steps - 1);
+}
+
 TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on SmolLM2-135M", "[forward][real-model]") {
     const std::string path = glowq_test::smollm2_path();
     REQUIRE(glowq_test::file_exists(path));

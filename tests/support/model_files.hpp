@@ -102,10 +102,11 @@ inline std::string write_tiny_model(const std::string& file, const TinyShape& s,
     return p;
 }
 
-// A small synthetic model of another architecture (its traits add the tensors), F16
-// matrices so every reader decodes the same weights, written once per process.
+// A small synthetic model of another architecture (its traits add the tensors); F16
+// matrices by default so every reader decodes the same weights.
 inline std::string write_tiny_arch_model(const std::string& file, const std::string& arch, const TinyShape& s,
-                                         uint32_t head_dim, uint32_t sliding_window, uint64_t seed) {
+                                         uint32_t head_dim, uint32_t sliding_window, uint64_t seed,
+                                         glowq::GgmlType type = glowq::GgmlType::F16) {
     glowq::SynthOptions o;
     o.shape.name = file;
     o.shape.architecture = arch;
@@ -119,7 +120,7 @@ inline std::string write_tiny_arch_model(const std::string& file, const std::str
     o.shape.n_ctx = s.ctx;
     o.shape.sliding_window = sliding_window;
     o.shape.tied_output = true;
-    o.matrix_type = glowq::GgmlType::F16;
+    o.matrix_type = type;
     o.seed = seed;
     const std::string p = temp_path(file);
     glowq::write_synth_model(p, o);

@@ -104,9 +104,15 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
         push.eps = sections->eps;
         binding3 = sections->matrix;
     }
-    if (binding3) d.args.push_back(Arg::in(binding3->parts[0].weights));
     // A head at a time where a pair's halves lie apart (NEOX) or the head is normalized.
     const bool heads = s.neox || push.bias_word || push.norm_word;
+    if (heads && !binding3 && sections && sections->matrix && sections->matrix->parts.size() == 1)
+        binding3 = sections->matrix;
+    if (binding3) {
+        d.args.push_back(Arg::in(binding3->parts[0].weights));
+    } else if (heads) {
+        d.args.push_back(Arg::in(qkv));  // binding 3 is declared but nothing is read from it
+    }
     const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads") : (lr ? "rope_kv_lr" : "rope_kv");
     d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {wg}});
     d.push_constants(push);
