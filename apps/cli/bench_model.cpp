@@ -113,11 +113,13 @@ int bench_model(const std::vector<std::string>& argv) {
               {"-m", "--model", "--shape", "--layers", "--device", "--reps", "--prompt", "--decode", "--pp", "--tg",
                "--json", "--modes", "--rank", "--group-size", "--restore-percent", "--copy-mib"});
     if (args.has("--help") || args.has("-h")) {
+        std::string shapes;
+        for (const auto& s : synth_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
         std::printf(
             "usage: glowq bench model (-m MODEL | --shape NAME [--layers N] [--modes LIST]) [options]\n\n"
-            "  -m, --model FILE     a GGUF model (llama.cpp Q4_0/Q4_1 or a glowq quantize output)\n"
+            "  -m, --model FILE     a GGUF model (llama.cpp's types, or a glowq quantize output)\n"
             "  --shape NAME         a synthetic model of that shape instead (random weights, no\n"
-            "                       download): smollm2-135m, llama2-7b, llama3-8b, qwen2.5-0.5b, tiny\n"
+            "                       download): %s\n"
             "  --layers N           fewer layers than the shape has\n"
             "  --modes LIST         with --shape: correction modes to compare, comma-separated, from\n"
             "                       none (int4), per-module, glowq, glowq-s. Each is the shape as\n"
@@ -137,7 +139,8 @@ int bench_model(const std::vector<std::string>& argv) {
             "                       between dispatches) and report each kind's share and its weight GB/s\n"
             "                       against the device's copy bandwidth, measured in the same run\n"
             "  --copy-mib M         copy-bandwidth buffer for --profile (default 1024; 64 on CPU drivers)\n"
-            "  --json FILE          write the results as JSON too\n");
+            "  --json FILE          write the results as JSON too\n",
+            shapes.c_str());
         return 0;
     }
     const int reps = int(args.get_int("--reps", 3, 1, 1000));

@@ -1,4 +1,4 @@
-// `glowq synth`: a Llama-shaped GGUF with seeded random weights, for tests and for
+// `glowq synth`: a GGUF of any architecture in the table with seeded random weights, for tests and for
 // benchmarks on machines that cannot download a model.
 #include <cstdio>
 
@@ -15,7 +15,7 @@ int cmd_synth(const std::vector<std::string>& argv) {
         for (const auto& s : synth_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
         std::printf(
             "usage: glowq synth --shape NAME -o OUT.gguf [--type q4_0|q4_1|f16] [--seed S] [--layers N]\n\n"
-            "Writes a Llama-shaped model with random weights (same options, same bytes).\n"
+            "Writes a model of a known shape (llama, qwen2 or gemma3) with random weights (same\noptions, same bytes).\n"
             "  --shape NAME   one of: %s\n"
             "  --type T       matrix type (default q4_0)\n"
             "  --seed S       random seed (default 1)\n"

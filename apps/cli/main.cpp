@@ -21,7 +21,7 @@ const Command kCommands[] = {
     {"ppl", "perplexity on a text file", glowq::cli::cmd_ppl},
     {"info", "Vulkan devices and capabilities, or a GGUF model's contents", glowq::cli::cmd_info},
     {"quantize", "int4 quantization with GlowQ low-rank corrections", glowq::cli::cmd_quantize},
-    {"synth", "write a Llama-shaped model with random weights", glowq::cli::cmd_synth},
+    {"synth", "write a model of a known shape with random weights", glowq::cli::cmd_synth},
     {"bench", "benchmarks: `bench model` (TTFB, tokens/s), `bench kernels` (matmul GB/s)", glowq::cli::cmd_bench},
 };
 
