@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds llama.cpp (CPU only, Release) from the llama-cpp-python 0.3.36 source archive, as
 # the peer that glowq's perplexity and speed are compared against. Only the tools the
-# comparisons use are built: llama-perplexity, llama-bench and llama-completion (this
-# version's llama-cli needs the server, which is left out). Prints the bin directory.
+# comparisons use are built: llama-perplexity, llama-bench, llama-completion and
+# llama-tokenize (this version's llama-cli needs the server, which is left out). Prints
+# the bin directory.
 # Idempotent: an existing build of the same version is reused.
 #   GLOWQ_CACHE   cache root (default ~/.cache/glowq); the build goes to $GLOWQ_CACHE/llama.cpp-cpu
 #   GLOWQ_JOBS    parallel compile jobs (default 2)
@@ -12,7 +13,7 @@ cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
 version=$llama_cpp_version
 dest=$cache/llama.cpp-cpu
 jobs=${GLOWQ_JOBS:-2}
-targets=(llama-perplexity llama-bench llama-completion)
+targets=(llama-perplexity llama-bench llama-completion llama-tokenize)
 
 have_all() {
   [ "$(cat "$dest/.version" 2>/dev/null || true)" = "$version" ] || return 1

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# llama-perplexity (CPU build from scripts/build_llama_cpp.sh) on the SmolLM2 file with
-# botchan.txt: -c 512 --chunks 8, the windows the [.peer] test recomputes with glowq's CPU
-# reference. Prints the final PPL line and writes the number to
-# $GLOWQ_CACHE/peer/smollm2_botchan_c512_chunks8.ppl (what the test reads).
+# llama-perplexity (CPU build from scripts/build_llama_cpp.sh) on a real model with
+# botchan.txt: -c 512 --chunks 8, the windows the [.peer] tests recompute with glowq.
+#   scripts/peer_ppl.sh [smollm2|gemma3]   (default smollm2)
+# Prints the final PPL line and writes the number to
+# $GLOWQ_CACHE/peer/<model>_botchan_c512_chunks8.ppl (what the tests read).
 #   GLOWQ_CACHE  cache root (default ~/.cache/glowq)
-#   GLOWQ_MODEL  model file (default: the one scripts/fetch_model.sh fetches)
+#   GLOWQ_MODEL  model file (default: the one `scripts/fetch_model.sh <model>` fetches)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
 bin=$("$root/scripts/build_llama_cpp.sh")
-model=${GLOWQ_MODEL:-$("$root/scripts/fetch_model.sh")}
+which=${1:-smollm2}
+model=${GLOWQ_MODEL:-$("$root/scripts/fetch_model.sh" "$which")}
 text=$("$root/scripts/fetch_botchan.sh")
-out=$cache/peer/smollm2_botchan_c512_chunks8.ppl
+out=$cache/peer/${which}_botchan_c512_chunks8.ppl
 mkdir -p "$cache/peer"
 
 log=$(mktemp)
