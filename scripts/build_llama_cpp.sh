@@ -10,7 +10,9 @@
 set -euo pipefail
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
 . "$(dirname "$0")/llama_cpp_source.sh"
-version=$llama_cpp_version
+# The build's flavour is part of its version: a native build (AMX, AVX-512 where the CPU
+# reports them) died with an illegal instruction in a VM whose CPU reports AMX.
+version="$llama_cpp_version avx2"
 dest=$cache/llama.cpp-cpu
 jobs=${GLOWQ_JOBS:-2}
 targets=(llama-perplexity llama-bench llama-completion llama-tokenize)
@@ -23,9 +25,12 @@ if have_all; then echo "$dest/build/bin"; exit 0; fi
 
 llama_cpp_unpack "$dest"
 
-# Native CPU code (the comparison is on this machine); no network features, no server.
+# AVX2/FMA/F16C on x86-64 (what glowq's own CPU paths may use), not -march=native; no
+# network features, no server.
+isa=()
+[ "$(uname -m)" = x86_64 ] && isa=(-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 cmake -S "$dest/src" -B "$dest/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DGGML_VULKAN=OFF -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_NATIVE=ON \
+  -DGGML_VULKAN=OFF -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_NATIVE=OFF "${isa[@]}" \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
   -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DBUILD_SHARED_LIBS=OFF >&2
 cmake --build "$dest/build" --target "${targets[@]}" -j "$jobs" >&2

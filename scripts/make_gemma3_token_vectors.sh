@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writes tests/data/gemma3-270m.tokens.inp and .out: the texts of
 # tests/data/gemma3_tokenizer_texts.py and the ids llama.cpp's tokenizer gives each with
-# Gemma 3's vocabulary (llama-tokenize from scripts/build_llama_cpp.sh, no BOS, special
-# tokens not parsed), in llama.cpp's vocabulary-test format. The test reads the committed
+# Gemma 3's vocabulary (llama-tokenize from scripts/build_llama_cpp.sh: no BOS, backslash
+# sequences taken as they are, special tokens parsed as that tool does by default), in
+# llama.cpp's vocabulary-test format. The test reads the committed
 # files; rerun this after changing the texts.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,7 @@ for i, t in enumerate(texts):
 PY
 : > "$out"
 for f in "$tmp"/*.txt; do
-  ids=$("$bin/llama-tokenize" -m "$model" -f "$f" --ids --no-bos --log-disable 2>/dev/null | tail -n 1)
+  ids=$("$bin/llama-tokenize" -m "$model" -f "$f" --ids --no-bos --no-escape --log-disable 2>/dev/null | tail -n 1)
   echo "$ids" | tr -d '[],' | sed -E 's/^ +//' >> "$out"
 done
 echo "$(wc -l < "$out") texts -> $out" >&2

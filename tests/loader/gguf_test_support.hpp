@@ -84,6 +84,14 @@ inline std::string test_data_dir() {
 
 inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
+// $GLOWQ_GEMMA3_MODEL, else the Gemma 3 270M file `scripts/fetch_model.sh gemma3` fetches.
+inline std::string gemma3_path() {
+    if (const char* m = std::getenv("GLOWQ_GEMMA3_MODEL")) return m;
+    const char* c = std::getenv("GLOWQ_CACHE");
+    const char* home = std::getenv("HOME");
+    return (c ? std::string(c) : std::string(home ? home : ".") + "/.cache/glowq") + "/models/gemma-3-270m-q4_k_m.gguf";
+}
+
 inline std::vector<uint8_t> read_file(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

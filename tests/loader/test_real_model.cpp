@@ -21,16 +21,10 @@ std::string model_path() {
     return (c ? std::string(c) : std::string(home ? home : ".") + "/.cache/glowq") +
            "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
-std::string gemma3_path() {
-    if (const char* m = std::getenv("GLOWQ_GEMMA3_MODEL")) return m;
-    const char* c = std::getenv("GLOWQ_CACHE");
-    const char* home = std::getenv("HOME");
-    return (c ? std::string(c) : std::string(home ? home : ".") + "/.cache/glowq") + "/models/gemma-3-270m-q4_k_m.gguf";
-}
 }  // namespace
 
 TEST_CASE("real Gemma 3 270M: the architecture table's traits and the file's hyper-parameters", "[real-model]") {
-    const std::string path = gemma3_path();
+    const std::string path = glowq_test::gemma3_path();
     if (!glowq_test::file_exists(path)) FAIL("missing " << path << ": run scripts/fetch_model.sh gemma3");
     const GgufFile f = GgufFile::open(path);
     const ModelConfig c = read_model_config(f);

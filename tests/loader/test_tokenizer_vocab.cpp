@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "gguf_test_support.hpp"
 #include "tokenizer_fixtures.hpp"
 
 namespace {
@@ -16,9 +17,9 @@ struct VocabCase {
     std::vector<int32_t> ids;
 };
 
-std::vector<VocabCase> read_cases(const std::string& base) {
-    const std::string inp = glowq::test::read_fetched_file(base + ".inp", "fetch_vocab_tests.sh");
-    const std::string out = glowq::test::read_fetched_file(base + ".out", "fetch_vocab_tests.sh");
+std::vector<VocabCase> read_cases(const std::string& base, const std::string& made_by = "fetch_vocab_tests.sh") {
+    const std::string inp = glowq::test::read_fetched_file(base + ".inp", made_by);
+    const std::string out = glowq::test::read_fetched_file(base + ".out", made_by);
 
     const std::string sep = "\n__ggml_vocab_test__\n";
     std::vector<std::string> texts;
@@ -56,23 +57,42 @@ glowq::Tokenizer load(const std::string& path) {
 }
 
 // Every case must give llama.cpp's ids; decoding them must give the text back exactly.
-void check_vocab(const std::string& name) {
-    const std::string base = glowq::test::vocab_dir() + "/ggml-vocab-" + name + ".gguf";
-    const glowq::Tokenizer tok = load(base);
-    const std::vector<VocabCase> cases = read_cases(base);
-    REQUIRE(cases.size() >= 40);
+void check_cases(const std::string& name, const glowq::Tokenizer& tok, const std::vector<VocabCase>& cases,
+                 bool parse_special = false) {
     size_t matched = 0;
     for (const VocabCase& c : cases) {
-        const std::vector<int32_t> ids = tok.encode(c.text, /*add_special=*/false, /*parse_special=*/false);
+        const std::vector<int32_t> ids = tok.encode(c.text, /*add_special=*/false, parse_special);
         INFO(name << " text: '" << c.text << "'");
         CHECK(show(ids) == show(c.ids));
-        CHECK(tok.decode(ids) == c.text);
+        CHECK(tok.decode(ids, /*special=*/parse_special) == c.text);
         matched += ids == c.ids;
     }
     CHECK(matched == cases.size());
 }
 
+void check_vocab(const std::string& name) {
+    const std::string base = glowq::test::vocab_dir() + "/ggml-vocab-" + name + ".gguf";
+    const std::vector<VocabCase> cases = read_cases(base);
+    REQUIRE(cases.size() >= 40);
+    check_cases(name, load(base), cases);
+}
+
+
 }  // namespace
+
+// 320 texts (tests/data/gemma3_tokenizer_texts.py: English, whitespace runs, emoji, CJK and
+// other scripts, code, numbers, special-token look-alikes, and random joins of them) with
+// the ids llama.cpp's tokenizer gives them on Gemma 3's 262,144-token SentencePiece
+// vocabulary (scripts/make_gemma3_token_vectors.sh wrote the .out file). llama-tokenize
+// parses special tokens by default, so these do too: "<start_of_turn>" is one token.
+TEST_CASE("tokenizer vectors: Gemma 3 against llama.cpp on 320 texts", "[tokenizer][vocab][real-model]") {
+    const std::vector<VocabCase> cases =
+        read_cases(glowq_test::test_data_dir() + "/gemma3-270m.tokens", "make_gemma3_token_vectors.sh");
+    REQUIRE(cases.size() == 320);
+    const std::string model = glowq_test::gemma3_path();
+    if (!glowq::test::file_exists(model)) FAIL("missing " << model << ": run scripts/fetch_model.sh gemma3");
+    check_cases("gemma3", load(model), cases, /*parse_special=*/true);
+}
 
 TEST_CASE("tokenizer vectors: gpt-2", "[tokenizer][vocab]") { check_vocab("gpt-2"); }
 TEST_CASE("tokenizer vectors: llama-bpe (Llama-3)", "[tokenizer][vocab]") { check_vocab("llama-bpe"); }
@@ -104,6 +124,20 @@ TEST_CASE("tokenizer: BOS/EOS flags and special tokens from a real vocabulary", 
         CHECK(tok.decode(plain) == text);
         CHECK(tok.decode(parsed) == "user");
         CHECK(tok.decode(parsed, true) == "<|begin_of_text|>" + text);
+    }
+    SECTION("Gemma 3 adds BOS and no space prefix") {
+        const std::string model = glowq_test::gemma3_path();
+        if (!glowq::test::file_exists(model)) FAIL("missing " << model << ": run scripts/fetch_model.sh gemma3");
+        const glowq::Tokenizer tok = load(model);
+        const auto ids = tok.encode("Hello world", true, false);
+        REQUIRE(ids.size() == 3);
+        CHECK(ids[0] == 2);
+        CHECK(tok.decode(ids) == "Hello world");
+        CHECK(tok.decode(ids, /*special=*/true) == "<bos>Hello world");
+        CHECK(tok.is_eog(1));
+        const auto turn = tok.encode("<start_of_turn>user", false, true);
+        REQUIRE(turn.size() == 2);
+        CHECK(turn[0] == tok.token_id("<start_of_turn>"));
     }
     SECTION("Qwen2's ChatML markers") {
         const glowq::Tokenizer tok = load(dir + "/ggml-vocab-qwen2.gguf");

@@ -7,6 +7,7 @@
 #include "glowq/fp16.hpp"
 #include "glowq/int4_matrix.hpp"
 #include "glowq/ops/transformer_ops.hpp"
+#include "support/rope_kv_check.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -68,7 +69,7 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE with NEOX pairs, q/k/v biases and q/k no
                                      << (s.neox ? " neox" : "") << (c.bias ? " bias" : "") << (c.norm ? " norm" : "")
                                      << " rank " << c.rank << " T " << T) {
                 const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
-                const uint32_t pos0 = 9, ctx_len = pos0 + T, rank = c.rank;
+                const uint32_t pos0 = 9, rank = c.rank;
                 const uint32_t r_word = T * row + 3, r_stride = rank + 1;
                 auto in = test::random_floats(r_word + size_t(T) * r_stride, T * 31 + hd, -2, 2);
                 const auto bias = test::random_floats(row, hd + 1, -1, 1);
@@ -103,32 +104,12 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE with NEOX pairs, q/k/v biases and q/k no
                     std::copy(x.begin() + qd + kvd, x.end(), V.begin() + size_t(t) * kvd);
                 }
 
-                vk::Buffer inb = alloc.upload(in.data(), in.size() * 4);
-                const uint32_t half_words = ctx_len * kvd / 2;
-                vk::Buffer kvb = alloc.allocate(uint64_t(half_words) * 2 * 4);
-                const ops::KvCache kv{&kvb, half_words};
-                vk::Graph g(ctx, alloc);
-                g.step()[0] = pos0;
                 const ops::LowrankInput lr{&m, r_word, r_stride};
-                run_nodes(g, {ops::rope_kv(ctx, g.step_buffer(), inb, kv, s, T, rank ? &lr : nullptr, &sec)});
-                const auto got = alloc.read_all<float>(inb);
-                std::vector<float> q_got;
-                for (uint32_t t = 0; t < T; ++t)
-                    q_got.insert(q_got.end(), got.begin() + size_t(t) * row, got.begin() + size_t(t) * row + qd);
+                const test::RopeKvErrors e = test::run_rope_kv(*this, in, s, T, pos0, rank ? &lr : nullptr, &sec, Q, K, V);
+                INFO("max q error " << e.q_abs << ", worst cache error in fp16 rounding units " << e.cache_ulps);
                 // Values of a few units (a norm's output is ~1 times weights up to 1.5).
-                CHECK(max_abs_error(q_got, Q) <= 2e-5 * (1 + rank / 8.0) * (c.norm ? 3 : 4));
-                const auto words = alloc.read_all<uint32_t>(kvb);
-                double worst = 0;
-                for (uint32_t t = 0; t < T; ++t)
-                    for (uint32_t i = 0; i < kvd; ++i)
-                        for (int which = 0; which < 2; ++which) {
-                            const uint32_t bits = words[(pos0 + t) * kvd / 2 + i / 2 + (which ? half_words : 0)];
-                            const double got_h = half_to_float(uint16_t(i % 2 ? bits >> 16 : bits & 0xffff));
-                            const double want = which ? V[size_t(t) * kvd + i] : K[size_t(t) * kvd + i];
-                            worst = std::max(worst, std::fabs(got_h - want) / (std::fabs(want) / 1024.0 + 1e-4));
-                        }
-                INFO("worst cache error in fp16 rounding units " << worst);
-                CHECK(worst <= 1.0);
+                CHECK(e.q_abs <= 2e-5 * (1 + rank / 8.0) * (c.norm ? 3 : 4));
+                CHECK(e.cache_ulps <= 1.0);
             }
         }
     }

@@ -7,6 +7,7 @@
 #include "glowq/fp16.hpp"
 #include "glowq/int4_matrix.hpp"
 #include "glowq/ops/transformer_ops.hpp"
+#include "support/rope_kv_check.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -255,7 +256,7 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q
                 DYNAMIC_SECTION("heads " << s.n_heads << "/" << s.n_kv << " hd " << s.head_dim << " rank " << rank
                                          << " T " << T) {
                     const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
-                    const uint32_t pos0 = 7, ctx_len = pos0 + T, r_stride = rank + 2, r_word = T * row + 1;
+                    const uint32_t pos0 = 7, r_stride = rank + 2, r_word = T * row + 1;
                     auto in = test::random_floats(r_word + size_t(T) * r_stride, rank * 10 + T);
                     const auto a = halves(size_t(row) * rank, rank + T, 0.3f);
                     const ops::DeviceMatrix am = matrix_with_a(alloc, row, a, rank);
@@ -272,33 +273,12 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q
                         for (uint32_t h = 0; h < s.n_kv; ++h)
                             rope_cpu(&K[t * kvd + h * hd], hd, s.rope_dim, pos0 + t, s.freq_base, s.freq_scale);
                     }
-                    vk::Buffer inb = alloc.upload(in.data(), in.size() * 4);
-                    const uint32_t half_words = ctx_len * kvd / 2;
-                    vk::Buffer kvb = alloc.allocate(uint64_t(half_words) * 2 * 4);
-                    const ops::KvCache kv{&kvb, half_words};
-                    vk::Graph g(ctx, alloc);
-                    g.step()[0] = pos0;
                     const ops::LowrankInput lr{&am, r_word, r_stride};
-                    run_nodes(*this, g, {ops::rope_kv(ctx, g.step_buffer(), inb, kv, s, T, &lr)});
-                    const auto got = alloc.read_all<float>(inb);
-                    std::vector<float> q_got;
-                    for (uint32_t t = 0; t < T; ++t) q_got.insert(q_got.end(), got.begin() + t * row, got.begin() + t * row + qd);
-                    check_close(q_got, Q, 2e-5 * (1 + rank / 8.0));
+                    const test::RopeKvErrors e = test::run_rope_kv(*this, in, s, T, pos0, &lr, nullptr, Q, K, V);
+                    INFO("max q error " << e.q_abs << ", worst cache error in fp16 rounding units " << e.cache_ulps);
+                    CHECK(e.q_abs <= 2e-5 * (1 + rank / 8.0));
                     // The cache holds fp16: within one rounding of the CPU's values.
-                    const auto words = alloc.read_all<uint32_t>(kvb);
-                    double worst = 0;
-                    for (uint32_t t = 0; t < T; ++t)
-                        for (uint32_t i = 0; i < kvd; ++i) {
-                            const size_t w = size_t(pos0 + t) * kvd / 2 + i / 2;
-                            for (int which = 0; which < 2; ++which) {
-                                const uint32_t bits = words[w + (which ? half_words : 0)];
-                                const double got_h = half_to_float(uint16_t(i % 2 ? bits >> 16 : bits & 0xffff));
-                                const double want = which ? V[t * kvd + i] : K[t * kvd + i];
-                                worst = std::max(worst, std::fabs(got_h - want) / (std::fabs(want) / 1024.0 + 1e-4));
-                            }
-                        }
-                    INFO("worst cache error in fp16 rounding units " << worst);
-                    CHECK(worst <= 1.0);
+                    CHECK(e.cache_ulps <= 1.0);
                 }
             }
         }
