@@ -61,7 +61,7 @@ echo "== arm64: shader and runtime tests (CPU references, validation on)"
 # so are the [sweep] tests (every GEMV form times every fused variant: a few hundred
 # pipelines, minutes to compile under emulation; the fused kernels still run here in the
 # synthetic models' forward passes, and every shader compiles in [vk]).
-run "$build/tests/glowq_runtime_tests" "[ops],[matmul]~[sweep],[int4],[dense],[lowrank],[graph],[vk],[profile],[quirks],[forward]~[real-model]"
+run "$build/tests/glowq_runtime_tests" "[ops],[matmul]~[sweep],[int4],[dense],[lowrank],[graph],[vk],[profile],[quirks],[forward]~[real-model]~[real-shape]"
 
 echo "== arm64: C API tests"
 stamp() { echo "   ($(( $(date +%s) - built )) s)"; }
@@ -72,7 +72,7 @@ for c in ${GLOWQ_ARM64_API_CASES-paris cancel_prefill cancel_decode two_threads 
 done
 
 echo "== arm64: Android baseline limits"
-GLOWQ_LIMITS=android-baseline run "$build/tests/glowq_runtime_tests" "[ops],[matmul]~[sweep],[lowrank],[forward]~[real-model]"
+GLOWQ_LIMITS=android-baseline run "$build/tests/glowq_runtime_tests" "[ops],[matmul]~[sweep],[lowrank],[forward]~[real-model]~[real-shape]"
 stamp
 for c in ${GLOWQ_ARM64_BASELINE_CASES-paris state}; do
   GLOWQ_LIMITS=android-baseline run "$build/tests/test_c_api" "$c" "$model" "$work/other.gguf"

@@ -38,6 +38,7 @@ ChatFormat detect_chat_format(std::string_view jinja) {
     if (jinja.find("<|im_start|>") != std::string_view::npos) return ChatFormat::ChatML;
     if (jinja.find("<|start_header_id|>") != std::string_view::npos) return ChatFormat::Llama3;
     if (jinja.find("[INST]") != std::string_view::npos) return ChatFormat::Llama2;
+    if (jinja.find("<start_of_turn>") != std::string_view::npos) return ChatFormat::Gemma;
     return ChatFormat::ChatML;
 }
 
@@ -46,6 +47,7 @@ const char* chat_format_name(ChatFormat format) {
         case ChatFormat::ChatML: return "chatml";
         case ChatFormat::Llama3: return "llama3";
         case ChatFormat::Llama2: return "llama2";
+        case ChatFormat::Gemma: return "gemma";
     }
     return "?";
 }
@@ -62,6 +64,7 @@ std::string ChatTemplate::apply(const std::vector<ChatMessage>& msgs, bool add_g
     switch (format_) {
         case ChatFormat::Llama3: return apply_llama3(msgs, add_generation_prompt);
         case ChatFormat::Llama2: return apply_llama2(msgs);
+        case ChatFormat::Gemma: return apply_gemma(msgs, add_generation_prompt);
         case ChatFormat::ChatML: break;
     }
     return apply_chatml(msgs, add_generation_prompt);
@@ -117,6 +120,23 @@ std::string ChatTemplate::apply_llama2(const std::vector<ChatMessage>& msgs) con
         }
     }
     if (!system.empty()) user_turn("");  // a system prompt with nothing after it
+    return out;
+}
+
+// Google's Gemma template: no system role (a system message becomes a paragraph at the
+// start of the first turn after it), the assistant's role is "model", contents trimmed.
+std::string ChatTemplate::apply_gemma(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const {
+    std::string out, prefix;
+    size_t first = 0;
+    if (!msgs.empty() && msgs[0].role == "system") {
+        prefix = msgs[0].content + "\n\n";
+        first = 1;
+    }
+    for (size_t i = first; i < msgs.size(); ++i) {
+        const std::string role = msgs[i].role == "assistant" ? "model" : msgs[i].role;
+        out += "<start_of_turn>" + role + "\n" + (i == first ? prefix : "") + strip(msgs[i].content) + "<end_of_turn>\n";
+    }
+    if (add_generation_prompt) out += "<start_of_turn>model\n";
     return out;
 }
 

@@ -30,7 +30,25 @@ const char* const kLlama2Jinja =
     "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
     "{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
 
+// The opening of Gemma 3 instruction models' template (the rest only loops over turns).
+const char* const kGemmaJinja =
+    "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- set first_user_prefix = "
+    "messages[0]['content'] + '\n\n' -%}{%- set loop_messages = messages[1:] -%}{%- else -%}"
+    "{%- set first_user_prefix = \"\" -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else \"\") }}";
+
 }  // namespace
+
+TEST_CASE("chat template: Gemma", "[chat_template][tokenizer]") {
+    const ChatTemplate t = ChatTemplate::from_jinja(kGemmaJinja);
+    REQUIRE(t.format() == ChatFormat::Gemma);
+    CHECK(std::string(glowq::chat_format_name(t.format())) == "gemma");
+    CHECK(t.apply({{"system", "Be brief."}, {"user", " Hi \n"}}, true) ==
+          "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
+    CHECK(t.apply({{"user", "Hi"}, {"assistant", "Hello."}, {"user", "Bye"}}, false) ==
+          "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n"
+          "<start_of_turn>user\nBye<end_of_turn>\n");
+}
 
 TEST_CASE("chat template: format detection", "[chat_template][tokenizer]") {
     CHECK(glowq::detect_chat_format(kSmolLM2Jinja) == ChatFormat::ChatML);

@@ -138,6 +138,7 @@ TEST_CASE("tokenizer: BOS/EOS flags and special tokens from a real vocabulary", 
         const auto turn = tok.encode("<start_of_turn>user", false, true);
         REQUIRE(turn.size() == 2);
         CHECK(turn[0] == tok.token_id("<start_of_turn>"));
+        CHECK(tok.is_eog(tok.token_id("<end_of_turn>")));  // a chat turn ends generation
     }
     SECTION("Qwen2's ChatML markers") {
         const glowq::Tokenizer tok = load(dir + "/ggml-vocab-qwen2.gguf");

@@ -21,10 +21,12 @@ enum class ChatFormat {
     Llama3,
     // [INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s><s>[INST] ...
     Llama2,
+    // <start_of_turn>user\n{system}\n\n{user}<end_of_turn>\n<start_of_turn>model\n ... (Gemma)
+    Gemma,
 };
 
-// "<|im_start|>" -> ChatML, "<|start_header_id|>" -> Llama3, "[INST]" -> Llama2;
-// anything else (or no template at all) -> ChatML.
+// "<|im_start|>" -> ChatML, "<|start_header_id|>" -> Llama3, "[INST]" -> Llama2,
+// "<start_of_turn>" -> Gemma; anything else (or no template at all) -> ChatML.
 ChatFormat detect_chat_format(std::string_view jinja);
 const char* chat_format_name(ChatFormat format);
 
@@ -49,6 +51,7 @@ private:
     std::string apply_chatml(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
     std::string apply_llama3(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
     std::string apply_llama2(const std::vector<ChatMessage>& msgs) const;
+    std::string apply_gemma(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
 
     ChatFormat format_;
     std::string default_system_;
