@@ -48,7 +48,8 @@ void rms_head(double* v, uint32_t n, const float* w, double eps) {
 struct RopeCase {
     ops::AttentionShape s;
     bool bias, norm;
-    uint32_t rank;  // 0: no correction
+    uint32_t rank;            // 0: no correction
+    bool own_buffer = false;  // the sections in a buffer of their own, not the matrix's
 };
 
 }  // namespace
@@ -61,13 +62,14 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE with NEOX pairs, q/k/v biases and q/k no
         {{4, 1, 256, 256, 10000.0f, 1.0f, true}, false, true, 0},     // gemma3: q/k norms, wide heads
         {{3, 3, 40, 24, 500000.0f, 0.5f, true}, true, true, 22},      // partial rotation, everything, corrected
         {{6, 2, 34, 34, 10000.0f, 1.0f, false}, true, false, 8},      // adjacent pairs with biases, odd pair count
+        {{4, 2, 64, 64, 10000.0f, 1.0f, true}, true, true, 0, true},  // sections in their own buffer
     };
     for (const RopeCase& c : cases) {
         const auto& s = c.s;
         for (uint32_t T : {1u, 5u, 64u}) {
             DYNAMIC_SECTION("heads " << s.n_heads << "/" << s.n_kv << " hd " << s.head_dim << " rope " << s.rope_dim
                                      << (s.neox ? " neox" : "") << (c.bias ? " bias" : "") << (c.norm ? " norm" : "")
-                                     << " rank " << c.rank << " T " << T) {
+                                     << " rank " << c.rank << (c.own_buffer ? " own buffer" : "") << " T " << T) {
                 const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
                 const uint32_t pos0 = 9, rank = c.rank;
                 const uint32_t r_word = T * row + 3, r_stride = rank + 1;
@@ -82,9 +84,19 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE with NEOX pairs, q/k/v biases and q/k no
                 std::vector<float> zeros(size_t(row) * 32, 0.0f);
                 ops::DeviceMatrix m = ops::DeviceMatrix::upload_int4(alloc, quantize_rtn(zeros.data(), row, 32, 32));
                 if (rank) m.attach_lowrank(alloc, a, rank, {0});
-                ops::QkvSections sec{&m, 0, 0, 1e-6f};
-                if (c.bias) sec.bias_word = m.attach_consumer_section(alloc, bias);
-                if (c.norm) sec.norm_word = m.attach_consumer_section(alloc, norms);
+                ops::QkvSections sec{nullptr, 0, 0, 1e-6f};
+                vk::Buffer own;
+                if (c.own_buffer) {  // as the model keeps them for a matrix of several parts
+                    std::vector<float> words(4, 0.0f);
+                    if (c.bias) sec.bias_word = uint32_t(words.size()), words.insert(words.end(), bias.begin(), bias.end());
+                    if (c.norm) sec.norm_word = uint32_t(words.size()), words.insert(words.end(), norms.begin(), norms.end());
+                    own = alloc.upload(words.data(), words.size() * 4);
+                    sec.binding = &own;
+                } else {
+                    if (c.bias) sec.bias_word = m.attach_consumer_section(alloc, bias);
+                    if (c.norm) sec.norm_word = m.attach_consumer_section(alloc, norms);
+                    sec.binding = &m.parts[0].weights;
+                }
 
                 std::vector<double> Q(size_t(T) * qd), K(size_t(T) * kvd), V(size_t(T) * kvd);
                 for (uint32_t t = 0; t < T; ++t) {

@@ -15,21 +15,14 @@
 #include "glowq/loader/synth_model.hpp"
 #include "glowq/model/reference.hpp"
 #include "glowq/model/vulkan_llama.hpp"
+#include "glowq/quant/quantize_model.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
 
 namespace {
 
-HostMatrix& module_matrix(HostLayer& L, const std::string& m) {
-    if (m == "attn_q") return L.wq;
-    if (m == "attn_k") return L.wk;
-    if (m == "attn_v") return L.wv;
-    if (m == "attn_output") return L.wo;
-    if (m == "ffn_gate") return L.w_gate;
-    if (m == "ffn_up") return L.w_up;
-    return L.w_down;
-}
+using quant::module_matrix;
 
 std::vector<uint8_t> bytes_of(const void* p, size_t n) {
     const uint8_t* b = static_cast<const uint8_t*>(p);
@@ -97,46 +90,52 @@ void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path
 
 }  // namespace
 
+// For every architecture: gemma3's q/k norms and qwen2's biases sit with A in the qkv
+// binding for a shared B, and in a buffer of their own for per-module corrections.
 TEST_CASE_METHOD(test::VkFixture, "GlowQ model files run on Vulkan as Wq + A B", "[forward][lowrank]") {
-    const std::string plain_path = "/tmp/glowq_test_plain_" + std::to_string(getpid()) + ".gguf";
-    SynthOptions so;
-    so.shape = synth_shape("tiny");
-    so.layers = 2;
-    so.matrix_type = GgmlType::F16;
-    write_synth_model(plain_path, so);
-    const GgufFile plain = GgufFile::open(plain_path);
-    for (bool per_module : {false, true}) {
-        DYNAMIC_SECTION((per_module ? "per-module B" : "shared B (GlowQ)")) {
-            auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
-            const std::string path = "/tmp/glowq_test_lr_" + std::to_string(getpid()) + ".gguf";
-            write_glowq(plain, *hw, path, 16, per_module);
-            const GgufFile f = GgufFile::open(path);
-            VulkanModelOptions vo;
-            vo.max_context = 64;
-            vo.chunk = 16;
-            VulkanLlama gpu(ctx, f, vo);
-            CHECK(gpu.correction_bytes() > 0);
-            ReferenceLlama cpu(hw, 64);
-            const uint32_t V = gpu.config().n_vocab;
-            std::vector<int32_t> prompt;
-            for (int i = 0; i < 24; ++i) prompt.push_back((i * 31 + 7) % 250);
-            std::vector<float> lg(size_t(V) * prompt.size()), lc(size_t(V) * prompt.size());
-            gpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lg.data(), true);  // 16 + 8 tokens
-            cpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lc.data(), true);
-            const int32_t next = 3;
-            gpu.eval(&next, 1, uint32_t(prompt.size()), lg.data(), false);  // a decode step too
-            cpu.eval(&next, 1, uint32_t(prompt.size()), lc.data(), false);
-            double worst = 0, scale = 0;
-            for (size_t i = 0; i < lg.size(); ++i) {
-                worst = std::max(worst, double(std::fabs(lg[i] - lc[i])));
-                scale = std::max(scale, double(std::fabs(lc[i])));
+    for (const char* arch : {"llama", "gemma3", "qwen2"}) {
+        const std::string plain_path = "/tmp/glowq_test_plain_" + std::to_string(getpid()) + ".gguf";
+        SynthOptions so;
+        so.shape = synth_shape("tiny");
+        so.shape.architecture = arch;
+        so.shape.sliding_window = 8;  // gemma3: shorter than the 24-token prompt
+        so.layers = 2;
+        so.matrix_type = GgmlType::F16;
+        write_synth_model(plain_path, so);
+        const GgufFile plain = GgufFile::open(plain_path);
+        for (bool per_module : {false, true}) {
+            DYNAMIC_SECTION(arch << (per_module ? ": per-module B" : ": shared B (GlowQ)")) {
+                auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
+                const std::string path = "/tmp/glowq_test_lr_" + std::to_string(getpid()) + ".gguf";
+                write_glowq(plain, *hw, path, 16, per_module);
+                const GgufFile f = GgufFile::open(path);
+                VulkanModelOptions vo;
+                vo.max_context = 64;
+                vo.chunk = 16;
+                VulkanLlama gpu(ctx, f, vo);
+                CHECK(gpu.correction_bytes() > 0);
+                ReferenceLlama cpu(hw, 64);
+                const uint32_t V = gpu.config().n_vocab;
+                std::vector<int32_t> prompt;
+                for (int i = 0; i < 24; ++i) prompt.push_back((i * 31 + 7) % 250);
+                std::vector<float> lg(size_t(V) * prompt.size()), lc(size_t(V) * prompt.size());
+                gpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lg.data(), true);  // 16 + 8 tokens
+                cpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lc.data(), true);
+                const int32_t next = 3;
+                gpu.eval(&next, 1, uint32_t(prompt.size()), lg.data(), false);  // a decode step too
+                cpu.eval(&next, 1, uint32_t(prompt.size()), lc.data(), false);
+                double worst = 0, scale = 0;
+                for (size_t i = 0; i < lg.size(); ++i) {
+                    worst = std::max(worst, double(std::fabs(lg[i] - lc[i])));
+                    scale = std::max(scale, double(std::fabs(lc[i])));
+                }
+                INFO("max |logit diff| " << worst << " of max |logit| " << scale);
+                CHECK(worst <= 2e-3 * std::max(1.0, scale));
+                std::remove(path.c_str());
             }
-            INFO("max |logit diff| " << worst << " of max |logit| " << scale);
-            CHECK(worst <= 2e-3 * std::max(1.0, scale));
-            std::remove(path.c_str());
         }
+        std::remove(plain_path.c_str());
     }
-    std::remove(plain_path.c_str());
 }
 
 // Issue 13's budget: with the norm folded into the q/k/v and gate/up GEMVs, B's rows

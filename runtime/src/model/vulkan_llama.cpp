@@ -53,6 +53,37 @@ void check_fits(const vk::Context& ctx, const GgufFile& file) {
 
 }  // namespace
 
+// The q/k/v biases and q/k norm weights rope_kv reads: appended to the qkv matrix's binding
+// where it is one part (which is where a GlowQ correction's A is, also read by rope_kv),
+// else (per-module corrections: a part per member) in a buffer of their own, from word 4
+// so that word 0 still means none.
+void VulkanLlamaWeights::load_qkv_sections(const GgufFile& file, uint32_t l, DeviceLayer& L) {
+    const uint32_t hd = cfg_.head_dim, qd = cfg_.n_heads * hd, kvd = cfg_.n_kv_heads * hd;
+    std::vector<float> bias, norms;
+    if (cfg_.attn_bias)
+        for (Tensor m : input_sharing_groups()[0].members) {
+            const std::vector<float> b = read_vector(file, tensor_name(m, l, "bias"), m == Tensor::AttnQ ? qd : kvd);
+            bias.insert(bias.end(), b.begin(), b.end());
+        }
+    if (cfg_.arch.qk_norm) {
+        norms = read_vector(file, tensor_name(Tensor::AttnQNorm, l), hd);
+        const std::vector<float> k = read_vector(file, tensor_name(Tensor::AttnKNorm, l), hd);
+        norms.insert(norms.end(), k.begin(), k.end());
+    }
+    if (bias.empty() && norms.empty()) return;
+    if (L.qkv.w.parts.size() == 1) {
+        if (!bias.empty()) L.qkv_bias_word = L.qkv.w.attach_consumer_section(alloc_, bias);
+        if (!norms.empty()) L.qk_norm_word = L.qkv.w.attach_consumer_section(alloc_, norms);
+        return;
+    }
+    std::vector<float> own(4, 0.0f);
+    if (!bias.empty()) L.qkv_bias_word = uint32_t(own.size());
+    own.insert(own.end(), bias.begin(), bias.end());
+    if (!norms.empty()) L.qk_norm_word = uint32_t(own.size());
+    own.insert(own.end(), norms.begin(), norms.end());
+    L.qkv_sections = alloc_.upload(own.data(), own.size() * 4);
+}
+
 VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, const LoadProgress& progress)
     : ctx_(ctx), cfg_(read_model_config(file)), alloc_(ctx) {
     if (cfg_.rope_scaling.type != "none" && cfg_.rope_scaling.type != "linear")
@@ -99,20 +130,7 @@ VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, c
         load(L.o, groups[2], qd);
         load(L.gate_up, groups[1], d);
         load(L.down, groups[3], cfg_.n_ff);
-        if (cfg_.attn_bias) {
-            std::vector<float> bias;
-            for (Tensor m : groups[0].members) {
-                const std::vector<float> b = read_vector(file, tensor_name(m, l, "bias"), m == Tensor::AttnQ ? qd : kvd);
-                bias.insert(bias.end(), b.begin(), b.end());
-            }
-            L.qkv_bias_word = L.qkv.w.attach_consumer_section(alloc_, bias);
-        }
-        if (cfg_.arch.qk_norm) {
-            std::vector<float> norms = read_vector(file, tensor_name(Tensor::AttnQNorm, l), hd);
-            const std::vector<float> k = read_vector(file, tensor_name(Tensor::AttnKNorm, l), hd);
-            norms.insert(norms.end(), k.begin(), k.end());
-            L.qk_norm_word = L.qkv.w.attach_consumer_section(alloc_, norms);
-        }
+        load_qkv_sections(file, l, L);
         if (cfg_.arch.post_norms) {
             L.attn_post_norm = upload_vector(alloc_, file, tensor_name(Tensor::AttnPostNorm, l), d);
             L.ffn_post_norm = upload_vector(alloc_, file, tensor_name(Tensor::FfnPostNorm, l), d);
@@ -337,7 +355,7 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
                                         cfg_.layer_rope_base(l), local ? 1.0f : rope_scale,
                                         cfg_.arch.rope == RopeStyle::Neox, cfg_.attn_scale,
                                         cfg_.layer_window(l)};
-        const ops::QkvSections sections{&L.qkv.w, L.qkv_bias_word, L.qk_norm_word, cfg_.rms_eps};
+        const ops::QkvSections sections{L.sections_binding(), L.qkv_bias_word, L.qk_norm_word, cfg_.rms_eps};
         const auto qkv_lr = add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv", pre);
         const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
         add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},

@@ -85,34 +85,34 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
     const uint32_t wg = row_kernel_workgroup(ctx.caps());
     Dispatch d;
     d.args = {Arg::in(step), Arg::inout(qkv), Arg::out(*kv.buffer)};
-    const DeviceMatrix* binding3 = nullptr;
+    const vk::Buffer* binding3 = nullptr;
     if (lr) {
         const DeviceMatrixPart& part = lowrank_part(*lr, qkv_rows, qkv, n_tokens);
         push.rank = lr->matrix->lr_rank;
         push.a_word = part.a_word;
         push.r_word = lr->r_word;
         push.r_stride = lr->r_stride;
-        binding3 = lr->matrix;
+        binding3 = &part.weights;
     }
     if (sections && (sections->bias_word || sections->norm_word)) {
-        if (!sections->matrix || sections->matrix->parts.size() != 1 || sections->matrix->rows != qkv_rows ||
-            (binding3 && binding3 != sections->matrix))
-            throw Error(ErrorKind::InvalidArgument, "rope_kv: the biases and q/k norms must be sections of the qkv "
-                                                    "matrix's one binding (the low-rank input's matrix too)");
+        if (!sections->binding || (binding3 && binding3 != sections->binding))
+            throw Error(ErrorKind::InvalidArgument, "rope_kv: the biases and q/k norms must be in one buffer, the "
+                                                    "low-rank input's matrix binding when there is one");
+        const uint64_t end = uint64_t(std::max(sections->bias_word + (sections->bias_word ? qkv_rows : 0),
+                                               sections->norm_word + (sections->norm_word ? 2 * s.head_dim : 0)));
+        if (sections->binding->size() < end * 4)
+            throw Error(ErrorKind::InvalidArgument, "rope_kv: the biases or q/k norms lie outside their buffer");
         push.bias_word = sections->bias_word;
         push.norm_word = sections->norm_word;
         push.eps = sections->eps;
-        binding3 = sections->matrix;
+        binding3 = sections->binding;
     }
     // A head at a time where a pair's halves lie apart (NEOX) or the head is normalized.
     const bool heads = s.neox || push.bias_word || push.norm_word;
-    if (heads && !binding3 && sections && sections->matrix && sections->matrix->parts.size() == 1)
-        binding3 = sections->matrix;
-    if (binding3) {
-        d.args.push_back(Arg::in(binding3->parts[0].weights));
-    } else if (heads) {
-        d.args.push_back(Arg::in(qkv));  // binding 3 is declared but nothing is read from it
-    }
+    if (heads && !binding3 && sections && sections->binding) binding3 = sections->binding;
+    // Binding 3 is declared by every variant but the plain one; with nothing to read there
+    // it is qkv again.
+    if (binding3 || heads) d.args.push_back(Arg::in(binding3 ? *binding3 : qkv));
     const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads") : (lr ? "rope_kv_lr" : "rope_kv");
     d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {wg}});
     d.push_constants(push);

@@ -44,9 +44,14 @@ struct DeviceLayer {
     vk::Buffer attn_norm, ffn_norm;
     vk::Buffer attn_post_norm, ffn_post_norm;  // architectures with post-norms (gemma3), else empty
     DeviceProjection qkv, o, gate_up, down;
-    // Sections of qkv.w's binding that rope_kv reads (ops::QkvSections): the q/k/v biases
-    // (qwen2) and the q/k norms' weights (gemma3); 0 where the model has none.
+    // What rope_kv reads (ops::QkvSections): the q/k/v biases (qwen2) and the q/k norms'
+    // weights (gemma3), words 0 where the model has none; in qkv.w's binding where it is one
+    // part, else in qkv_sections.
     uint32_t qkv_bias_word = 0, qk_norm_word = 0;
+    vk::Buffer qkv_sections;
+    const vk::Buffer* sections_binding() const {
+        return qkv_sections.valid() ? &qkv_sections : qkv.w.parts.size() == 1 ? &qkv.w.parts[0].weights : nullptr;
+    }
 };
 
 // Called with the fraction loaded in [0, 1]; returning false cancels the load
@@ -73,6 +78,8 @@ public:
     const std::vector<DeviceLayer>& layers() const { return layers_; }
 
 private:
+    void load_qkv_sections(const GgufFile& file, uint32_t layer, DeviceLayer& L);
+
     vk::Context& ctx_;
     ModelConfig cfg_;
     vk::Allocator alloc_;

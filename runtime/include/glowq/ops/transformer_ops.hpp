@@ -28,10 +28,12 @@ struct AttentionShape {
 };
 
 // What rope_kv does to q/k/v before RoPE beyond Llama's: biases added (q|k|v rows) and a
-// per-head RMSNorm of q and of k (q's weights, then k's, head_dim each), read from sections
-// of the qkv product's matrix binding (DeviceMatrix::attach_consumer_section); word 0: none.
+// per-head RMSNorm of q and of k (q's weights, then k's, head_dim each), fp32 sections of
+// one buffer: the qkv product's one-part matrix binding (DeviceMatrix::
+// attach_consumer_section), which must be where a LowrankInput's A is too, or a buffer of
+// their own. Word 0: none.
 struct QkvSections {
-    const DeviceMatrix* matrix = nullptr;
+    const vk::Buffer* binding = nullptr;
     uint32_t bias_word = 0, norm_word = 0;
     float eps = 0.0f;
 };
@@ -52,8 +54,7 @@ struct LowrankInput {
 };
 
 // RoPE on q and k of the fused qkv rows, then k and v into the cache at step[0] + t; with
-// lr, q, k and v gain A R first; with sections, the biases and q/k norms (lr's matrix and
-// the sections' must be the same).
+// lr, q, k and v gain A R first; with sections, the biases and q/k norms.
 vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
                      const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr = nullptr,
                      const QkvSections* sections = nullptr);
