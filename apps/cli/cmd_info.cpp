@@ -81,7 +81,7 @@ int model(const std::string& path, bool json, bool all_tensors) {
         e.first += 1;
         e.second += t.n_bytes;
     }
-    const std::string chat = chat_format_name(detect_chat_format(v.chat_template));
+    const std::string chat = chat_format_name(detect_chat_format(v.chat_template, v.tokens));
     uint32_t local = 0;
     for (uint32_t l = 0; l < c.n_layers; ++l) local += c.layer_is_local(l);
     if (json) {

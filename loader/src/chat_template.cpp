@@ -42,6 +42,16 @@ ChatFormat detect_chat_format(std::string_view jinja) {
     return ChatFormat::ChatML;
 }
 
+ChatFormat detect_chat_format(std::string_view jinja, const std::vector<std::string>& tokens) {
+    const ChatFormat f = detect_chat_format(jinja);
+    if (f != ChatFormat::ChatML || jinja.find("<|im_start|>") != std::string_view::npos) return f;
+    for (const std::string& t : tokens) {
+        if (t == "<start_of_turn>") return ChatFormat::Gemma;
+        if (t == "<|start_header_id|>") return ChatFormat::Llama3;
+    }
+    return f;
+}
+
 const char* chat_format_name(ChatFormat format) {
     switch (format) {
         case ChatFormat::ChatML: return "chatml";
@@ -55,8 +65,10 @@ const char* chat_format_name(ChatFormat format) {
 ChatTemplate::ChatTemplate(ChatFormat format, std::string default_system)
     : format_(format), default_system_(std::move(default_system)) {}
 
-ChatTemplate ChatTemplate::from_jinja(std::string_view jinja) {
-    const ChatFormat f = detect_chat_format(jinja);
+ChatTemplate ChatTemplate::from_jinja(std::string_view jinja) { return from_jinja(jinja, {}); }
+
+ChatTemplate ChatTemplate::from_jinja(std::string_view jinja, const std::vector<std::string>& tokens) {
+    const ChatFormat f = detect_chat_format(jinja, tokens);
     return ChatTemplate(f, f == ChatFormat::ChatML ? chatml_default_system(jinja) : std::string());
 }
 

@@ -57,6 +57,11 @@ TEST_CASE("chat template: format detection", "[chat_template][tokenizer]") {
     CHECK(glowq::detect_chat_format("") == ChatFormat::ChatML);
     CHECK(glowq::detect_chat_format("{{ messages }}") == ChatFormat::ChatML);
     CHECK(std::string(glowq::chat_format_name(ChatFormat::Llama3)) == "llama3");
+    // No template: the vocabulary's markers decide (Gemma 3 base models ship none).
+    CHECK(glowq::detect_chat_format("", {"<pad>", "<start_of_turn>", "<end_of_turn>"}) == ChatFormat::Gemma);
+    CHECK(glowq::detect_chat_format("", {"<|start_header_id|>"}) == ChatFormat::Llama3);
+    CHECK(glowq::detect_chat_format("", {"a", "b"}) == ChatFormat::ChatML);
+    CHECK(glowq::detect_chat_format(kSmolLM2Jinja, {"<start_of_turn>"}) == ChatFormat::ChatML);
 }
 
 TEST_CASE("chat template: ChatML with SmolLM2's default system prompt", "[chat_template][tokenizer]") {

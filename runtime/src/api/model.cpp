@@ -50,7 +50,7 @@ Model::Model(std::shared_ptr<Engine> engine, const GgufFile& file, const ModelLo
     if (!engine_) throw Error(ErrorKind::InvalidArgument, "no engine");
     tokenizer_ = std::make_unique<Tokenizer>(vocab_from_gguf(file));
     if (!tokenizer_->vocab().chat_template.empty())
-        chat_template_ = ChatTemplate::from_jinja(tokenizer_->vocab().chat_template);
+        chat_template_ = ChatTemplate::from_jinja(tokenizer_->vocab().chat_template, tokenizer_->vocab().tokens);
     weights_ = std::make_shared<const VulkanLlamaWeights>(engine_->context(), file, options.progress);
     fingerprint_ = fingerprint_of(file);
 }

@@ -28,6 +28,9 @@ enum class ChatFormat {
 // "<|im_start|>" -> ChatML, "<|start_header_id|>" -> Llama3, "[INST]" -> Llama2,
 // "<start_of_turn>" -> Gemma; anything else (or no template at all) -> ChatML.
 ChatFormat detect_chat_format(std::string_view jinja);
+// Without a template that names its format (base models ship none), the vocabulary's turn
+// markers tell it: "<start_of_turn>" -> Gemma, "<|start_header_id|>" -> Llama3, else ChatML.
+ChatFormat detect_chat_format(std::string_view jinja, const std::vector<std::string>& tokens);
 const char* chat_format_name(ChatFormat format);
 
 class ChatTemplate {
@@ -38,6 +41,8 @@ public:
     // when the conversation has none (SmolLM2's "You are a helpful AI assistant named
     // SmolLM..."), keeps that prompt so the model sees what it was tuned with.
     static ChatTemplate from_jinja(std::string_view jinja);
+    // The same, falling back to the vocabulary's markers (detect_chat_format above).
+    static ChatTemplate from_jinja(std::string_view jinja, const std::vector<std::string>& tokens);
 
     ChatFormat format() const { return format_; }
     const std::string& default_system() const { return default_system_; }
