@@ -153,7 +153,8 @@ were computed when its TSV was, see the reproduce line).
   (codes + fp16 scales and offsets) of the quantized matrices.
 - Decode tok/s: \`glowq bench model --decode 32 --reps 1\`, greedy, batch 1 ("—": not
   measured). One repetition on a 2-core machine shared with builds: differences under
-  about 30% between rows are noise.
+  about 30% between rows are noise, and so are quantize times measured while other work
+  ran (SmolLM2's qera r16, computed later than its other rows).
 - Reproduce: \`scripts/glowq_results.sh [smollm2] [gemma3]\` (rows finished earlier are
   reused from \`~/.cache/glowq/results/<model>/results.tsv\`; GLOWQ_RESULTS_FORCE=1
   recomputes them).
