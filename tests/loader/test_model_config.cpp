@@ -162,3 +162,69 @@ TEST_CASE("model config: defaults, rope scaling, errors", "[model]") {
     }));
     CHECK(wide.rms_eps == 1e-6f);
 }
+
+namespace {
+
+// config_file's gemma3 tweak: n layers, each with the tensors gemma3's traits require.
+std::function<void(GgufWriter&)> gemma3_layers(uint32_t n, std::function<void(GgufWriter&)> more = {}) {
+    return [n, more](GgufWriter& w) {
+        w.set("gemma3.block_count", n);
+        w.set("gemma3.attention.sliding_window", uint32_t(4));
+        for (uint32_t l = 1; l < n; ++l)
+            w.add_tensor_f32(tensor_name(Tensor::AttnQ, l), {64, 64}, std::vector<float>(64 * 64));
+        for (uint32_t l = 0; l < n; ++l)
+            for (Tensor t : {Tensor::AttnQNorm, Tensor::AttnKNorm, Tensor::AttnPostNorm, Tensor::FfnPostNorm})
+                w.add_tensor_f32(tensor_name(t, l), {16}, std::vector<float>(16));
+        if (more) more(w);
+    };
+}
+
+}  // namespace
+
+TEST_CASE("model config: architecture traits and sliding-window layouts from the file", "[model]") {
+    SECTION("gemma3's default: five local layers to one global, RoPE base 10000 on local ones") {
+        const ModelConfig c = read_model_config(config_file("gemma3", gemma3_layers(7)));
+        CHECK(c.arch.rope == RopeStyle::Neox);
+        CHECK(c.sliding_window == 4);
+        for (uint32_t l = 0; l < 7; ++l) CHECK(c.layer_is_local(l) == (l != 5));
+        CHECK(c.layer_rope_base(0) == 10000.0f);
+        CHECK(c.layer_rope_base(5) == c.rope_freq_base);
+        CHECK(c.embd_scale == Approx(8.0f));  // sqrt(64)
+        CHECK(c.attn_scale == Approx(0.25f));  // 1/sqrt(head_dim 16)
+    }
+    SECTION("a numeric pattern and a local RoPE base from the file") {
+        const ModelConfig c = read_model_config(config_file("gemma3", gemma3_layers(4, [](GgufWriter& w) {
+            w.set("gemma3.attention.sliding_window_pattern", uint32_t(2));
+            w.set("gemma3.rope.freq_base_swa", 5000.0f);
+        })));
+        for (uint32_t l = 0; l < 4; ++l) CHECK(c.layer_is_local(l) == (l % 2 == 0));
+        CHECK(c.layer_rope_base(0) == 5000.0f);
+        CHECK(c.layer_window(1) == 0u);
+    }
+    SECTION("a per-layer pattern, and one of the wrong length") {
+        auto flags = [](std::vector<bool> v) {
+            std::vector<GgufWriteValue> items;
+            for (bool b : v) items.push_back(GgufWriteValue::of(b));
+            return GgufWriteValue::array_of(GgufType::BOOL, items);
+        };
+        const ModelConfig c = read_model_config(config_file("gemma3", gemma3_layers(3, [&](GgufWriter& w) {
+            w.set("gemma3.attention.sliding_window_pattern", flags({false, true, true}));
+        })));
+        CHECK_FALSE(c.layer_is_local(0));
+        CHECK(c.layer_is_local(1));
+        CHECK(c.layer_window(2) == 4u);
+        CHECK_THROWS_WITH(read_model_config(config_file("gemma3", gemma3_layers(3, [&](GgufWriter& w) {
+                              w.set("gemma3.attention.sliding_window_pattern", flags({true, false}));
+                          }))),
+                          Catch::Contains("2 entries for 3 layers"));
+    }
+    SECTION("what a file lacks or asks beyond the table is named") {
+        CHECK_THROWS_WITH(read_model_config(config_file("gemma3")), Catch::Contains("blk.0.attn_q_norm.weight"));
+        CHECK_THROWS_WITH(read_model_config(config_file("qwen2")), Catch::Contains("blk.0.attn_q.bias"));
+        CHECK_THROWS_WITH(read_model_config(config_file("gemma3", gemma3_layers(1, [](GgufWriter& w) {
+                              w.set("gemma3.final_logit_softcapping", 30.0f);
+                          }))),
+                          Catch::Contains("soft-capping"));
+        CHECK_THROWS_WITH(read_model_config(config_file("phi3")), Catch::Contains("llama, mistral, qwen2, gemma3"));
+    }
+}
