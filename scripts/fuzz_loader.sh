@@ -11,7 +11,7 @@ seconds=${GLOWQ_FUZZ_SECONDS:-60}
 cxx=${CXX_FUZZ:-clang++}
 mkdir -p "$out/corpus"
 
-sources=(gguf_reader gguf_types dequant_legacy dequant_kquants model_config)
+sources=(gguf_reader gguf_types dequant_legacy dequant_kquants model_config architecture)
 objs=()
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
        -fno-sanitize-recover=undefined -I"$root/loader/include" -I"$root/runtime/include"
