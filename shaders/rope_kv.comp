@@ -7,11 +7,13 @@
 // The fused qkv row of a token is [q (n_heads*hd) | k (n_kv*hd) | v (n_kv*hd)].
 // LOWRANK: the group's correction A R is added to q, k and v first (lowrank_input.glsl;
 // A in binding 3).
-// HEADS (qwen2's biases, gemma3's q/k norms): one workgroup per head of q and of k (x) and
-// token (y), since a head's RMSNorm needs all of it; the biases (p.bias_word) and the norm
-// weights (p.norm_word: q's then k's, head_dim each) are fp32 sections of binding 3, the
-// qkv product's matrix binding; a section at word 0 means none. Without HEADS, workgroups
-// take WG pairs of q, then of k and v together (x) per token (y).
+// HEADS (NEOX pairs, qwen2's biases, gemma3's q/k norms): one workgroup per head of q and
+// of k (x) and token (y), since a head's RMSNorm needs all of it and a NEOX pair's halves
+// lie in different words of the cache; the biases (p.bias_word) and the norm weights
+// (p.norm_word: q's then k's, head_dim each) are fp32 sections of binding 3 (the qkv
+// matrix's binding, or a buffer of their own: ops::QkvSections); word 0 means none.
+// Without HEADS (Llama's adjacent pairs, nothing added), workgroups take WG pairs of q,
+// then of k and v together (x) per token (y).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
 #include "half.glsl"

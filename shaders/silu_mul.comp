@@ -5,6 +5,7 @@
 // token). LOWRANK: the group's correction A R is added to gate and up first
 // (lowrank_input.glsl; A in binding 2).
 #extension GL_GOOGLE_include_directive : require
+#include "activations.h"
 #include "push_constants.h"
 #include "half.glsl"
 #include "int4_layout.h"
@@ -28,7 +29,7 @@ void main() {
     const float u = gu[t * 2 * p.n_ff + p.n_ff + ic] + lowrank_row(p.n_ff + ic);
     // GELU's 0.5 g (1 + tanh(z)) is g * sigmoid(2z): like SiLU, finite at both ends,
     // where GLSL's tanh of a large argument may not be.
-    const float z = 0.79788456080286535588 * g * (1.0 + 0.044715 * g * g);
+    const float z = float(GQ_GELU_SQRT_2_OVER_PI) * g * (1.0 + float(GQ_GELU_CUBIC) * g * g);
     const float act = g / (1.0 + exp(p.gelu != 0 ? -2.0 * z : -g));
     const float v = act * u;
     if (i < p.n_ff) outv[t * p.n_ff + i] = v;

@@ -34,7 +34,8 @@ void read_architecture_traits(const GgufFile& f, ModelConfig& c) {
     c.attn_scale = 1.0f / std::sqrt(float(gemma27b ? c.n_embd / c.n_heads : c.head_dim));
     c.embd_scale = c.arch.embedding_scale ? std::sqrt(float(c.n_embd)) : 1.0f;
     if (get_f32_or(f, a + "final_logit_softcapping", 0.0f) != 0.0f)
-        throw LoadError(f.name() + ": final logit soft-capping (" + a + "final_logit_softcapping) is not implemented", ErrorKind::Unsupported);
+        throw LoadError(f.name() + ": final logit soft-capping (" + a + "final_logit_softcapping) is not implemented",
+                        ErrorKind::Unsupported);
 
     c.sliding_window = c.arch.swa_period ? get_u32_or(f, a + "attention.sliding_window", 0) : 0;
     if (c.sliding_window == 0) return;
@@ -45,7 +46,8 @@ void read_architecture_traits(const GgufFile& f, ModelConfig& c) {
     if (pattern && pattern->type() == GgufType::ARRAY) {  // one flag per layer
         const std::vector<bool> flags = f.get_array<bool>(pattern_key);
         if (flags.size() != c.n_layers)
-            bad(f, pattern_key + " has " + std::to_string(flags.size()) + " entries for " + std::to_string(c.n_layers) + " layers");
+            bad(f, pattern_key + " has " + std::to_string(flags.size()) + " entries for " +
+                       std::to_string(c.n_layers) + " layers");
         c.local_layers = flags;
         return;
     }
@@ -123,7 +125,8 @@ ModelConfig read_model_config(const GgufFile& f) {
                    std::to_string(c.n_vocab) + " tokens");
     c.tied_output = f.find_tensor(tensor_name(Tensor::Output)) == nullptr;
     c.attn_bias = f.find_tensor(tensor_name(Tensor::AttnQ, 0, "bias")) != nullptr;
-    if (c.arch.qkv_bias && !c.attn_bias) bad(f, c.architecture + " models carry q/k/v biases, and " + tensor_name(Tensor::AttnQ, 0, "bias") + " is missing");
+    if (c.arch.qkv_bias && !c.attn_bias)
+        bad(f, c.architecture + " models carry q/k/v biases, and " + tensor_name(Tensor::AttnQ, 0, "bias") + " is missing");
     // GlowQ files store the quantized modules as .q4 (+ .scale/.offset), see glowq_format.hpp.
     const char* q_suffix = f.has("glowq.format_version") ? "q4" : "weight";
     for (uint32_t l = 0; l < c.n_layers; ++l) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "activations.h"
 #include "glowq/error.hpp"
 
 namespace glowq {
@@ -37,10 +38,10 @@ void rms_norm(const Mat& x, const std::vector<float>& weight, float eps, Mat& y)
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
-// The tanh approximation of GELU, as ggml_gelu and Gemma's gelu_pytorch_tanh compute it.
+// The tanh approximation of GELU (activations.h).
 float gelu_tanh(float x) {
-    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
-    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+    const float z = float(GQ_GELU_SQRT_2_OVER_PI) * x * (1.0f + float(GQ_GELU_CUBIC) * x * x);
+    return 0.5f * x * (1.0f + std::tanh(z));
 }
 
 // RMSNorm of each head_dim-wide slice of every row (gemma3's q/k norms), in place.

@@ -109,7 +109,6 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
     }
     // A head at a time where a pair's halves lie apart (NEOX) or the head is normalized.
     const bool heads = s.neox || push.bias_word || push.norm_word;
-    if (heads && !binding3 && sections && sections->binding) binding3 = sections->binding;
     // Binding 3 is declared by every variant but the plain one; with nothing to read there
     // it is qkv again.
     if (binding3 || heads) d.args.push_back(Arg::in(binding3 ? *binding3 : qkv));
