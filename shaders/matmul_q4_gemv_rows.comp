@@ -46,6 +46,7 @@ layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 #endif
 // NORM_PRE: x already times the norm's weights, its sums of x^2 from the workgroups that
 // wrote it; RESID_OUT: those written (see matmul_q4_gemv.comp).
+#define NORM_PARTIALS_SUBGROUP
 #include "norm_partials.glsl"
 #ifdef NORM_INPUT
 // The RMSNorm folded in, as in matmul_q4_gemv.comp: x^2 summed as x streams, x times the
