@@ -38,8 +38,17 @@ rows_smollm2=(
   "qera r32|qera|32|"
   "glowq r8|glowq|8|"
   "glowq r16|glowq|16|"
+  "glowq r20|glowq|20|"
   "glowq r32|glowq|32|"
   "glowq r64|glowq|64|"
+  "gptq|rtn|0|--base gptq"
+  "gptq + qera r16|qera|16|--base gptq"
+  "gptq + glowq r20|glowq|20|--base gptq"
+  "glowq budget 10%|glowq|64|--budget 10%"
+  "glowq budget 18%|glowq|64|--budget 18%"
+  "glowq budget 30%|glowq|64|--budget 30%"
+  "gptq + glowq budget 18%|glowq|64|--base gptq --budget 18%"
+  "glowq budget 18%, 16k calibration tokens|glowq|64|--budget 18% --calib-tokens 16384"
   "glowq-s auto r64|glowq-s|64|--restore auto"
   "glowq-s 25% r64|glowq-s|64|--restore-fraction 0.25"
   "glowq-s 50% r64|glowq-s|64|--restore-fraction 0.5"
@@ -73,6 +82,10 @@ run_model() {
     echo "== $which: $name" >&2
     qtime=""
     restored=""
+    peak=""
+    # Statistics are cached per calibration length (quantize recomputes them otherwise).
+    tokens=$(echo "$extra" | sed -n 's/.*--calib-tokens \([0-9]*\).*/\1/p')
+    stats=$work/calib-stats${tokens:+-$tokens}.bin
     if [ "$method" = none ]; then
       out=$model
     else
@@ -80,8 +93,11 @@ run_model() {
       [ "$rank" != 0 ] && rank_opt="--rank $rank"
       # shellcheck disable=SC2086
       "$glowq" quantize -m "$model" -o "$out" --method "$method" --group-size $group $rank_opt \
-        --calib "$calib" --stats "$work/calib-stats.bin" --quiet $extra >"$work/$slug.quantize.log"
+        --calib "$calib" --stats "$stats" --quiet $extra >"$work/$slug.quantize.log"
       qtime=$(sed -n 's/.*total \([0-9.]*\) s.*/\1/p' "$work/$slug.quantize.log")
+      peak=$(sed -n 's/^peak memory: \([0-9.]*\) MiB.*/\1/p' "$work/$slug.quantize.log")
+      ranks=$(sed -n 's/^budget .*: group ranks \(.*\)/\1/p' "$work/$slug.quantize.log")
+      [ -n "$ranks" ] && restored="group ranks: $ranks"
       restored=$(sed -n 's/^restored: \(.*\)/\1/p' "$work/$slug.quantize.log")
     fi
     "$glowq" ppl --cpu -m "$out" -f "$eval_text" --ctx $ctx --protocol llama.cpp --quiet >"$work/$slug.ppl.log"
@@ -103,7 +119,7 @@ run_model() {
         tps="fails"
       fi
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$ppl" "$corr" "$tps" "${qtime:-—}" "${restored:-—}" >>"$tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$ppl" "$corr" "$tps" "${qtime:-—}" "${restored:-—}" "${peak:-—}" >>"$tsv"
   done
 }
 
@@ -116,18 +132,20 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 table() {
   local tsv=$results/$1/results.tsv unq
   unq=$(awk -F'\t' '$1=="unquantized"{split($2,a," "); print a[1]}' "$tsv")
-  echo "| model | PPL | vs unquantized | correction bytes (% of int4) | decode tok/s | quantize time (s) | restored units |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| model | PPL | vs unquantized | RTN's gap recovered | correction bytes (% of int4) | decode tok/s | quantize time (s) | peak memory (MiB) | restored units |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   local -n rows=rows_$1
-  local row name line ppl corr tps qtime restored p rel
+  local row name line ppl corr tps qtime restored peak p rel gap rtn
+  rtn=$(awk -F'\t' '$1=="rtn"{split($2,a," "); print a[1]}' "$tsv")
   for row in "${rows[@]}"; do  # in the rows' order, whatever order they were computed in
     name=${row%%|*}
     line=$(awk -F'\t' -v n="$name" '$1 == n' "$tsv" | tail -n 1)
     [ -n "$line" ] || continue
-    IFS=$'\t' read -r name ppl corr tps qtime restored <<<"$line"
+    IFS=$'\t' read -r name ppl corr tps qtime restored peak <<<"$line"
     p=${ppl%% *}
     rel=$(python3 -c "print('%+.2f%%' % (100.0*($p/$unq-1)))")
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$ppl" "$rel" "$corr" "$tps" "$qtime" "$restored"
+    gap=$(python3 -c "print('—' if '$name' in ('unquantized', 'rtn') else '%.1f%%' % (100.0*($rtn-$p)/($rtn-$unq)))")
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$ppl" "$rel" "$gap" "$corr" "$tps" "$qtime" "${peak:-—}" "$restored"
   done
 }
 device_of() { cat "$results/$1/device.txt" 2>/dev/null || echo "not measured"; }

@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <map>
 #include <sstream>
+
+#include <sys/resource.h>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -24,8 +27,8 @@ using namespace glowq::quant;
 using Clock = std::chrono::steady_clock;
 
 const char* kHelp =
-    "usage: glowq quantize -m IN.gguf -o OUT.gguf [--method M] [--group-size G] [--rank R]\n"
-    "                      [--calib TEXT] [--calib-tokens N] [--seed S]\n"
+    "usage: glowq quantize -m IN.gguf -o OUT.gguf [--method M] [--base B] [--group-size G]\n"
+    "                      [--rank R] [--budget F] [--calib TEXT] [--calib-tokens N] [--seed S]\n"
     "                      [--restore auto|K] [--restore-fraction F] [--tolerance T]\n\n"
     "Quantizes every linear module of a decoder (llama, mistral, qwen2, gemma3) to int4 (RTN,\n"
     "asymmetric, per row and group) and fits a rank-R correction W ~ Wq + A B to the\n"
@@ -36,8 +39,18 @@ const char* kHelp =
     "                      diagonal activation scaling; qera: per module, full whitening;\n"
     "                      glowq: one B per input-sharing group (q/k/v, gate/up);\n"
     "                      glowq-s: glowq restoring only the most useful units\n"
+    "  --base B            rtn (default) | gptq: the int4 codes under the correction; gptq\n"
+    "                      spreads each column's rounding error over the columns after it,\n"
+    "                      weighted by the calibration inputs (needs --calib)\n"
+    "  --gptq-order O      act (default): columns by decreasing input energy, each group's\n"
+    "                      grid fixed from the weights first; natural: left to right, each\n"
+    "                      grid from the weights as updated when reached\n"
+    "  --damp D            gptq: damping, a fraction of the mean diagonal (default 0.01)\n"
     "  --group-size G      32 | 64 | 128 (default 128)\n"
-    "  --rank R            correction rank (default 64)\n"
+    "  --rank R            correction rank (default 64); with --budget, the largest\n"
+    "  --budget F          correction bytes at most F of the int4 bytes (0.18 or 18%): each\n"
+    "                      group's rank (a multiple of 8 up to R, or none) chosen by the\n"
+    "                      calibration-weighted error it removes per byte\n"
     "  --calib TEXT        calibration text file (needed by l2qer, qera, glowq, glowq-s)\n"
     "  --calib-tokens N    tokens of calibration (default 4096: 8 windows of 512)\n"
     "  --calib-window W    window length, each from an empty context (default 512)\n"
@@ -66,7 +79,8 @@ std::string read_text(const std::string& path) {
     return ss.str();
 }
 
-double parse_tolerance(const std::string& s) {
+// A fraction like 0.005 or a percentage like 0.5%.
+double parse_tolerance(const std::string& s, const char* option = "--tolerance") {
     char* end = nullptr;
     double v = std::strtod(s.c_str(), &end);
     if (end && *end == '%') {
@@ -74,7 +88,8 @@ double parse_tolerance(const std::string& s) {
         ++end;
     }
     if (s.empty() || !end || *end != '\0' || !(v >= 0.0) || v > 1.0)
-        throw Error(ErrorKind::InvalidArgument, "--tolerance needs a fraction like 0.005 or a percentage like 0.5%, got '" + s + "'");
+        throw Error(ErrorKind::InvalidArgument, std::string(option) +
+                                                    " needs a fraction like 0.005 or a percentage like 0.5%, got '" + s + "'");
     return v;
 }
 
@@ -86,6 +101,13 @@ double parse_fraction(const std::string& s) {
     return v;
 }
 
+// The process's peak resident set so far (getrusage: KiB on Linux and Android).
+double peak_rss_mib() {
+    struct rusage ru {};
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
+    return double(ru.ru_maxrss) / 1024.0;
+}
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 }  // namespace
@@ -94,7 +116,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet"},
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
-               "--heldout-tokens", "--score", "--stats"});
+               "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order"});
     if (args.has("--help") || args.has("-h")) {
         std::printf("%s", kHelp);
         return 0;
@@ -123,6 +145,28 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         if (a.empty() || *end != '\0' || !(qo.alpha >= 0.0 && qo.alpha <= 1.0))
             throw Error(ErrorKind::InvalidArgument, "--alpha needs a number in [0, 1], got '" + a + "'");
     }
+    qo.base = parse_base(args.get("--base", "rtn"));
+    if (qo.base != Base::Gptq && (args.has("--gptq-order") || args.has("--damp")))
+        throw Error(ErrorKind::InvalidArgument, "--gptq-order and --damp apply to --base gptq only");
+    const std::string order = args.get("--gptq-order", "act");
+    if (order != "act" && order != "natural")
+        throw Error(ErrorKind::InvalidArgument, "--gptq-order must be act or natural, got '" + order + "'");
+    qo.gptq.act_order = order == "act";
+    if (args.has("--damp")) {
+        char* end = nullptr;
+        const std::string d = args.get("--damp");
+        qo.gptq.damp = std::strtod(d.c_str(), &end);
+        if (d.empty() || *end != '\0' || !(qo.gptq.damp > 0.0 && qo.gptq.damp <= 1.0))
+            throw Error(ErrorKind::InvalidArgument, "--damp needs a number in (0, 1], got '" + d + "'");
+    }
+    if (args.has("--budget")) {
+        if (!has_correction(qo.method) || qo.method == Method::GlowqS)
+            throw Error(ErrorKind::InvalidArgument, "--budget applies to the corrected methods but glowq-s (a budget "
+                                                    "already leaves units out where they help least)");
+        qo.budget = parse_tolerance(args.get("--budget"), "--budget");
+        if (qo.budget <= 0.0)
+            throw Error(ErrorKind::InvalidArgument, "--budget must be above 0, got '" + args.get("--budget") + "'");
+    }
     const bool selective = qo.method == Method::GlowqS;
     if (!selective && (args.has("--restore") || args.has("--restore-fraction") || args.has("--tolerance") || args.has("--score")))
         throw Error(ErrorKind::InvalidArgument, "--restore, --restore-fraction, --tolerance and --score apply to --method glowq-s only");
@@ -133,9 +177,10 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     const uint32_t calib_tokens = uint32_t(args.get_int("--calib-tokens", 4096, 2, 1L << 30));
     const uint32_t window = uint32_t(args.get_int("--calib-window", 512, 2, 1 << 20));
     const uint32_t heldout_tokens = uint32_t(args.get_int("--heldout-tokens", 1024, 2, 1L << 30));
-    const bool calibrate = needs_calibration(qo.method);
+    const bool calibrate = needs_statistics(qo);
     if (calibrate && !args.has("--calib"))
-        throw Error(ErrorKind::InvalidArgument, std::string("--method ") + method_name(qo.method) +
+        throw Error(ErrorKind::InvalidArgument, (qo.base == Base::Gptq ? std::string("--base gptq")
+                                                                          : std::string("--method ") + method_name(qo.method)) +
                                                     " needs calibration text: pass --calib TEXT");
 
     const auto t_start = Clock::now();
@@ -252,8 +297,15 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
     const double int4 = double(qm.int4_bytes()), corr = double(qm.correction_bytes());
     std::printf("%s -> %s\n", in_path.c_str(), out_path.c_str());
-    std::printf("method %s, int4 group %u, rank %u, route %s\n", method_name(qm.method), qm.group_size, qm.rank,
-                route.c_str());
+    std::printf("method %s, base %s, int4 group %u, rank %u%s, route %s\n", method_name(qm.method), base_name(qm.base),
+                qm.group_size, qm.rank, qo.budget > 0.0 ? " at most" : "", route.c_str());
+    if (qo.budget > 0.0) {
+        std::map<uint32_t, size_t> by_rank;
+        for (const auto& g : qm.groups) ++by_rank[g.restored ? g.rank : 0];
+        std::string ranks;
+        for (const auto& [r, n] : by_rank) ranks += (ranks.empty() ? "" : ", ") + std::to_string(n) + " at " + std::to_string(r);
+        std::printf("budget %.2f%% of int4: group ranks %s\n", qo.budget * 100.0, ranks.c_str());
+    }
     if (calibrate)
         std::printf("calibration: %llu tokens in windows of %u%s, text sha256 %s\n", (unsigned long long)prov.tokens, window,
                     bos >= 0 ? " (BOS first)" : "", prov.text_sha256.c_str());
@@ -262,6 +314,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                 corr / 1048576.0, int4 > 0 ? 100.0 * corr / int4 : 0.0, qm.restored_units().size());
     std::printf("time: load %.1f s, calibration %.1f s, fitting %.1f s, selection %.1f s, writing %.1f s, total %.1f s\n",
                 load_s, calib_s, fit_s, select_s, write_s, seconds_since(t_start));
+    std::printf("peak memory: %.1f MiB resident\n", peak_rss_mib());
     return 0;
 }
 

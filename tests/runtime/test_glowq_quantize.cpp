@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <memory>
+#include <set>
 
 #include "glowq/loader/glowq_format.hpp"
 #include "glowq/loader/synth_model.hpp"
 #include "glowq/loader/tokenizer.hpp"
 #include "glowq/model/perplexity.hpp"
 #include "glowq/quant/glowq_file.hpp"
+#include "glowq/quant/rank_budget.hpp"
 #include "glowq/quant/restore.hpp"
 #include "glowq/quant/sha256.hpp"
 #include "glowq/error.hpp"
@@ -57,8 +59,11 @@ struct Pipeline {
         stats.text_sha256 = sha256_hex(text);
     }
 
-    QuantizedModel quantize(Method m, FitRoute route = FitRoute::Exact, uint64_t seed = 0, uint32_t rank = 8) const {
+    QuantizedModel quantize(Method m, FitRoute route = FitRoute::Exact, uint64_t seed = 0, uint32_t rank = 8,
+                            Base base = Base::Rtn, double budget = 0.0) const {
         QuantizeOptions o;
+        o.base = base;
+        o.budget = budget;
         o.method = m;
         o.group_size = 64;
         o.rank = rank;
@@ -231,6 +236,75 @@ TEST_CASE("every method round-trips through its file and corrections beat rtn", 
           weighted_error2(original, eff.at(Method::Lqer), p.stats, Whitening::Kind::Diagonal) * (1 + 1e-6));
     CHECK(correction_bytes[Method::Glowq] < correction_bytes[Method::Qera]);
     CHECK(correction_bytes[Method::Rtn] == 0);
+}
+
+TEST_CASE("GPTQ under GlowQ: codes round-trip through the file, output error below RTN's", "[glowq][gptq]") {
+    const Pipeline& p = pipeline();
+    const QuantizedModel gq = p.quantize(Method::Glowq, FitRoute::Exact, 0, 8, Base::Gptq);
+    const QuantizedModel rq = p.quantize(Method::Glowq);
+    const GgufFile f = GgufFile::from_bytes(p.bytes(gq));
+    CHECK(f.get_string(format::kBase) == "gptq");
+    CHECK(summarize_glowq(f).base == "gptq");
+    double eg = 0.0, er = 0.0;
+    for (uint32_t l = 0; l < 2; ++l)
+        for (const auto& m : format::modules()) {
+            CAPTURE(l, m);
+            const ModuleQuant& mq = gq.layers[l].at(m);
+            const Int4Matrix back = format::read_int4(f, l, m, mq.q.rows, mq.q.cols);
+            CHECK(back.codes == mq.q.codes);
+            CHECK(back.scale_offset == mq.q.scale_offset);
+            const HostMatrix& w = module_matrix(p.weights->layers[l], m);
+            const MatrixXd& h = p.stats.layers[l][size_t(module_input(m))].second_moment;
+            eg += output_error(w.data.data(), mq.q, h);
+            er += output_error(w.data.data(), rq.layers[l].at(m).q, h);
+        }
+    CHECK(eg < 0.8 * er);
+    // GPTQ needs the statistics even where the method does not.
+    QuantizeOptions o;
+    o.method = Method::Rtn;
+    o.base = Base::Gptq;
+    o.group_size = 64;
+    CHECK(needs_statistics(o));
+    CHECK_THROWS_AS(quantize_model(*p.weights, nullptr, o), Error);
+}
+
+TEST_CASE("a byte budget places ranks by benefit and removes more error than one rank for all", "[glowq][budget]") {
+    const Pipeline& p = pipeline();
+    const QuantizedModel uniform = p.quantize(Method::Glowq, FitRoute::Exact, 0, 16);
+    const double budget = double(uniform.correction_bytes()) / double(uniform.int4_bytes());
+    const QuantizedModel placed = p.quantize(Method::Glowq, FitRoute::Exact, 0, 64, Base::Rtn, budget * (1 + 1e-9));
+    CHECK(placed.correction_bytes() <= uniform.correction_bytes());
+    std::set<uint32_t> ranks;
+    for (const auto& g : placed.groups) {
+        ranks.insert(g.restored ? g.rank : 0);
+        CHECK(g.rank % kRankStep == 0);
+    }
+    CHECK(ranks.size() > 1);  // the tiny model's groups do not all deserve the same rank
+    CHECK(placed.rank == *ranks.rbegin());
+    // The budget's factors are the leading directions of the full-rank fit.
+    const QuantizedModel full = p.quantize(Method::Glowq, FitRoute::Exact, 0, 64);
+    for (size_t i = 0; i < placed.groups.size(); ++i) {
+        const auto& g = placed.groups[i];
+        if (!g.restored) continue;
+        const auto& b64 = full.groups[i].b;
+        CHECK(std::equal(g.b.begin(), g.b.end(), b64.begin()));
+        const auto& a = placed.layers[g.layer].at(g.members[0]).a;
+        const auto& a64 = full.layers[g.layer].at(g.members[0]).a;
+        CHECK(a[1] == a64[1]);
+        CHECK(a[g.rank] == a64[64]);  // row 1, column 0
+    }
+    const auto err = [&](const QuantizedModel& qm) {
+        return weighted_error2(*p.weights, effective_weights(*p.weights, qm), p.stats, Whitening::Kind::Full);
+    };
+    CHECK(err(placed) < err(uniform));
+    // The file carries each group's own rank and reads back to the same weights.
+    const GgufFile f = GgufFile::from_bytes(p.bytes(placed));
+    CHECK(f.get_u32(format::kRank) == placed.rank);
+    auto loaded = std::make_shared<const HostWeights>(HostWeights::load(f));
+    const HostWeights in_memory = effective_weights(*p.weights, placed);
+    for (uint32_t l = 0; l < 2; ++l)
+        for (const auto& name : format::modules())
+            CHECK(module_matrix(loaded->layers[l], name).data == module_matrix(in_memory.layers[l], name).data);
 }
 
 TEST_CASE("glowq-s auto restores the fewest units within the tolerance", "[glowq]") {

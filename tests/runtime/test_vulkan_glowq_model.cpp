@@ -5,6 +5,7 @@
 // quantizer.
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <unistd.h>
 
@@ -29,8 +30,13 @@ std::vector<uint8_t> bytes_of(const void* p, size_t n) {
     return std::vector<uint8_t>(b, b + n);
 }
 
-// Writes a GlowQ version of `plain` and turns hw's matrices into the effective weights.
-void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path, uint32_t rank, bool per_module) {
+// Writes a GlowQ version of `plain` and turns hw's matrices into the effective weights;
+// rank_of(layer, unit index) gives each unit's rank (0: no correction).
+using RankOf = std::function<uint32_t(uint32_t, size_t)>;
+void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path, const RankOf& rank_of, bool per_module) {
+    uint32_t max_rank = 0;
+    for (uint32_t l = 0; l < hw.layers.size(); ++l)
+        for (size_t u = 0; u < format::units().size(); ++u) max_rank = std::max(max_rank, rank_of(l, u));
     const uint32_t g = 32;
     GgufWriter w;
     for (const auto& [key, value] : plain.metadata())
@@ -39,7 +45,7 @@ void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path
     w.set(format::kBits, uint32_t(4));
     w.set(format::kGroupSize, g);
     w.set(format::kMethod, std::string(per_module ? "qera" : "glowq"));
-    w.set(format::kRank, rank);
+    w.set(format::kRank, max_rank);
     for (const auto& t : plain.tensors()) {
         const std::string name(t.name);
         bool module = false;
@@ -54,17 +60,19 @@ void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path
         return h;
     };
     for (uint32_t l = 0; l < hw.layers.size(); ++l) {
-        for (const auto& [unit, members] : format::units()) {
+        for (size_t ui = 0; ui < format::units().size(); ++ui) {
+            const auto& [unit, members] = format::units()[ui];
+            const uint32_t rank = rank_of(l, ui);
             const uint32_t cols = module_matrix(hw.layers[l], members[0]).cols;
             std::vector<uint16_t> b_shared = random_half(size_t(rank) * cols, 0.05f);
-            if (!per_module) w.add_tensor(format::tensor(l, unit, "lr_b"), GgmlType::F16, {cols, rank}, bytes_of(b_shared.data(), b_shared.size() * 2));
+            if (!per_module && rank) w.add_tensor(format::tensor(l, unit, "lr_b"), GgmlType::F16, {cols, rank}, bytes_of(b_shared.data(), b_shared.size() * 2));
             for (const auto& m : members) {
                 HostMatrix& W = module_matrix(hw.layers[l], m);
                 const Int4Matrix q = quantize_rtn(W.data.data(), W.rows, W.cols, g);
                 const auto a = random_half(size_t(W.rows) * rank, 0.5f);
                 const auto b = per_module ? random_half(size_t(rank) * cols, 0.05f) : b_shared;
-                if (per_module) w.add_tensor(format::tensor(l, m, "lr_b"), GgmlType::F16, {cols, rank}, bytes_of(b.data(), b.size() * 2));
-                w.add_tensor(format::tensor(l, m, "lr_a"), GgmlType::F16, {rank, W.rows}, bytes_of(a.data(), a.size() * 2));
+                if (per_module && rank) w.add_tensor(format::tensor(l, m, "lr_b"), GgmlType::F16, {cols, rank}, bytes_of(b.data(), b.size() * 2));
+                if (rank) w.add_tensor(format::tensor(l, m, "lr_a"), GgmlType::F16, {rank, W.rows}, bytes_of(a.data(), a.size() * 2));
                 w.add_tensor(format::tensor(l, m, "q4"), GgmlType::I32, {q.row_words(), W.rows}, bytes_of(q.codes.data(), q.codes.size() * 4));
                 std::vector<uint16_t> s(q.scale_offset.size()), o(q.scale_offset.size());
                 for (size_t i = 0; i < s.size(); ++i) {
@@ -88,7 +96,58 @@ void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path
     w.write_file(path);
 }
 
+// The file on Vulkan against the CPU reference on hw (its effective weights): a 24-token
+// prompt (a chunk of 16, then 8) and a decode step.
+void check_against_cpu(vk::Context& ctx, const std::string& path, std::shared_ptr<HostWeights> hw) {
+    const GgufFile f = GgufFile::open(path);
+    VulkanModelOptions vo;
+    vo.max_context = 64;
+    vo.chunk = 16;
+    VulkanLlama gpu(ctx, f, vo);
+    CHECK(gpu.correction_bytes() > 0);
+    ReferenceLlama cpu(hw, 64);
+    const uint32_t V = gpu.config().n_vocab;
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 24; ++i) prompt.push_back((i * 31 + 7) % 250);
+    std::vector<float> lg(size_t(V) * prompt.size()), lc(size_t(V) * prompt.size());
+    gpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lg.data(), true);
+    cpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lc.data(), true);
+    const int32_t next = 3;
+    gpu.eval(&next, 1, uint32_t(prompt.size()), lg.data(), false);
+    cpu.eval(&next, 1, uint32_t(prompt.size()), lc.data(), false);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < lg.size(); ++i) {
+        worst = std::max(worst, double(std::fabs(lg[i] - lc[i])));
+        scale = std::max(scale, double(std::fabs(lc[i])));
+    }
+    INFO("max |logit diff| " << worst << " of max |logit| " << scale);
+    CHECK(worst <= 2e-3 * std::max(1.0, scale));
+}
+
 }  // namespace
+
+// Issue 15's budgeted ranks: every group its own rank, none for some, in one model.
+TEST_CASE_METHOD(test::VkFixture, "GlowQ files with a different rank per group (0, 8, 24, 64) run on Vulkan",
+                 "[forward][lowrank]") {
+    const std::string plain_path = "/tmp/glowq_test_mixed_plain_" + std::to_string(getpid()) + ".gguf";
+    SynthOptions so;
+    so.shape = synth_shape("tiny");
+    so.layers = 2;
+    so.matrix_type = GgmlType::F16;
+    write_synth_model(plain_path, so);
+    const GgufFile plain = GgufFile::open(plain_path);
+    for (bool per_module : {false, true}) {
+        DYNAMIC_SECTION((per_module ? "per-module B" : "shared B (GlowQ)")) {
+            auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
+            const std::string path = "/tmp/glowq_test_mixed_" + std::to_string(getpid()) + ".gguf";
+            const uint32_t ranks[] = {0, 8, 24, 64, 64, 24, 8, 0};  // layer-major over the 4 units
+            write_glowq(plain, *hw, path, [&](uint32_t l, size_t u) { return ranks[l * 4 + u]; }, per_module);
+            check_against_cpu(ctx, path, hw);
+            std::remove(path.c_str());
+        }
+    }
+    std::remove(plain_path.c_str());
+}
 
 // For every architecture: gemma3's q/k norms and qwen2's biases sit with A in the qkv
 // binding for a shared B, and in a buffer of their own for per-module corrections.
@@ -107,30 +166,8 @@ TEST_CASE_METHOD(test::VkFixture, "GlowQ model files run on Vulkan as Wq + A B",
             DYNAMIC_SECTION(arch << (per_module ? ": per-module B" : ": shared B (GlowQ)")) {
                 auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
                 const std::string path = "/tmp/glowq_test_lr_" + std::to_string(getpid()) + ".gguf";
-                write_glowq(plain, *hw, path, 16, per_module);
-                const GgufFile f = GgufFile::open(path);
-                VulkanModelOptions vo;
-                vo.max_context = 64;
-                vo.chunk = 16;
-                VulkanLlama gpu(ctx, f, vo);
-                CHECK(gpu.correction_bytes() > 0);
-                ReferenceLlama cpu(hw, 64);
-                const uint32_t V = gpu.config().n_vocab;
-                std::vector<int32_t> prompt;
-                for (int i = 0; i < 24; ++i) prompt.push_back((i * 31 + 7) % 250);
-                std::vector<float> lg(size_t(V) * prompt.size()), lc(size_t(V) * prompt.size());
-                gpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lg.data(), true);  // 16 + 8 tokens
-                cpu.eval(prompt.data(), uint32_t(prompt.size()), 0, lc.data(), true);
-                const int32_t next = 3;
-                gpu.eval(&next, 1, uint32_t(prompt.size()), lg.data(), false);  // a decode step too
-                cpu.eval(&next, 1, uint32_t(prompt.size()), lc.data(), false);
-                double worst = 0, scale = 0;
-                for (size_t i = 0; i < lg.size(); ++i) {
-                    worst = std::max(worst, double(std::fabs(lg[i] - lc[i])));
-                    scale = std::max(scale, double(std::fabs(lc[i])));
-                }
-                INFO("max |logit diff| " << worst << " of max |logit| " << scale);
-                CHECK(worst <= 2e-3 * std::max(1.0, scale));
+                write_glowq(plain, *hw, path, [](uint32_t, size_t) { return 16u; }, per_module);
+                check_against_cpu(ctx, path, hw);
                 std::remove(path.c_str());
             }
         }
@@ -157,7 +194,7 @@ TEST_CASE_METHOD(test::VkFixture, "a decode step's layer is at most 7 dispatches
     const GgufFile plain = GgufFile::open(plain_path);
     auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
     const std::string lr_path = "/tmp/glowq_test_count_lr_" + std::to_string(getpid()) + ".gguf";
-    write_glowq(plain, *hw, lr_path, 16, false);
+    write_glowq(plain, *hw, lr_path, [](uint32_t, size_t) { return 16u; }, false);
     for (bool corrected : {false, true}) {
         DYNAMIC_SECTION((corrected ? "GlowQ r16" : "plain Q4_0")) {
             const GgufFile f = GgufFile::open(corrected ? lr_path : q4_path);

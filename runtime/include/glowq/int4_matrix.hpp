@@ -67,9 +67,28 @@ struct Int4Matrix {
     size_t bytes() const { return (codes.size() + scale_offset.size()) * sizeof(uint32_t); }
 };
 
+// One group's asymmetric grid (GLOWQ.md section 3) from its values' range: the zero point z
+// is an integer code and m = -z*s, both rounded to fp16 as stored, so that codes chosen
+// against s and z dequantize to what the kernels compute.
+struct Int4Grid {
+    uint16_t s_half = 0, m_half = 0;
+    float s = 0.0f, z = 0.0f;
+
+    static Int4Grid of_range(float mn, float mx) {
+        Int4Grid g;
+        g.s_half = float_to_half(std::max((mx - mn) / 15.0f, 1e-8f));
+        g.s = half_to_float(g.s_half);
+        if (g.s == 0.0f) g.s = half_to_float(0x0001);  // 1e-8 underflows fp16: smallest subnormal
+        g.s_half = float_to_half(g.s);
+        g.z = std::clamp(std::nearbyint(-mn / g.s), 0.0f, 15.0f);
+        g.m_half = float_to_half(-g.z * g.s);
+        return g;
+    }
+    uint32_t code(float w) const { return uint32_t(std::clamp(std::nearbyint(w / s) + z, 0.0f, 15.0f)); }
+    float dequantize(uint32_t q) const { return float(q) * s + half_to_float(m_half); }
+};
+
 // Round-to-nearest asymmetric int4 quantization per row and group (GLOWQ.md section 3).
-// The zero point z is an integer code and m = -z*s, both rounded to fp16 as stored; codes
-// are chosen against the stored (fp16) scale so that dequantization matches the kernels.
 inline Int4Matrix quantize_rtn(const float* w, uint32_t rows, uint32_t cols, uint32_t group_size) {
     Int4Matrix m = Int4Matrix::zeros(rows, cols, group_size);
     for (uint32_t n = 0; n < rows; ++n) {
@@ -78,16 +97,9 @@ inline Int4Matrix quantize_rtn(const float* w, uint32_t rows, uint32_t cols, uin
             const uint32_t k0 = j * group_size, k1 = std::min(cols, k0 + group_size);
             float mn = row[k0], mx = row[k0];
             for (uint32_t k = k0; k < k1; ++k) { mn = std::min(mn, row[k]); mx = std::max(mx, row[k]); }
-            const uint16_t s_half = float_to_half(std::max((mx - mn) / 15.0f, 1e-8f));
-            float s = half_to_float(s_half);
-            if (s == 0.0f) s = half_to_float(0x0001);  // 1e-8 underflows fp16: smallest subnormal
-            const float z = std::clamp(std::nearbyint(-mn / s), 0.0f, 15.0f);
-            const uint16_t m_half = float_to_half(-z * s);
-            m.set_scale_offset(n, j, float_to_half(s), m_half);
-            for (uint32_t k = k0; k < k1; ++k) {
-                const float q = std::clamp(std::nearbyint(row[k] / s) + z, 0.0f, 15.0f);
-                m.set_code(n, k, uint32_t(q));
-            }
+            const Int4Grid g = Int4Grid::of_range(mn, mx);
+            m.set_scale_offset(n, j, g.s_half, g.m_half);
+            for (uint32_t k = k0; k < k1; ++k) m.set_code(n, k, g.code(row[k]));
         }
     }
     return m;

@@ -59,6 +59,7 @@ GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Prov
     wr.set(format::kGroupSize, qm.group_size);
     wr.set(format::kMethod, std::string(method_name(qm.method)));
     wr.set(format::kRank, qm.rank);
+    wr.set(format::kBase, std::string(base_name(qm.base)));
     wr.set_array(format::kRestoredUnits, qm.restored_units());
     wr.set(format::kCalibTextSha256, p.text_sha256);
     wr.set(format::kCalibTokens, uint32_t(p.tokens));
@@ -108,6 +109,7 @@ GlowqSummary summarize_glowq(const GgufFile& f) {
     GlowqSummary s;
     s.method = f.get_string(format::kMethod);
     s.rank = uint32_t(f.get_uint(format::kRank));
+    if (f.has(format::kBase)) s.base = f.get_string(format::kBase);
     s.group_size = uint32_t(f.get_uint(format::kGroupSize));
     s.bits = uint32_t(f.get_uint(format::kBits));
     if (f.has(format::kRestoredUnits)) s.restored_units = f.get_array<std::string>(format::kRestoredUnits);

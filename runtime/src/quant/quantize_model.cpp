@@ -5,6 +5,7 @@
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
 #include "glowq/loader/glowq_format.hpp"
+#include "glowq/quant/rank_budget.hpp"
 
 namespace glowq::quant {
 
@@ -71,6 +72,16 @@ const char* method_name(Method method) {
     return "?";
 }
 
+Base parse_base(const std::string& name) {
+    if (name == "rtn") return Base::Rtn;
+    if (name == "gptq") return Base::Gptq;
+    throw Error(ErrorKind::InvalidArgument, "unknown base quantizer '" + name + "' (expected rtn or gptq)");
+}
+
+const char* base_name(Base b) { return b == Base::Gptq ? "gptq" : "rtn"; }
+
+bool needs_statistics(const QuantizeOptions& o) { return needs_calibration(o.method) || o.base == Base::Gptq; }
+
 bool has_correction(Method m) { return m != Method::Rtn; }
 bool needs_calibration(Method m) { return m != Method::Rtn && m != Method::Lqer; }
 bool shares_groups(Method m) { return m == Method::Glowq || m == Method::GlowqS; }
@@ -94,6 +105,13 @@ uint64_t QuantizedModel::int4_bytes() const {
     for (const auto& layer : layers)
         for (const auto& [name, m] : layer) n += m.q.bytes();
     return n;
+}
+
+uint32_t QuantizedModel::max_rank() const {
+    uint32_t r = 0;
+    for (const auto& g : groups)
+        if (g.restored) r = std::max(r, g.rank);
+    return r;
 }
 
 uint64_t QuantizedModel::correction_bytes() const {
@@ -145,6 +163,7 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
                               const std::function<void(uint32_t, uint32_t)>& progress) {
     QuantizedModel qm;
     qm.method = o.method;
+    qm.base = o.base;
     qm.group_size = o.group_size;
     qm.rank = has_correction(o.method) ? o.rank : 0;
     const uint32_t n_layers = uint32_t(w.layers.size());
@@ -164,7 +183,17 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
         for (const auto& m : format::modules()) {
             const HostMatrix& wm = module_matrix(layer, m);
             ModuleQuant mq;
-            mq.q = quantize_rtn(wm.data.data(), wm.rows, wm.cols, o.group_size);
+            if (o.base == Base::Gptq) {
+                const TapPoint point = module_input(m);
+                if (!stats || l >= stats->layers.size() ||
+                    stats->layers[l][size_t(point)].second_moment.rows() != Eigen::Index(wm.cols))
+                    throw Error(ErrorKind::InvalidArgument, "GPTQ of blk." + std::to_string(l) + "." + m +
+                                                                " needs calibration statistics of its input");
+                mq.q = quantize_gptq(wm.data.data(), wm.rows, wm.cols, o.group_size,
+                                     stats->layers[l][size_t(point)].second_moment, o.gptq);
+            } else {
+                mq.q = quantize_rtn(wm.data.data(), wm.rows, wm.cols, o.group_size);
+            }
             if (has_correction(o.method)) {
                 const std::vector<float> wq = mq.q.dequantize();
                 MatrixXd e(wm.rows, wm.cols);
@@ -209,6 +238,7 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
             ro.seed = group_seed(o.seed, l, gname);
             const LowRankFit fit = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
             g.gsvd = fit.singular.sum();
+            g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());
             g.norm_error = w_norm2 > 0.0 ? e_cat.norm() / std::sqrt(w_norm2) : 0.0;
             g.b = to_fp16(fit.b, what + " (B)");
             at = 0;
@@ -223,6 +253,11 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
         }
         if (progress) progress(l + 1, n_layers);
     }
+    if (o.budget > 0.0 && has_correction(o.method)) {
+        const uint64_t budget = uint64_t(o.budget * double(qm.int4_bytes()));
+        apply_ranks(qm, allocate_ranks(rank_candidates(qm), budget, kRankStep));
+    }
+    qm.rank = qm.max_rank();
     return qm;
 }
 

@@ -37,6 +37,7 @@ HostMatrix read_glowq_effective(const GgufFile& file, uint32_t layer, const std:
 // What `glowq info` shows about a GlowQ file.
 struct GlowqSummary {
     std::string method;
+    std::string base = "rtn";  // the int4 quantizer under the correction
     uint32_t rank = 0, group_size = 0, bits = 0;
     std::vector<std::string> restored_units;
     std::string text_sha256;

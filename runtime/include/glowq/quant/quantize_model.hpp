@@ -18,11 +18,17 @@
 #include "glowq/model/host_weights.hpp"
 #include "glowq/model/reference.hpp"
 #include "glowq/quant/calibration.hpp"
+#include "glowq/quant/gptq.hpp"
 #include "glowq/quant/lowrank_fit.hpp"
 
 namespace glowq::quant {
 
 enum class Method { Rtn, Lqer, L2qer, Qera, Glowq, GlowqS };
+
+// The int4 codes under the correction: round to nearest, or GPTQ (needs calibration).
+enum class Base { Rtn, Gptq };
+Base parse_base(const std::string& name);  // "rtn" | "gptq"; throws Error(InvalidArgument)
+const char* base_name(Base b);
 
 // "rtn", "lqer", ...; parse throws Error(InvalidArgument) listing the methods.
 Method parse_method(const std::string& name);
@@ -38,7 +44,16 @@ struct QuantizeOptions {
     double alpha = 0.05;
     FitRoute route = FitRoute::Exact;
     uint64_t seed = 0;  // the randomized SVD's draws; each group derives its own stream
+    Base base = Base::Rtn;
+    GptqOptions gptq;
+    // > 0: correction bytes at most this fraction of the int4 bytes, ranks chosen per group
+    // (multiples of kRankStep up to `rank`, zero allowed) by whitened error removed per byte
+    // (rank_budget.hpp); 0: every group at `rank`.
+    double budget = 0.0;
 };
+
+// Whether quantize_model needs calibration statistics for these options.
+bool needs_statistics(const QuantizeOptions& o);
 
 // One correction group: its members share B (for per-module methods, one member).
 struct CorrectionGroup {
@@ -50,6 +65,7 @@ struct CorrectionGroup {
     std::vector<uint16_t> b;           // rank x cols, fp16, row-major
     double gsvd = 0.0;                 // Σ_i ||A_i||_F² = sum of the r leading singular values
     double norm_error = 0.0;           // ||E_g||_F / ||W_g||_F over the stacked group
+    std::vector<double> singular;      // the leading singular values of E_g Σ^{1/2} (fit rank)
     bool restored = true;              // false: the file carries no correction for it
 
     std::string unit_name() const { return "blk." + std::to_string(layer) + "." + name; }
@@ -63,6 +79,7 @@ struct ModuleQuant {
 
 struct QuantizedModel {
     Method method = Method::Rtn;
+    Base base = Base::Rtn;
     uint32_t group_size = 0;
     uint32_t rank = 0;
     std::vector<std::map<std::string, ModuleQuant>> layers;  // module name -> quantized
@@ -72,6 +89,7 @@ struct QuantizedModel {
     std::vector<std::string> restored_units() const;
     uint64_t int4_bytes() const;        // codes + scales + offsets as stored (2+2 bytes per group)
     uint64_t correction_bytes() const;  // fp16 A and B of restored groups
+    uint32_t max_rank() const;          // over restored groups
 };
 
 // The module names of format::modules() mapped onto HostLayer's matrices.
