@@ -44,11 +44,11 @@ rows_smollm2=(
   "gptq|rtn|0|--base gptq"
   "gptq + qera r16|qera|16|--base gptq"
   "gptq + glowq r20|glowq|20|--base gptq"
+  "glowq budget 10%, by error|glowq|64|--budget 10% --budget-by error"
   "glowq budget 10%|glowq|64|--budget 10%"
   "glowq budget 18%|glowq|64|--budget 18%"
   "glowq budget 30%|glowq|64|--budget 30%"
-  "gptq + glowq budget 18%|glowq|64|--base gptq --budget 18%"
-  "glowq budget 18%, 16k calibration tokens|glowq|64|--budget 18% --calib-tokens 16384"
+  "glowq r20, 16k calibration tokens|glowq|20|--calib-tokens 16384"
   "glowq-s auto r64|glowq-s|64|--restore auto"
   "glowq-s 25% r64|glowq-s|64|--restore-fraction 0.25"
   "glowq-s 50% r64|glowq-s|64|--restore-fraction 0.5"
@@ -61,6 +61,11 @@ rows_gemma3=(
   "qera r32|qera|32|"
   "glowq r16|glowq|16|"
   "glowq r32|glowq|32|"
+  "gptq|rtn|0|--base gptq"
+  "gptq + glowq r16|glowq|16|--base gptq"
+  "glowq budget 18%, by error|glowq|64|--budget 18% --budget-by error"
+  "glowq budget 18%|glowq|64|--budget 18%"
+  "gptq + glowq budget 18%|glowq|64|--base gptq --budget 18%"
   "glowq-s auto r32|glowq-s|32|--restore auto"
 )
 
@@ -160,6 +165,10 @@ were computed when its TSV was, see the reproduce line).
 - Quantization: int4 RTN, asymmetric, group $group, \`glowq quantize\` defaults otherwise:
   exact fit route, shrinkage alpha 0.05. "unquantized" is the model file decoded to fp32,
   and every method re-quantizes those fp32 weights (they are the W of E = W - Wq).
+  "gptq" rows: \`--base gptq\` (act order, damping 0.01, the same calibration statistics)
+  instead of RTN under the correction. "budget F" rows: \`--rank 64 --budget F\`, each
+  group's rank (0 to 64 in steps of 8) placed by whitened error removed per byte; the
+  last column gives how many groups got each rank.
 - Calibration: \`botchan.txt\` (PyPI \`sentencepiece==0.2.1\` source archive,
   \`scripts/fetch_botchan.sh\`), the first 4096 tokens in 8 windows of 512 (BOS first where
   the vocabulary adds one). glowq-s auto judges on the next 1024 tokens, tolerance 0.5%.
@@ -168,7 +177,12 @@ were computed when its TSV was, see the reproduce line).
   tokens, llama.cpp's protocol (each window from an empty context, only its second half
   scored).
 - Correction bytes: fp16 A and B of the corrected units, as % of the int4 weight bytes
-  (codes + fp16 scales and offsets) of the quantized matrices.
+  (codes + fp16 scales and offsets) of the quantized matrices. RTN's gap recovered:
+  (PPL of rtn - PPL) / (PPL of rtn - PPL unquantized).
+- Quantize time and peak memory: \`glowq quantize\`'s own report (total wall time; peak
+  resident memory of the process), with calibration statistics loaded from the cache
+  (\`--stats\`) where an earlier row of the same calibration length computed them; "—":
+  rows computed before peak memory was reported.
 - Decode tok/s: \`glowq bench model --decode 32 --reps 1\`, greedy, batch 1 ("—": not
   measured). One repetition on a 2-core machine shared with builds: differences under
   about 30% between rows are noise, and so are quantize times measured while other work

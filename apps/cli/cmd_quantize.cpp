@@ -51,6 +51,8 @@ const char* kHelp =
     "  --budget F          correction bytes at most F of the int4 bytes (0.18 or 18%): each\n"
     "                      group's rank (a multiple of 8 up to R, or none) chosen by the\n"
     "                      calibration-weighted error it removes per byte\n"
+    "  --budget-by M       share (default): a rank's worth is the share of its group's\n"
+    "                      weighted error it removes; error: that error itself\n"
     "  --calib TEXT        calibration text file (needed by l2qer, qera, glowq, glowq-s)\n"
     "  --calib-tokens N    tokens of calibration (default 4096: 8 windows of 512)\n"
     "  --calib-window W    window length, each from an empty context (default 512)\n"
@@ -116,7 +118,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet"},
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
-               "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order"});
+               "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by"});
     if (args.has("--help") || args.has("-h")) {
         std::printf("%s", kHelp);
         return 0;
@@ -159,6 +161,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         if (d.empty() || *end != '\0' || !(qo.gptq.damp > 0.0 && qo.gptq.damp <= 1.0))
             throw Error(ErrorKind::InvalidArgument, "--damp needs a number in (0, 1], got '" + d + "'");
     }
+    qo.budget_measure = parse_budget_measure(args.get("--budget-by", "share"));
+    if (args.has("--budget-by") && !args.has("--budget"))
+        throw Error(ErrorKind::InvalidArgument, "--budget-by applies with --budget only");
     if (args.has("--budget")) {
         if (!has_correction(qo.method) || qo.method == Method::GlowqS)
             throw Error(ErrorKind::InvalidArgument, "--budget applies to the corrected methods but glowq-s (a budget "

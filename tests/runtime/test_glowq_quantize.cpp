@@ -60,10 +60,12 @@ struct Pipeline {
     }
 
     QuantizedModel quantize(Method m, FitRoute route = FitRoute::Exact, uint64_t seed = 0, uint32_t rank = 8,
-                            Base base = Base::Rtn, double budget = 0.0) const {
+                            Base base = Base::Rtn, double budget = 0.0,
+                            BudgetMeasure measure = BudgetMeasure::Share) const {
         QuantizeOptions o;
         o.base = base;
         o.budget = budget;
+        o.budget_measure = measure;
         o.method = m;
         o.group_size = 64;
         o.rank = rank;
@@ -272,7 +274,8 @@ TEST_CASE("a byte budget places ranks by benefit and removes more error than one
     const Pipeline& p = pipeline();
     const QuantizedModel uniform = p.quantize(Method::Glowq, FitRoute::Exact, 0, 16);
     const double budget = double(uniform.correction_bytes()) / double(uniform.int4_bytes());
-    const QuantizedModel placed = p.quantize(Method::Glowq, FitRoute::Exact, 0, 64, Base::Rtn, budget * (1 + 1e-9));
+    const QuantizedModel placed =
+        p.quantize(Method::Glowq, FitRoute::Exact, 0, 64, Base::Rtn, budget * (1 + 1e-9), BudgetMeasure::Error);
     CHECK(placed.correction_bytes() <= uniform.correction_bytes());
     std::set<uint32_t> ranks;
     for (const auto& g : placed.groups) {
@@ -297,6 +300,27 @@ TEST_CASE("a byte budget places ranks by benefit and removes more error than one
         return weighted_error2(*p.weights, effective_weights(*p.weights, qm), p.stats, Whitening::Kind::Full);
     };
     CHECK(err(placed) < err(uniform));
+    // By share (the default), the summed share of each group's error removed is the
+    // uniform rank's or more, up to the greedy choice's granularity (steps of unequal
+    // cost); the energies bound what any rank can remove.
+    const QuantizedModel shared = p.quantize(Method::Glowq, FitRoute::Exact, 0, 64, Base::Rtn, budget * (1 + 1e-9));
+    CHECK(shared.correction_bytes() <= uniform.correction_bytes());
+    const auto share_removed = [&](const QuantizedModel& qm) {
+        double total = 0.0;
+        for (const auto& g : full.groups) {
+            const auto& cut = qm.groups[size_t(&g - full.groups.data())];
+            const uint32_t r = cut.restored ? cut.rank : 0;
+            double sum = 0.0, all = 0.0;
+            for (size_t i = 0; i < g.singular.size(); ++i) {
+                all += g.singular[i] * g.singular[i];
+                if (i < r) sum += g.singular[i] * g.singular[i];
+            }
+            CHECK(all <= g.error_energy * (1 + 1e-9));
+            total += sum / g.error_energy;
+        }
+        return total;
+    };
+    CHECK(share_removed(shared) >= 0.999 * share_removed(uniform));
     // The file carries each group's own rank and reads back to the same weights.
     const GgufFile f = GgufFile::from_bytes(p.bytes(placed));
     CHECK(f.get_u32(format::kRank) == placed.rank);

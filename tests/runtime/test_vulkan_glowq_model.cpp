@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <set>
 #include <unistd.h>
 
 #include "glowq/fp16.hpp"
@@ -16,6 +17,7 @@
 #include "glowq/loader/synth_model.hpp"
 #include "glowq/model/reference.hpp"
 #include "glowq/model/vulkan_llama.hpp"
+#include "glowq/quant/glowq_file.hpp"
 #include "glowq/quant/quantize_model.hpp"
 #include "support/vk_fixture.hpp"
 
@@ -124,17 +126,23 @@ void check_against_cpu(vk::Context& ctx, const std::string& path, std::shared_pt
     CHECK(worst <= 2e-3 * std::max(1.0, scale));
 }
 
+// A 2-layer synthetic llama of the tiny shape in fp16, at /tmp/glowq_test_<leaf>_<pid>.gguf.
+std::string write_tiny_f16(const std::string& leaf) {
+    const std::string path = "/tmp/glowq_test_" + leaf + "_" + std::to_string(getpid()) + ".gguf";
+    SynthOptions so;
+    so.shape = synth_shape("tiny");
+    so.layers = 2;
+    so.matrix_type = GgmlType::F16;
+    write_synth_model(path, so);
+    return path;
+}
+
 }  // namespace
 
 // Issue 15's budgeted ranks: every group its own rank, none for some, in one model.
 TEST_CASE_METHOD(test::VkFixture, "GlowQ files with a different rank per group (0, 8, 24, 64) run on Vulkan",
                  "[forward][lowrank]") {
-    const std::string plain_path = "/tmp/glowq_test_mixed_plain_" + std::to_string(getpid()) + ".gguf";
-    SynthOptions so;
-    so.shape = synth_shape("tiny");
-    so.layers = 2;
-    so.matrix_type = GgmlType::F16;
-    write_synth_model(plain_path, so);
+    const std::string plain_path = write_tiny_f16("mixed_plain");
     const GgufFile plain = GgufFile::open(plain_path);
     for (bool per_module : {false, true}) {
         DYNAMIC_SECTION((per_module ? "per-module B" : "shared B (GlowQ)")) {
@@ -146,6 +154,35 @@ TEST_CASE_METHOD(test::VkFixture, "GlowQ files with a different rank per group (
             std::remove(path.c_str());
         }
     }
+    std::remove(plain_path.c_str());
+}
+
+// What `glowq quantize --base gptq --budget` writes, end to end: GPTQ's codes and each
+// group's own rank through the file and the Vulkan kernels, against the CPU reference on the
+// in-memory effective weights.
+TEST_CASE_METHOD(test::VkFixture, "a GPTQ-based, budgeted GlowQ file runs on Vulkan as quantized", "[forward][lowrank]") {
+    const std::string plain_path = write_tiny_f16("gptq_plain");
+    const GgufFile plain = GgufFile::open(plain_path);
+    auto weights = std::make_shared<const HostWeights>(HostWeights::load(plain));
+    std::vector<std::vector<int32_t>> windows(4);
+    for (size_t w = 0; w < windows.size(); ++w)
+        for (int i = 0; i < 64; ++i) windows[w].push_back(int32_t((w * 97 + size_t(i) * 31 + 5) % 250));
+    const quant::CalibrationStats stats = quant::collect_calibration(weights, windows);
+    quant::QuantizeOptions o;
+    o.method = quant::Method::Glowq;
+    o.base = quant::Base::Gptq;
+    o.group_size = 32;
+    o.rank = 32;
+    o.budget = 0.2;
+    const quant::QuantizedModel qm = quant::quantize_model(*weights, &stats, o);
+    std::set<uint32_t> ranks;
+    for (const auto& g : qm.groups) ranks.insert(g.restored ? g.rank : 0);
+    CHECK(ranks.size() > 1);
+    const std::string path = "/tmp/glowq_test_gptq_" + std::to_string(getpid()) + ".gguf";
+    quant::glowq_writer(plain, qm, quant::Provenance{}).write_file(path);
+    auto eff = std::make_shared<HostWeights>(quant::effective_weights(*weights, qm));
+    check_against_cpu(ctx, path, eff);
+    std::remove(path.c_str());
     std::remove(plain_path.c_str());
 }
 
@@ -182,12 +219,10 @@ TEST_CASE_METHOD(test::VkFixture, "GlowQ model files run on Vulkan as Wq + A B",
 // KV length and merges the splits in a dispatch of its own: one more there, for now.
 TEST_CASE_METHOD(test::VkFixture, "a decode step's layer is at most 7 dispatches, 9 with GlowQ corrections",
                  "[forward][lowrank][dispatches]") {
-    const std::string plain_path = "/tmp/glowq_test_count_" + std::to_string(getpid()) + ".gguf";
+    const std::string plain_path = write_tiny_f16("count");
     SynthOptions so;
     so.shape = synth_shape("tiny");
     so.layers = 2;
-    so.matrix_type = GgmlType::F16;
-    write_synth_model(plain_path, so);
     const std::string q4_path = "/tmp/glowq_test_count_q4_" + std::to_string(getpid()) + ".gguf";
     so.matrix_type = GgmlType::Q4_0;
     write_synth_model(q4_path, so);

@@ -75,11 +75,14 @@ LowRankFit fit_exact(const MatrixXd& e, const Whitening& w, uint32_t rank) {
         MatrixXd g = MatrixXd::Zero(x.cols(), x.cols());
         g.selfadjointView<Eigen::Lower>().rankUpdate(x.transpose());
         top_eigen(g, rank, vec, lambda);  // the solver reads the lower triangle only
+        const double energy = g.diagonal().sum();
         Triplets t;
         t.s = lambda.array().sqrt();
         t.v = vec;
         t.u = x * vec * safe_inverse(t.s).asDiagonal();
-        return factors(t, w);
+        LowRankFit f = factors(t, w);
+        f.energy = energy;
+        return f;
     }
     // Wide E (down_proj: n_embd x n_ff): the M x M Gram (E Σ^{1/2})(E Σ^{1/2})ᵀ = E Σ Eᵀ is
     // the smaller one and needs no square root of Σ, and
@@ -88,6 +91,7 @@ LowRankFit fit_exact(const MatrixXd& e, const Whitening& w, uint32_t rank) {
     g = 0.5 * (g + g.transpose()).eval();  // exactly symmetric despite rounding
     top_eigen(g, rank, vec, lambda);
     LowRankFit f;
+    f.energy = g.diagonal().sum();
     f.singular = lambda.array().sqrt();
     const VectorXd root = f.singular.array().sqrt();
     const VectorXd inv_root = safe_inverse(f.singular).array().sqrt();
@@ -116,7 +120,9 @@ LowRankFit fit_rsvd(const MatrixXd& e, const Whitening& w, uint32_t rank, const 
     t.s = svd.singularValues().head(rank);
     t.u = qe * (q * svd.matrixU().leftCols(rank));
     t.v = svd.matrixV().leftCols(rank);
-    return factors(t, w);
+    LowRankFit f = factors(t, w);
+    f.energy = mc.squaredNorm();  // E = Q R with orthonormal Q: ||R Σ^{1/2}|| = ||E Σ^{1/2}||
+    return f;
 }
 
 }  // namespace

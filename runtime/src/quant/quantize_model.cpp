@@ -80,6 +80,12 @@ Base parse_base(const std::string& name) {
 
 const char* base_name(Base b) { return b == Base::Gptq ? "gptq" : "rtn"; }
 
+BudgetMeasure parse_budget_measure(const std::string& name) {
+    if (name == "error") return BudgetMeasure::Error;
+    if (name == "share") return BudgetMeasure::Share;
+    throw Error(ErrorKind::InvalidArgument, "unknown budget measure '" + name + "' (expected error or share)");
+}
+
 bool needs_statistics(const QuantizeOptions& o) { return needs_calibration(o.method) || o.base == Base::Gptq; }
 
 bool has_correction(Method m) { return m != Method::Rtn; }
@@ -239,6 +245,7 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
             const LowRankFit fit = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
             g.gsvd = fit.singular.sum();
             g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());
+            g.error_energy = fit.energy;
             g.norm_error = w_norm2 > 0.0 ? e_cat.norm() / std::sqrt(w_norm2) : 0.0;
             g.b = to_fp16(fit.b, what + " (B)");
             at = 0;
@@ -255,7 +262,7 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
     }
     if (o.budget > 0.0 && has_correction(o.method)) {
         const uint64_t budget = uint64_t(o.budget * double(qm.int4_bytes()));
-        apply_ranks(qm, allocate_ranks(rank_candidates(qm), budget, kRankStep));
+        apply_ranks(qm, allocate_ranks(rank_candidates(qm, o.budget_measure), budget, kRankStep));
     }
     qm.rank = qm.max_rank();
     return qm;

@@ -1,5 +1,6 @@
 #include "glowq/quant/rank_budget.hpp"
 
+#include <cmath>
 #include <queue>
 #include <string>
 
@@ -48,12 +49,14 @@ std::vector<uint32_t> allocate_ranks(const std::vector<RankCandidate>& cs, uint6
     return ranks;
 }
 
-std::vector<RankCandidate> rank_candidates(const QuantizedModel& qm) {
+std::vector<RankCandidate> rank_candidates(const QuantizedModel& qm, BudgetMeasure measure) {
     std::vector<RankCandidate> cs;
     for (const auto& g : qm.groups) {
         RankCandidate c;
         c.singular = g.singular;
         c.singular.resize(std::min<size_t>(c.singular.size(), g.rank));
+        const double per = measure == BudgetMeasure::Share ? g.error_energy : 1.0;
+        for (double& s : c.singular) s = per > 0.0 ? s / std::sqrt(per) : 0.0;
         uint64_t rows = 0;
         for (const auto& m : g.members) rows += qm.layers[g.layer].at(m).q.rows;
         c.bytes_per_rank = (rows + g.cols) * 2;

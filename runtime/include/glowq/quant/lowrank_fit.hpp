@@ -60,6 +60,7 @@ struct LowRankFit {
     Eigen::MatrixXd a;         // M x r
     Eigen::MatrixXd b;         // r x n
     Eigen::VectorXd singular;  // the r leading singular values of E Σ^{1/2}, descending
+    double energy = 0.0;       // ||E Σ^{1/2}||_F², the sum of all squared singular values
 };
 
 // Throws Error(InvalidArgument) when rank is 0 or exceeds min(M, n), or the whitening's

@@ -37,6 +37,12 @@ bool has_correction(Method m);      // all but rtn
 bool needs_calibration(Method m);   // l2qer, qera, glowq, glowq-s
 bool shares_groups(Method m);       // glowq, glowq-s
 
+// What a budget's step is worth: the whitened squared error it removes (Error), or that as a
+// share of the group's whitened error before correction (Share). On SmolLM2 neither beat
+// one rank for all at the same bytes (docs/design-notes.md, "Accuracy per byte").
+enum class BudgetMeasure { Error, Share };
+BudgetMeasure parse_budget_measure(const std::string& name);  // "error" | "share"
+
 struct QuantizeOptions {
     Method method = Method::Glowq;
     uint32_t group_size = 128;
@@ -50,6 +56,7 @@ struct QuantizeOptions {
     // (multiples of kRankStep up to `rank`, zero allowed) by whitened error removed per byte
     // (rank_budget.hpp); 0: every group at `rank`.
     double budget = 0.0;
+    BudgetMeasure budget_measure = BudgetMeasure::Share;
 };
 
 // Whether quantize_model needs calibration statistics for these options.
@@ -66,6 +73,7 @@ struct CorrectionGroup {
     double gsvd = 0.0;                 // Σ_i ||A_i||_F² = sum of the r leading singular values
     double norm_error = 0.0;           // ||E_g||_F / ||W_g||_F over the stacked group
     std::vector<double> singular;      // the leading singular values of E_g Σ^{1/2} (fit rank)
+    double error_energy = 0.0;         // ||E_g Σ^{1/2}||_F²: the whitened error before correction
     bool restored = true;              // false: the file carries no correction for it
 
     std::string unit_name() const { return "blk." + std::to_string(layer) + "." + name; }

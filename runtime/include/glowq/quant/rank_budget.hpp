@@ -29,8 +29,9 @@ struct RankCandidate {
 std::vector<uint32_t> allocate_ranks(const std::vector<RankCandidate>& candidates, uint64_t budget_bytes,
                                      uint32_t step);
 
-// The model's groups as candidates (in qm.groups order), from their fits.
-std::vector<RankCandidate> rank_candidates(const QuantizedModel& qm);
+// The model's groups as candidates (in qm.groups order), from their fits, their singular
+// values scaled so that a step's gain is in the measure's units.
+std::vector<RankCandidate> rank_candidates(const QuantizedModel& qm, BudgetMeasure measure = BudgetMeasure::Share);
 
 // Cuts every group's factors to its rank (the fit's leading directions: a rank-r prefix of
 // the optimal rank-R factors is the optimal rank-r one); rank 0 leaves it unrestored.
