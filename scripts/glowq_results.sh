@@ -60,6 +60,8 @@ rows_gemma3=(
   "qera r16|qera|16|"
   "qera r32|qera|32|"
   "glowq r16|glowq|16|"
+  "qera r20|qera|20|"
+  "glowq r24|glowq|24|"
   "glowq r32|glowq|32|"
   "gptq|rtn|0|--base gptq"
   "gptq + glowq r16|glowq|16|--base gptq"
