@@ -169,8 +169,9 @@ were computed when its TSV was, see the reproduce line).
   and every method re-quantizes those fp32 weights (they are the W of E = W - Wq).
   "gptq" rows: \`--base gptq\` (act order, damping 0.01, the same calibration statistics)
   instead of RTN under the correction. "budget F" rows: \`--rank 64 --budget F\`, each
-  group's rank (0 to 64 in steps of 8) placed by whitened error removed per byte; the
-  last column gives how many groups got each rank.
+  group's rank (0 to 64 in steps of 8) placed by the share of its own whitened error a
+  step removes per byte ("by error": by that error itself); the last column gives how
+  many groups got each rank.
 - Calibration: \`botchan.txt\` (PyPI \`sentencepiece==0.2.1\` source archive,
   \`scripts/fetch_botchan.sh\`), the first 4096 tokens in 8 windows of 512 (BOS first where
   the vocabulary adds one). glowq-s auto judges on the next 1024 tokens, tolerance 0.5%.
