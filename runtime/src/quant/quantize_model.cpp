@@ -171,7 +171,6 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
     qm.method = o.method;
     qm.base = o.base;
     qm.group_size = o.group_size;
-    qm.rank = has_correction(o.method) ? o.rank : 0;
     const uint32_t n_layers = uint32_t(w.layers.size());
     qm.layers.resize(n_layers);
 

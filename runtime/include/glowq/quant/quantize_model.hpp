@@ -53,8 +53,8 @@ struct QuantizeOptions {
     Base base = Base::Rtn;
     GptqOptions gptq;
     // > 0: correction bytes at most this fraction of the int4 bytes, ranks chosen per group
-    // (multiples of kRankStep up to `rank`, zero allowed) by whitened error removed per byte
-    // (rank_budget.hpp); 0: every group at `rank`.
+    // (multiples of kRankStep up to `rank`, zero allowed) by what a step is worth per byte
+    // under budget_measure (rank_budget.hpp); 0: every group at `rank`.
     double budget = 0.0;
     BudgetMeasure budget_measure = BudgetMeasure::Share;
 };
@@ -89,7 +89,7 @@ struct QuantizedModel {
     Method method = Method::Rtn;
     Base base = Base::Rtn;
     uint32_t group_size = 0;
-    uint32_t rank = 0;
+    uint32_t rank = 0;  // the largest group's (max_rank() when quantize_model returns)
     std::vector<std::map<std::string, ModuleQuant>> layers;  // module name -> quantized
     std::vector<CorrectionGroup> groups;                     // layer-major, format::units() order
 
