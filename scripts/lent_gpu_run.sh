@@ -2,7 +2,8 @@
 # Runs on a lent GPU machine (see scripts/lent_gpu_pack.sh, which made .devbin and .gl): the
 # runtime tests under the Khronos validation layer, then scripts/bench_device.sh; what comes
 # back goes to $OUT (the device tool's output folder): the bench file, its JSON and plot, the
-# logs and the raw runs. LENT_BENCH=0 runs the tests alone.
+# logs and the raw runs. LENT_BENCH=0 runs the tests alone; LENT_SWEEP=LIST also times those
+# GEMV variants (glowq bench kernels --gemv-variants) on the Llama-3-8B shapes.
 t0=$(date +%s)
 out=${OUT:-/tmp/lent-out}; mkdir -p "$out"
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -22,6 +23,12 @@ echo "== runtime tests, validation on"
 VK_LAYER_PATH=/tmp/bin/layer GLOWQ_TEST_DATA=$PWD/tests/data GLOWQ_VALIDATION=1 GLOWQ_DEVICE=0 \
   timeout "${LENT_TEST_TIMEOUT:-100}" "$B/glowq_runtime_tests" "${LENT_TESTS:-~[real-model]}" > "$out/tests.log" 2>&1
 echo "tests rc=$?"; tail -4 "$out/tests.log"
+if [ -n "${LENT_SWEEP:-}" ]; then  # GEMV shapes to compare, e.g. rows:2:128:4,rows:1:256:4
+  echo "== GEMV variants: $LENT_SWEEP"
+  timeout 120 "$B/glowq" bench kernels --models llama3-8b --gemm-tokens 0 --reps 20 --copy-mib 1024 \
+    --gemv-variants "auto,$LENT_SWEEP" --quiet > "$out/sweep.txt" 2>&1
+  echo "sweep rc=$?"
+fi
 [ "${LENT_BENCH:-1}" = 1 ] || exit 0
 echo "== bench ($(( $(date +%s) - t0 )) s so far)"
 set -o pipefail

@@ -1,12 +1,16 @@
 #version 450
 // Causal attention over the fp16 KV cache, one workgroup per (head, token, split):
 // query token t sits at position pos + t and sees positions [0, pos + t], or the last
-// p.window of them on a sliding-window layer. Each split takes
-// a contiguous slice of those positions and keeps an online softmax (running max m, sum l,
-// unnormalized output o); attention_combine.comp merges the splits. Splitting over the KV
-// length gives a GPU enough workgroups when decoding one token with few heads. With one
-// split (CPU drivers, prompts) the output is final: written normalized as [t][h * hd + d],
-// and no combine dispatch follows.
+// p.window of them on a sliding-window layer. Each split takes a contiguous slice of those
+// positions and keeps an online softmax (running max m, sum l, unnormalized output o).
+// Splitting over the KV length gives a GPU enough workgroups when decoding one token with
+// few heads. The output is written normalized as [t][h * hd + d] from word 0 of binding 3;
+// with several splits, each writes (o, m, l) to the scratch after it (from p.scratch_word)
+// and counts itself in that (head, token)'s counter there; the last to arrive merges them,
+//   out = sum_s o_s exp(m_s - M) / sum_s l_s exp(m_s - M), M = max_s m_s,
+// and sets the counter back to 0 for the next step. Merging in a dispatch of its own cost a
+// dependent dispatch per layer (4-10 us each on GPUs behind a barrier). A split that saw no
+// position has l = 0 and m = -1e30: it contributes nothing.
 // GQA: query head h reads KV head h / (n_heads / n_kv).
 #extension GL_GOOGLE_include_directive : require
 #include "push_constants.h"
@@ -19,13 +23,16 @@ const uint MAX_DPT = 4;  // head_dim up to 256: each invocation owns head_dim/64
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) readonly buffer QKV { float qkv[]; };
 layout(std430, binding = 2) readonly buffer KV { uint kv[]; };  // K, then V from word p.v_word
-// [t][h][split][hd + 2], or with one split the output [t][n_heads * hd]
-layout(std430, binding = 3) writeonly buffer Partial { float partial[]; };
+// The output [t][n_heads * hd]; from p.scratch_word the splits' [t][h][split][hd + 2], then
+// a uint counter per (t, h). Coherent: the last split reads what the others wrote.
+layout(std430, binding = 3) coherent buffer Out { float outv[]; };
+layout(std430, binding = 3) coherent buffer Counters { uint counters[]; };
 layout(push_constant) uniform Push { GQ_PUSH_ATTENTION } p;
 
 shared float qs[256];
 shared float scores[WG];
 shared float red[WG];
+shared uint last_split;
 
 float reduce_max(float v) {
     const uint tid = gl_LocalInvocationID.x;
@@ -105,17 +112,35 @@ void main() {
     if (p.splits == 1) {
         for (uint i = 0; i < MAX_DPT; ++i) {
             const uint d = tid + i * WG;
-            if (d < hd) partial[(t * p.n_heads + h) * hd + d] = o[i] / l;
+            if (d < hd) outv[(t * p.n_heads + h) * hd + d] = o[i] / l;
         }
         return;
     }
-    const uint out_at = ((t * p.n_heads + h) * p.splits + split) * (hd + 2);
+    const uint stride = hd + 2, at = p.scratch_word + (t * p.n_heads + h) * p.splits * stride;
     for (uint i = 0; i < MAX_DPT; ++i) {
         const uint d = tid + i * WG;
-        if (d < hd) partial[out_at + d] = o[i];
+        if (d < hd) outv[at + split * stride + d] = o[i];
     }
     if (tid == 0) {
-        partial[out_at + hd] = m;
-        partial[out_at + hd + 1] = l;
+        outv[at + split * stride + hd] = m;
+        outv[at + split * stride + hd + 1] = l;
     }
+    // This workgroup's partial is visible before its arrival is counted.
+    memoryBarrierBuffer();
+    barrier();
+    const uint counter = p.scratch_word + gl_NumWorkGroups.y * p.n_heads * p.splits * stride + t * p.n_heads + h;
+    if (tid == 0) last_split = atomicAdd(counters[counter], 1u) == p.splits - 1 ? 1u : 0u;
+    barrier();
+    if (last_split == 0) return;
+    memoryBarrierBuffer();
+    float M = -1e30;
+    for (uint s = 0; s < p.splits; ++s) M = max(M, outv[at + s * stride + hd]);
+    float L = 0.0;
+    for (uint s = 0; s < p.splits; ++s) L += outv[at + s * stride + hd + 1] * exp(outv[at + s * stride + hd] - M);
+    for (uint d = tid; d < hd; d += WG) {
+        float acc = 0.0;
+        for (uint s = 0; s < p.splits; ++s) acc += outv[at + s * stride + d] * exp(outv[at + s * stride + hd] - M);
+        outv[(t * p.n_heads + h) * hd + d] = acc / L;
+    }
+    if (tid == 0) counters[counter] = 0;
 }

@@ -41,6 +41,40 @@ float lowrank_row(uint row) {
     }
     return s;
 }
+
+#ifdef LR_COOP
+// GPUs: the workgroup's lanes compute its input rows' corrections together, before any is
+// used. Each row's A is read by LR_PARTS adjacent lanes, 16 bytes each (a rank-64 row is
+// one 128-byte line), their sums meet in shared memory. With a lane per row (lowrank_row)
+// a Llama-3-8B decode step's RoPE with A R took 17.7 us against 4.3 without on an H200
+// (docs/bench/nvidia-h200.md): few lanes, each walking whole rows. Needs rank % 8 == 0
+// (the host picks this variant only then). The includer defines LR_SLOTS (rows per
+// workgroup at most) and uint lr_slot_row(uint slot).
+const uint LR_PARTS = 8;
+shared float lr_part[LR_SLOTS * LR_PARTS];
+
+// Every invocation calls it, after lowrank_stage (it has a barrier); slots below n_slots.
+void lowrank_coop(uint n_slots) {
+    const uint chunks = p.rank / 8;
+    for (uint task = gl_LocalInvocationID.x; task < n_slots * LR_PARTS; task += gl_WorkGroupSize.x) {
+        const uint first = (p.a_word + lr_slot_row(task / LR_PARTS) * (p.rank / 2)) / 4;
+        float s = 0.0;
+        for (uint c = task % LR_PARTS; c < chunks; c += LR_PARTS) {
+            const uvec4 a = lr_a4[first + c];
+            s += dot(vec4(gq_unpack_half2(a.x), gq_unpack_half2(a.y)), lr_r[2 * c]) +
+                 dot(vec4(gq_unpack_half2(a.z), gq_unpack_half2(a.w)), lr_r[2 * c + 1]);
+        }
+        lr_part[task] = s;
+    }
+    barrier();
+}
+
+float lowrank_slot(uint slot) {
+    float s = 0.0;
+    for (uint i = 0; i < LR_PARTS; ++i) s += lr_part[slot * LR_PARTS + i];
+    return s;
+}
+#endif
 #else
 void lowrank_stage(uint t) {}
 float lowrank_row(uint row) { return 0.0; }

@@ -53,22 +53,92 @@ layout(push_constant) uniform Push { GQ_PUSH_MATMUL } p;
 // norm weights (word norm_word of the matrix binding) on load, the sums scaled at the end.
 layout(std430, binding = 0) readonly buffer MatrixVec4 { vec4 w_vec4[]; };
 #endif
-#ifdef B_ROWS
-// GlowQ's R = B norm(x) by the last workgroups (fp16 B in binding 3), as in
-// matmul_q4_gemv.comp.
-layout(std430, binding = 3) readonly buffer BRows { uint b_words[]; };
-
-// sum over the block (columns k0.., x in xv, zeros past K) of B's row `row`.
-float b_block_dot(uint row, uint k0, const vec4 xv[8]) {
-    const uint rw = GQ_F16_ROW_WORDS(p.K);
-    vec4 a = vec4(0.0);
-    for (uint j = 0; j < 8; ++j) {
-        const uint w = k0 / 2 + 2 * j;  // words of columns k0+4j .. k0+4j+3
-        const vec2 lo = w < rw ? gq_unpack_half2(b_words[row * rw + w]) : vec2(0.0);
-        const vec2 hi = w + 1 < rw ? gq_unpack_half2(b_words[row * rw + w + 1]) : vec2(0.0);
-        a += vec4(lo, hi) * xv[j];
+// The block of x at columns k0.. for token t (zeros past K), times the norm's weights with
+// NORM_INPUT, whose x^2 goes into ss.
+void load_x(uint t, uint k0, uint valid, bool aligned, out vec4 xv[8], inout float ss) {
+    const uint xb = p.x_word + t * p.x_stride + k0;
+    if (valid == GQ_BLOCK_COLS && aligned) {
+        for (uint j = 0; j < 8; ++j) xv[j] = x4[xb / 4 + j];
+    } else {  // the row's last block, or an unaligned x: zeros past K
+        for (uint j = 0; j < 8; ++j)
+            for (uint i = 0; i < 4; ++i) xv[j][i] = 4 * j + i < valid ? x[xb + 4 * j + i] : 0.0;
     }
-    return a.x + a.y + a.z + a.w;
+#ifdef NORM_INPUT
+    for (uint j = 0; j < 8; ++j) {
+        ss += dot(xv[j], xv[j]);
+        if (valid == GQ_BLOCK_COLS) {
+            xv[j] *= w_vec4[p.norm_word / 4 + k0 / 4 + j];
+        } else {
+            for (uint i = 0; i < 4; ++i)
+                if (4 * j + i < valid) xv[j][i] *= uintBitsToFloat(w_words[p.norm_word + k0 + 4 * j + i]);
+        }
+    }
+#endif
+}
+
+// The input norm's 1/rms for token t (t < T), from this lane's share of x^2 (NORM_INPUT,
+// summed over the subgroup here) or from the partials (NORM_PRE). Uniform control flow.
+float norm_scale(uint t, float ss_lane) {
+#if defined(NORM_PRE)
+    return inversesqrt(pre_sum_sq(t) / float(p.K) + p.eps);
+#elif defined(NORM_INPUT)
+    return inversesqrt(subgroupAdd(ss_lane) / float(p.K) + p.eps);
+#else
+    return 1.0;
+#endif
+}
+
+#ifdef B_ROWS
+// GlowQ's R = B norm(x) (fp16 B in binding 3) by the first b_groups workgroups: one row of
+// B per subgroup, its lanes along K, 32 columns (four uvec4) per load where B's rows start
+// on 16 bytes. B is a few rows: with W's rows per subgroup and team (up to 8 x 2) it took
+// 4 workgroups for rank 64, whose lanes each walked 8 rows word by word, and the Llama-3-8B
+// gate/up dispatch 20 us more than without B on an H200 (docs/bench/nvidia-h200.md); now
+// 4 us. First, so they start while W's workgroups stream. (The same path alone, for o's
+// and down's B, was slower than the Lanes kernel's wide workgroup per row: 16 workgroups
+// for 64 rows, each lane walking a 14336-wide row.)
+layout(std430, binding = 3) readonly buffer BRows { uint b_words[]; };
+layout(std430, binding = 3) readonly buffer BRows4 { uvec4 b_words4[]; };
+
+void b_rows_main(uint bgroup) {
+    const uint SG = gl_SubgroupSize, lane = gl_SubgroupInvocationID;
+    const uint row = bgroup * NSG + gl_SubgroupID, rowc = min(row, p.b_rows - 1);
+    const uint rw = GQ_F16_ROW_WORDS(p.K), nblocks = GQ_ROW_BLOCKS(p.K);
+    const uint t0 = gl_WorkGroupID.y * NTOK;
+    const bool aligned = p.x_stride % 4 == 0, b_aligned = rw % 4 == 0;
+    float acc[NTOK], ss[NTOK];
+    for (uint t = 0; t < NTOK; ++t) acc[t] = ss[t] = 0.0;
+    for (uint b = lane; b < nblocks; b += SG) {
+        const uint k0 = b * GQ_BLOCK_COLS, valid = min(GQ_BLOCK_COLS, p.K - k0);
+        vec4 bv[8];
+        if (valid == GQ_BLOCK_COLS && b_aligned) {
+            for (uint j = 0; j < 4; ++j) {
+                const uvec4 w = b_words4[(rowc * rw + k0 / 2) / 4 + j];
+                bv[2 * j] = vec4(gq_unpack_half2(w.x), gq_unpack_half2(w.y));
+                bv[2 * j + 1] = vec4(gq_unpack_half2(w.z), gq_unpack_half2(w.w));
+            }
+        } else {  // zeros past K; an odd K's last word holds one column
+            for (uint j = 0; j < 8; ++j)
+                for (uint i = 0; i < 4; i += 2) {
+                    const uint c = 4 * j + i;
+                    const vec2 h = c < valid ? gq_unpack_half2(b_words[rowc * rw + (k0 + c) / 2]) : vec2(0.0);
+                    bv[j][i] = h.x;
+                    bv[j][i + 1] = c + 1 < valid ? h.y : 0.0;
+                }
+        }
+        for (uint t = 0; t < NTOK; ++t) {
+            if (t0 + t >= p.T) break;
+            vec4 xv[8];
+            load_x(t0 + t, k0, valid, aligned, xv, ss[t]);
+            vec4 a = vec4(0.0);
+            for (uint j = 0; j < 8; ++j) a += bv[j] * xv[j];
+            acc[t] += a.x + a.y + a.z + a.w;
+        }
+    }
+    for (uint t = 0; t < NTOK; ++t) {
+        const float s = subgroupAdd(acc[t]) * norm_scale(min(t0 + t, p.T - 1), ss[t]);
+        if (lane == 0 && row < p.b_rows && t0 + t < p.T) y[p.r_word + (t0 + t) * p.r_stride + row] = s;
+    }
 }
 #endif
 
@@ -88,14 +158,21 @@ float block_qx(uvec4 q, const vec4 xv[8]) {
 }
 
 void main() {
+#ifdef B_ROWS
+    const uint b_groups = (p.b_rows + NSG - 1) / NSG;  // B's workgroups, then W's
+    if (gl_WorkGroupID.x < b_groups) {
+        b_rows_main(gl_WorkGroupID.x);
+        return;
+    }
+    const uint wg = gl_WorkGroupID.x - b_groups;
+#else
+    const uint wg = gl_WorkGroupID.x;
+#endif
     const uint SG = gl_SubgroupSize;
     const uint team = gl_SubgroupID / KSPLIT, member = gl_SubgroupID % KSPLIT;
     const uint lane = member * SG + gl_SubgroupInvocationID;  // within the team
     const uint TL = SG * KSPLIT;                               // lanes per team
-    const uint w_groups = (p.N + NR * (NSG / KSPLIT) - 1) / (NR * (NSG / KSPLIT));  // then B's (B_ROWS)
-    const bool b_group = gl_WorkGroupID.x >= w_groups;
-    const uint row0 = ((b_group ? gl_WorkGroupID.x - w_groups : gl_WorkGroupID.x) * (NSG / KSPLIT) + team) * NR;
-    const uint n_rows = b_group ? p.b_rows : p.N;
+    const uint row0 = (wg * (NSG / KSPLIT) + team) * NR;
     const uint t0 = gl_WorkGroupID.y * NTOK;
     const uint nblocks = GQ_ROW_BLOCKS(p.K), ngroups = GQ_GROUPS(p.K, p.G);
     const bool aligned = p.x_stride % 4 == 0;
@@ -103,45 +180,39 @@ void main() {
     float acc[NSUM * NTOK];  // [r * NTOK + t], then the sums of x^2 at [NR * NTOK + t]
     for (uint i = 0; i < NSUM * NTOK; ++i) acc[i] = 0.0;
 
+#ifdef LOWRANK
+    // A's and R's first pair per lane loaded before W's stream and used after it, so their
+    // latency overlaps it instead of following it (lanes take pairs of the rank; R is small
+    // and read through the cache).
+    vec2 a_first[NR], r_first[NTOK];
+    for (uint r = 0; r < NR; ++r)
+        a_first[r] = lane < p.rank / 2 ? gq_unpack_half2(w_words[p.a_word + min(row0 + r, p.N - 1) * (p.rank / 2) + lane])
+                                       : vec2(0.0);
+    for (uint t = 0; t < NTOK; ++t) {
+        const uint ri = min(t0 + t, p.T - 1) * p.r_stride + p.r_offset + 2 * lane;
+        r_first[t] = lane < p.rank / 2 && t0 + t < p.T ? vec2(lr_r[ri], lr_r[ri + 1]) : vec2(0.0);
+    }
+#endif
+
     // One block per lane per step: two (all loads issued first) spilled registers at NR 8.
     for (uint b = lane; b < nblocks; b += TL) {
         uvec4 q[NR];
         vec2 sm[NR];
-        if (!b_group) {
-            for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
-                const uint row = min(row0 + r, p.N - 1);
-                q[r] = codes[row * nblocks + b];
-                sm[r] = gq_unpack_half2(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
-            }
+        for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
+            const uint row = min(row0 + r, p.N - 1);
+            q[r] = codes[row * nblocks + b];
+            sm[r] = gq_unpack_half2(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
         }
         const uint k0 = b * GQ_BLOCK_COLS;
         const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
         for (uint t = 0; t < NTOK; ++t) {
             if (t0 + t >= p.T) break;
-            const uint xb = p.x_word + (t0 + t) * p.x_stride + k0;
             vec4 xv[8];
-            if (valid == GQ_BLOCK_COLS && aligned) {
-                for (uint j = 0; j < 8; ++j) xv[j] = x4[xb / 4 + j];
-            } else {  // the row's last block, or an unaligned x: zeros past K
-                for (uint j = 0; j < 8; ++j)
-                    for (uint i = 0; i < 4; ++i) xv[j][i] = 4 * j + i < valid ? x[xb + 4 * j + i] : 0.0;
-            }
 #ifdef NORM_INPUT
-            for (uint j = 0; j < 8; ++j) {
-                acc[NR * NTOK + t] += dot(xv[j], xv[j]);
-                if (valid == GQ_BLOCK_COLS) {
-                    xv[j] *= w_vec4[p.norm_word / 4 + k0 / 4 + j];
-                } else {
-                    for (uint i = 0; i < 4; ++i)
-                        if (4 * j + i < valid) xv[j][i] *= uintBitsToFloat(w_words[p.norm_word + k0 + 4 * j + i]);
-                }
-            }
-#endif
-#ifdef B_ROWS
-            if (b_group) {
-                for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] += b_block_dot(min(row0 + r, p.b_rows - 1), k0, xv);
-                continue;
-            }
+            load_x(t0 + t, k0, valid, aligned, xv, acc[NR * NTOK + t]);
+#else
+            float no_ss = 0.0;
+            load_x(t0 + t, k0, valid, aligned, xv, no_ss);
 #endif
             const vec4 x4sum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
             const float sx = x4sum.x + x4sum.y + x4sum.z + x4sum.w;
@@ -150,9 +221,11 @@ void main() {
     }
 
 #ifdef LOWRANK
+    for (uint r = 0; r < NR; ++r)
+        for (uint t = 0; t < NTOK; ++t) acc[r * NTOK + t] += dot(a_first[r], r_first[t]);
     for (uint r = 0; r < NR; ++r) {
         const uint row = min(row0 + r, p.N - 1);
-        for (uint j2 = lane; j2 < p.rank / 2; j2 += TL) {
+        for (uint j2 = lane + TL; j2 < p.rank / 2; j2 += TL) {
             const vec2 a = gq_unpack_half2(w_words[p.a_word + row * (p.rank / 2) + j2]);
             for (uint t = 0; t < NTOK; ++t) {
                 if (t0 + t >= p.T) break;
@@ -179,31 +252,27 @@ void main() {
             acc[i] = s;
         }
     }
-#ifdef NORM_INPUT
+#if defined(NORM_INPUT) || defined(NORM_PRE)
     for (uint t = 0; t < NTOK; ++t) {
-        const float inv = inversesqrt(acc[NR * NTOK + t] / float(p.K) + p.eps);
-        for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] *= inv;
-    }
-#endif
 #ifdef NORM_PRE
-    for (uint t = 0; t < NTOK; ++t) {
-        const float inv = inversesqrt(pre_sum_sq(min(t0 + t, p.T - 1)) / float(p.K) + p.eps);
+        const float inv = norm_scale(min(t0 + t, p.T - 1), 0.0);
+#else
+        const float inv = inversesqrt(acc[NR * NTOK + t] / float(p.K) + p.eps);  // summed above
+#endif
         for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] *= inv;
     }
 #endif
-    // Y's rows (y_row0 on), or R's (from r_word, rows r_stride long; never accumulated).
-    const uint out0 = b_group ? p.r_word : p.y_row0, out_stride = b_group ? p.r_stride : p.y_stride;
     float sq[NTOK];  // RESID_OUT: the squares of what this invocation stored
     for (uint t = 0; t < NTOK; ++t) sq[t] = 0.0;
     if (lane == 0)
         for (uint r = 0; r < NR; ++r)
             for (uint t = 0; t < NTOK; ++t)
-                if (row0 + r < n_rows && t0 + t < p.T) {
-                    const uint i = (t0 + t) * out_stride + out0 + row0 + r;
-                    const float v = p.accumulate != 0 && !b_group ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
+                if (row0 + r < p.N && t0 + t < p.T) {
+                    const uint i = (t0 + t) * p.y_stride + p.y_row0 + row0 + r;
+                    const float v = p.accumulate != 0 ? y[i] + acc[r * NTOK + t] : acc[r * NTOK + t];
                     y[i] = v;
 #ifdef RESID_OUT
-                    y[p.xg_word + i] = v * uintBitsToFloat(w_words[p.out_norm_word + out0 + row0 + r]);
+                    y[p.xg_word + i] = v * uintBitsToFloat(w_words[p.out_norm_word + p.y_row0 + row0 + r]);
                     sq[t] += v * v;
 #endif
                 }

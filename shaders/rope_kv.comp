@@ -27,6 +27,25 @@ layout(std430, binding = 1) buffer QKV { float qkv[]; };
 layout(std430, binding = 2) writeonly buffer KV { uint kv[]; };
 layout(push_constant) uniform Push { GQ_PUSH_ROPE_KV } p;
 
+// LR_COOP (GPUs, Llama's pairs): a quarter of the pairs per workgroup, its lanes computing
+// the corrections of the pairs' rows together (lowrank_input.glsl): slots 2s, 2s+1 are
+// pair s's q or k rows, slots 2P + 2s, 2P + 2s + 1 its v rows.
+#ifdef LR_COOP
+#ifdef HEADS
+#error "LR_COOP is for adjacent pairs"
+#endif
+const uint PAIRS = (WG + 3) / 4;  // WG / 4 (rounded up: the default size of 1 must give an array)
+#define LR_SLOTS (4 * PAIRS)
+uint lr_slot_row(uint slot) {
+    const uint q_dim = p.n_heads * p.head_dim, kv_dim = p.n_kv * p.head_dim;
+    const uint s = slot % (2 * PAIRS), i = gl_WorkGroupID.x * PAIRS + s / 2;
+    const uint j = min(i < q_dim / 2 ? 0 : i - q_dim / 2, kv_dim / 2 - 1);
+    if (slot >= 2 * PAIRS) return q_dim + kv_dim + 2 * j + s % 2;
+    return (i < q_dim / 2 ? 2 * i : q_dim + 2 * j) + s % 2;
+}
+#else
+const uint PAIRS = WG;
+#endif
 #define LR_A_BINDING 3
 #define LR_INPUT(i) qkv[i]
 #include "lowrank_input.glsl"
@@ -113,21 +132,33 @@ void main() {
 #else
 // Adjacent pairs without biases or norms: a pair is a word of the cache.
 void main() {
-    const uint t = gl_WorkGroupID.y;
+    const uint t = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
     lowrank_stage(t);
     const uint pos = step[0] + t;
     const uint q_dim = p.n_heads * p.head_dim, kv_dim = p.n_kv * p.head_dim;
     const uint row = t * (q_dim + 2 * kv_dim);
     const uint half_hd = p.head_dim / 2;
-    const uint i = gl_GlobalInvocationID.x;
+    const uint i = gl_WorkGroupID.x * PAIRS + tid;
+#ifdef LR_COOP
+    // only workgroups with k pairs need v's rows
+    lowrank_coop((gl_WorkGroupID.x + 1) * PAIRS > q_dim / 2 ? 4 * PAIRS : 2 * PAIRS);
+    if (tid >= PAIRS) return;
+#endif
     // Every lane loads a q or k pair and a v pair, only the stores are conditional: lavapipe
     // turns every load inside a branch into a loop over the SIMD lanes.
     const bool is_q = i < q_dim / 2;
     const uint j = min(is_q ? 0 : i - q_dim / 2, kv_dim / 2 - 1);  // the k/v pair
     const uint n = is_q ? 2 * i : q_dim + 2 * j;
-    const vec2 r = rotate(vec2(input_at(row, n), input_at(row, n + 1)), (is_q ? i : j) % half_hd, float(pos));
     const uint vn = q_dim + kv_dim + 2 * j;
+#ifdef LR_COOP
+    const vec2 in_n = vec2(qkv[row + n] + lowrank_slot(2 * tid), qkv[row + n + 1] + lowrank_slot(2 * tid + 1));
+    const vec2 v_lr = is_q ? vec2(0.0) : vec2(lowrank_slot(2 * PAIRS + 2 * tid), lowrank_slot(2 * PAIRS + 2 * tid + 1));
+    const vec2 v = vec2(qkv[row + vn], qkv[row + vn + 1]) + v_lr;  // q lanes' v slots were not computed
+#else
+    const vec2 in_n = vec2(input_at(row, n), input_at(row, n + 1));
     const vec2 v = vec2(input_at(row, vn), input_at(row, vn + 1));
+#endif
+    const vec2 r = rotate(in_n, (is_q ? i : j) % half_hd, float(pos));
     if (is_q) {
         qkv[row + 2 * i] = r.x;
         qkv[row + 2 * i + 1] = r.y;

@@ -15,18 +15,39 @@ layout(std430, binding = 0) readonly buffer GateUp { float gu[]; };
 layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Push { GQ_PUSH_SILU_MUL } p;
 
+// LR_COOP (GPUs): a quarter of the columns per workgroup, its 64 lanes computing the
+// corrections of their gate and up rows together (lowrank_input.glsl).
+#ifdef LR_COOP
+const uint COLS = gl_WorkGroupSize.x / 4;
+#define LR_SLOTS (2 * COLS)
+uint lr_slot_row(uint slot) {  // the gate rows of the workgroup's columns, then their up rows
+    const uint col = min(gl_WorkGroupID.x * COLS + slot % COLS, p.n_ff - 1);
+    return slot < COLS ? col : p.n_ff + col;
+}
+#else
+const uint COLS = gl_WorkGroupSize.x;
+#endif
 #define LR_A_BINDING 2
 #define LR_INPUT(i) gu[i]
 #include "lowrank_input.glsl"
 
 void main() {
-    const uint t = gl_WorkGroupID.y, i = gl_GlobalInvocationID.x;
+    const uint t = gl_WorkGroupID.y, c = gl_LocalInvocationID.x, i = gl_WorkGroupID.x * COLS + c;
     lowrank_stage(t);
+#ifdef LR_COOP
+    lowrank_coop(LR_SLOTS);
+    if (c >= COLS) return;
+#endif
     // Loads outside control flow (past n_ff, the last column again): lavapipe turns every
     // load inside a branch into a loop over the SIMD lanes, 10x slower here.
     const uint ic = min(i, p.n_ff - 1);
+#ifdef LR_COOP
+    const float g = gu[t * 2 * p.n_ff + ic] + lowrank_slot(c);
+    const float u = gu[t * 2 * p.n_ff + p.n_ff + ic] + lowrank_slot(COLS + c);
+#else
     const float g = gu[t * 2 * p.n_ff + ic] + lowrank_row(ic);
     const float u = gu[t * 2 * p.n_ff + p.n_ff + ic] + lowrank_row(p.n_ff + ic);
+#endif
     // GELU's 0.5 g (1 + tanh(z)) is g * sigmoid(2z): like SiLU, finite at both ends,
     // where GLSL's tanh of a large argument may not be.
     const float z = float(GQ_GELU_SQRT_2_OVER_PI) * g * (1.0 + float(GQ_GELU_CUBIC) * g * g);

@@ -52,10 +52,12 @@
     GQ_LOWRANK_INPUT uint neox, bias_word, norm_word; float eps;
 
 /* attention: q·k times scale; v_word as for rope_kv; window: a query sees the last
- * `window` positions (itself included), 0 = all. With one split, the output is written
- * normalized, as attention_combine would. */
-#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word, window;
-#define GQ_PUSH_ATTENTION_COMBINE uint n_heads, head_dim, splits;
+ * `window` positions (itself included), 0 = all. scratch_word: where the splits' partial
+ * results and counters start in the output binding (GQ_ATTENTION_SCRATCH_WORDS of them;
+ * unused with one split). */
+#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word, window, scratch_word;
+#define GQ_ATTENTION_SCRATCH_WORDS(T, n_heads, head_dim, splits) \
+    ((T) * (n_heads) * ((splits) * ((head_dim) + 2u) + 1u))
 
 /* silu_mul: n_ff columns of gate, then of up, per token; gelu: GELU (tanh form) instead
  * of SiLU. */

@@ -142,7 +142,7 @@ TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU refe
                 const bool subgroup = variant != 2;
                 const uint32_t tpr = variant == 0 ? 0 : variant == 3 ? 256 : 32;
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " T=" << s.T << " f16=" << f16 << " tpr=" << tpr
-                                     << " subgroup=" << subgroup) {
+                                     << " subgroup=" << subgroup << " variant=" << variant) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N + s.K);
                     auto x = test::random_floats(size_t(s.T) * s.K, s.T + 3 * s.K);
                     std::vector<float> wr = w;

@@ -171,19 +171,28 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE, KV store and split attention match the 
             kv_words.insert(kv_words.end(), vc.begin(), vc.end());
             vk::Buffer kvb = alloc.upload(kv_words.data(), kv_words.size() * 4);
             const ops::KvCache kv{&kvb, uint32_t(kc.size())};
-            vk::Buffer part = alloc.allocate(uint64_t(c.T) * s.n_heads * c.splits * (hd + 2) * 4);
-            vk::Buffer out = alloc.allocate(uint64_t(c.T) * qd * 4);
+            // The output, then the splits' scratch (zeros: its counters start there).
+            const uint32_t scratch_word = c.T * qd + 5;
+            const uint64_t scratch = ops::attention_scratch_words(s, c.T, c.splits);
+            vk::Buffer out = alloc.upload(std::vector<float>(scratch_word + scratch, 0.0f).data(), (scratch_word + scratch) * 4);
             vk::Graph g(ctx, alloc);
             g.step()[0] = c.pos0;
-            std::vector<vk::Dispatch> nodes;
-            nodes.push_back(ops::rope_kv(ctx, g.step_buffer(), qkvb, kv, s, c.T));
-            for (auto& d : ops::attention(ctx, g.step_buffer(), qkvb, kv, part, out, s, c.T, c.splits))
-                nodes.push_back(std::move(d));
-            run_nodes(*this, g, std::move(nodes));
-            CHECK(g.barrier_count() == (c.splits == 1 ? 1u : 2u));  // one split: no combine
+            run_nodes(*this, g, {ops::rope_kv(ctx, g.step_buffer(), qkvb, kv, s, c.T),
+                                 ops::attention(ctx, g.step_buffer(), qkvb, kv, out, s, c.T, c.splits, scratch_word)});
+            CHECK(g.barrier_count() == 1u);  // the splits merge in the attention dispatch
             // fp16 cache values are compared exactly above; the attention output carries
             // fp32 softmax and accumulation error only.
-            check_close(alloc.read_all<float>(out), want, 2e-5 * c.amp);
+            const auto got = alloc.read_all<float>(out);
+            check_close(std::vector<float>(got.begin(), got.begin() + c.T * qd), want, 2e-5 * c.amp);
+            // The last split set every counter back to zero, and the same step again gives
+            // the same output (a recorded graph replays it every token).
+            for (uint64_t i = 0; c.splits > 1 && i < uint64_t(c.T) * s.n_heads; ++i)
+                CHECK(reinterpret_cast<const uint32_t&>(got[scratch_word + scratch - uint64_t(c.T) * s.n_heads + i]) == 0u);
+            vk::Graph again(ctx, alloc);
+            again.step()[0] = c.pos0;
+            run_nodes(*this, again, {ops::attention(ctx, again.step_buffer(), qkvb, kv, out, s, c.T, c.splits, scratch_word)});
+            const auto got2 = alloc.read_all<float>(out);
+            CHECK(std::equal(got.begin(), got.begin() + c.T * qd, got2.begin()));
             // The rotated k written to the cache equals the CPU's fp16 rounding of it, up to
             // one fp16 ulp where float and double trigonometry straddle a rounding, plus an
             // absolute 1e-5: GPU sin/cos are approximations with an absolute error bound
@@ -249,12 +258,15 @@ double corrected(const std::vector<float>& in, uint32_t t, uint32_t in_stride, u
 }  // namespace
 
 TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q, k and v first", "[ops][lowrank]") {
-    const ops::AttentionShape shapes[] = {{9, 3, 64, 64, 10000.0f, 1.0f}, {4, 2, 32, 24, 500000.0f, 0.5f}};
+    // The cooperative form takes 16 pairs per workgroup: 5 heads of 24 end q mid-workgroup.
+    const ops::AttentionShape shapes[] = {
+        {9, 3, 64, 64, 10000.0f, 1.0f}, {4, 2, 32, 24, 500000.0f, 0.5f}, {5, 1, 24, 24, 10000.0f, 1.0f}};
     for (const auto& s : shapes) {
         for (uint32_t rank : {8u, 22u, 64u}) {
             for (uint32_t T : {1u, 5u, 64u}) {
+                for (ops::LowrankForm form : {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative}) {
                 DYNAMIC_SECTION("heads " << s.n_heads << "/" << s.n_kv << " hd " << s.head_dim << " rank " << rank
-                                         << " T " << T) {
+                                         << " T " << T << " form " << int(form)) {
                     const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
                     const uint32_t pos0 = 7, r_stride = rank + 2, r_word = T * row + 1;
                     auto in = test::random_floats(r_word + size_t(T) * r_stride, rank * 10 + T);
@@ -273,12 +285,17 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q
                         for (uint32_t h = 0; h < s.n_kv; ++h)
                             rope_cpu(&K[t * kvd + h * hd], hd, s.rope_dim, pos0 + t, s.freq_base, s.freq_scale);
                     }
-                    const ops::LowrankInput lr{&am, r_word, r_stride};
+                    const ops::LowrankInput lr{&am, r_word, r_stride, form};
+                    if (form == ops::LowrankForm::Cooperative && rank % 8) {
+                        CHECK_THROWS_AS(test::run_rope_kv(*this, in, s, T, pos0, &lr, nullptr, Q, K, V), Error);
+                        continue;
+                    }
                     const test::RopeKvErrors e = test::run_rope_kv(*this, in, s, T, pos0, &lr, nullptr, Q, K, V);
                     INFO("max q error " << e.q_abs << ", worst cache error in fp16 rounding units " << e.cache_ulps);
                     CHECK(e.q_abs <= 2e-5 * (1 + rank / 8.0));
                     // The cache holds fp16: within one rounding of the CPU's values.
                     CHECK(e.cache_ulps <= 1.0);
+                }
                 }
             }
         }
@@ -289,14 +306,19 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up adds a GlowQ correction to gate
     for (uint32_t n_ff : {1u, 97u, 1536u}) {
         for (uint32_t rank : {8u, 30u, 64u}) {
             for (uint32_t T : {1u, 5u, 64u}) {
-                DYNAMIC_SECTION("n_ff " << n_ff << " rank " << rank << " T " << T) {
+                for (ops::LowrankForm form : {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative}) {
+                DYNAMIC_SECTION("n_ff " << n_ff << " rank " << rank << " T " << T << " form " << int(form)) {
                     const uint32_t r_word = T * 2 * n_ff, r_stride = rank;
                     auto in = test::random_floats(r_word + size_t(T) * r_stride, n_ff + rank + T, -3, 3);
                     const auto a = halves(size_t(2 * n_ff) * rank, n_ff * rank, 0.2f);
                     const ops::DeviceMatrix am = matrix_with_a(alloc, 2 * n_ff, a, rank);
                     vk::Buffer inb = alloc.upload(in.data(), in.size() * 4), out = alloc.allocate(size_t(T) * n_ff * 4);
                     vk::Graph g(ctx, alloc);
-                    const ops::LowrankInput lr{&am, r_word, r_stride};
+                    const ops::LowrankInput lr{&am, r_word, r_stride, form};
+                    if (form == ops::LowrankForm::Cooperative && rank % 8) {
+                        CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, T, &lr), Error);
+                        continue;
+                    }
                     run_nodes(*this, g, {ops::silu_mul(ctx, inb, out, n_ff, T, &lr)});
                     std::vector<double> want(size_t(T) * n_ff);
                     for (uint32_t t = 0; t < T; ++t)
@@ -306,6 +328,7 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up adds a GlowQ correction to gate
                             want[t * n_ff + i] = x / (1 + std::exp(-x)) * u;
                         }
                     check_close(alloc.read_all<float>(out), want, 1e-4);
+                }
                 }
             }
         }

@@ -203,8 +203,12 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     // computes it (add_normed_projection).
     const uint64_t R = weights_->max_lowrank();
     qkv_ = alloc_.allocate(C * (qd + 2 * kvd + R) * 4);
-    attn_ = alloc_.allocate(C * qd * 4);
-    partial_ = alloc_.allocate(C * cfg_.n_heads * splits_ * (hd + 2) * 4);
+    // The attention output; after it, decode's split scratch, whose counters start at zero.
+    attn_scratch_word_ = uint32_t(C * qd);
+    const uint64_t scratch =
+        ops::attention_scratch_words(ops::AttentionShape{cfg_.n_heads, cfg_.n_kv_heads, hd}, 1, splits_);
+    attn_ = alloc_.allocate((attn_scratch_word_ + scratch) * 4);
+    if (scratch) alloc_.write(attn_, std::vector<uint32_t>(scratch, 0u).data(), scratch * 4, uint64_t(attn_scratch_word_) * 4);
     gate_up_ = alloc_.allocate(C * (2 * cfg_.n_ff + R) * 4);
     act_ = alloc_.allocate(C * cfg_.n_ff * 4);
     if (weights_->max_lowrank()) lowrank_r_ = alloc_.allocate(C * weights_->max_lowrank() * 4);
@@ -360,7 +364,7 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
         const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
         add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},
             p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
-        add(ops::attention(ctx_, g.step_buffer(), qkv_, kv, partial_, attn_, shape, T, splits), p + ".attn");
+        add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_)}, p + ".attn");
         pre = add_block_output(L.o, attn_, L.attn_post_norm, &L.gate_up, p + ".o");
         const auto gate_up_lr = add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre);
         const bool gelu = cfg_.arch.activation == Activation::GeluTanh;

@@ -436,7 +436,10 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             }
             d.kernel = &ctx.kernel({name + lr, bindings, sizeof(MatmulPush), spec});
             d.groups[0] = (part.rows + s.rows - 1) / s.rows;
-            if (b) d.groups[0] += (b->rows + s.rows - 1) / s.rows;  // B's rows after W's
+            if (b) {  // B's rows: one per subgroup before W's (Rows), or W's shape after them (Lanes)
+                const uint32_t b_rows_per_group = s.rows_kernel ? s.workgroup / ctx.caps().subgroup_size : s.rows;
+                d.groups[0] += (b->rows + b_rows_per_group - 1) / b_rows_per_group;
+            }
             if (options.resid_out && y.size() < (uint64_t(options.ss_word) + uint64_t(tokens) * d.groups[0]) * 4)
                 throw Error(ErrorKind::InvalidArgument, "matmul: resid_out's partial sums run past Y's buffer");
             d.groups[1] = (tokens + s.tokens - 1) / s.tokens;

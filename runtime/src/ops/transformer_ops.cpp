@@ -76,6 +76,20 @@ static const DeviceMatrixPart& lowrank_part(const LowrankInput& lr, uint32_t row
     return m->parts[0];
 }
 
+// Whether a consumer takes the cooperative LR_COOP variant (lowrank_input.glsl).
+static bool lowrank_cooperative(const vk::Context& ctx, const LowrankInput& lr, bool supported) {
+    supported = supported && lr.matrix->lr_rank % 8 == 0;
+    if (lr.form == LowrankForm::Cooperative && !supported)
+        throw Error(ErrorKind::Unsupported, "the cooperative low-rank input needs a rank that is a multiple of 8 (got " +
+                                                std::to_string(lr.matrix->lr_rank) + ") and, for RoPE, adjacent pairs");
+    return lr.form == LowrankForm::Cooperative || (lr.form == LowrankForm::Auto && supported && ctx.caps().type != "cpu");
+}
+
+// Workgroup of the cooperative consumers: a quarter of it holds pairs or columns, so 64
+// lanes make many workgroups (the wide row-kernel workgroup left a Llama-3-8B RoPE with
+// A R on three of an H200's 132 multiprocessors).
+constexpr uint32_t kLowrankCoopWorkgroup = 64;
+
 Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
                  const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr, const QkvSections* sections) {
     check_shape(s);
@@ -112,39 +126,43 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
     // Binding 3 is declared by every variant but the plain one; with nothing to read there
     // it is qkv again.
     if (binding3 || heads) d.args.push_back(Arg::in(binding3 ? *binding3 : qkv));
-    const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads") : (lr ? "rope_kv_lr" : "rope_kv");
-    d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {wg}});
+    const bool coop = lr && lowrank_cooperative(ctx, *lr, !heads);
+    const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads")
+                             : (lr ? (coop ? "rope_kv_lr_coop" : "rope_kv_lr") : "rope_kv");
+    const uint32_t group_wg = coop ? kLowrankCoopWorkgroup : wg, pairs = coop ? group_wg / 4 : group_wg;
+    d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {group_wg}});
     d.push_constants(push);
-    d.groups[0] = heads ? s.n_heads + s.n_kv : ((s.n_heads + s.n_kv) * s.head_dim / 2 + wg - 1) / wg;
+    d.groups[0] = heads ? s.n_heads + s.n_kv : ((s.n_heads + s.n_kv) * s.head_dim / 2 + pairs - 1) / pairs;
     d.groups[1] = n_tokens;
     return d;
 }
 
-std::vector<Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
-                                const KvCache& kv, const vk::Buffer& partial,
-                                const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits) {
+uint64_t attention_scratch_words(const AttentionShape& s, uint32_t n_tokens, uint32_t splits) {
+    return splits > 1 ? GQ_ATTENTION_SCRATCH_WORDS(uint64_t(n_tokens), s.n_heads, s.head_dim, splits) : 0;
+}
+
+Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
+                   const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits,
+                   uint32_t scratch_word) {
     check_shape(s);
     splits = std::max(1u, splits);
-    if (partial.size() < uint64_t(n_tokens) * s.n_heads * splits * (s.head_dim + 2) * 4)
-        throw Error(ErrorKind::InvalidArgument, "attention: partial buffer too small");
+    const uint64_t out_words = uint64_t(n_tokens) * s.n_heads * s.head_dim;
+    if (out.size() < out_words * 4)
+        throw Error(ErrorKind::InvalidArgument, "attention: the output buffer holds fewer than T x n_heads x head_dim floats");
+    if (splits > 1 && (scratch_word < out_words ||
+                       out.size() < (scratch_word + attention_scratch_words(s, n_tokens, splits)) * 4))
+        throw Error(ErrorKind::InvalidArgument,
+                    "attention: the splits' scratch must lie in the output buffer, after the output");
     const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(float(s.head_dim));
-    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, scale, kv.v_word, s.window};
+    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, scale, kv.v_word, s.window, scratch_word};
     Dispatch a;
     a.kernel = &ctx.kernel({"attention", 4, sizeof(push), {}});
-    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), Arg::out(splits == 1 ? out : partial)};
+    a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), splits > 1 ? Arg::inout(out) : Arg::out(out)};
     a.push_constants(push);
     a.groups[0] = s.n_heads;
     a.groups[1] = n_tokens;
     a.groups[2] = splits;
-    if (splits == 1) return {std::move(a)};  // the kernel normalizes its one split itself
-    push::AttentionCombine cpush{s.n_heads, s.head_dim, splits};
-    Dispatch c;
-    c.kernel = &ctx.kernel({"attention_combine", 2, sizeof(cpush), {}});
-    c.args = {Arg::in(partial), Arg::out(out)};
-    c.push_constants(cpush);
-    c.groups[0] = s.n_heads;
-    c.groups[1] = n_tokens;
-    return {std::move(a), std::move(c)};
+    return a;
 }
 
 Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens,
@@ -160,9 +178,12 @@ Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer&
         push.r_stride = lr->r_stride;
         d.args.push_back(Arg::in(part.weights));
     }
-    d.kernel = &ctx.kernel({lr ? "silu_mul_lr" : "silu_mul", uint32_t(d.args.size()), sizeof(push), {}});
+    const bool coop = lr && lowrank_cooperative(ctx, *lr, true);
+    const char* name = lr ? (coop ? "silu_mul_lr_coop" : "silu_mul_lr") : "silu_mul";
+    d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {}});
     d.push_constants(push);
-    d.groups[0] = (n_ff + 63) / 64;
+    const uint32_t cols = coop ? kLowrankCoopWorkgroup / 4 : 64;  // silu_mul.comp's workgroup is 64
+    d.groups[0] = (n_ff + cols - 1) / cols;
     d.groups[1] = n_tokens;
     return d;
 }

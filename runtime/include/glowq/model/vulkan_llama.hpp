@@ -164,7 +164,8 @@ private:
     std::vector<vk::Buffer> kv_;  // per layer: K, then V from byte kv_half_bytes_
     uint64_t kv_half_bytes_ = 0;
     // activations, sized for `chunk` tokens
-    vk::Buffer tokens_, x_, xn_, qkv_, attn_, partial_, gate_up_, act_, logits_, lowrank_r_;
+    vk::Buffer tokens_, x_, xn_, qkv_, attn_, gate_up_, act_, logits_, lowrank_r_;
+    uint32_t attn_scratch_word_ = 0;  // where attention's split scratch starts in attn_
     uint32_t splits_ = 1;
     std::map<std::pair<uint32_t, int>, std::unique_ptr<vk::Graph>> graphs_;
     std::map<uint32_t, std::unique_ptr<vk::Graph>> profile_graphs_;  // profile_step's, by tokens

@@ -14,7 +14,6 @@ struct Embed { GQ_PUSH_EMBED };
 struct RmsNorm { GQ_PUSH_RMSNORM };
 struct RopeKv { GQ_PUSH_ROPE_KV };
 struct Attention { GQ_PUSH_ATTENTION };
-struct AttentionCombine { GQ_PUSH_ATTENTION_COMBINE };
 struct SiluMul { GQ_PUSH_SILU_MUL };
 struct Copy { GQ_PUSH_COPY };
 

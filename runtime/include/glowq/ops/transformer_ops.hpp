@@ -48,9 +48,15 @@ struct KvCache {
 // A corrected product whose consumer adds the correction A R (the GEMV wrote R after its
 // output, MatmulOptions::b_rows): the matrix holding A (one part) and where R lies in the
 // consumer's input buffer (token t's from word r_word + t * r_stride).
+// How the consumer computes A R: a lane per input row (CPU drivers), or the workgroup's
+// lanes together on each row (GPUs; rank a multiple of 8, Llama's RoPE pairs). Auto: by
+// the device.
+enum class LowrankForm { Auto, PerLane, Cooperative };
+
 struct LowrankInput {
     const DeviceMatrix* matrix = nullptr;
     uint32_t r_word = 0, r_stride = 0;
+    LowrankForm form = LowrankForm::Auto;
 };
 
 // RoPE on q and k of the fused qkv rows, then k and v into the cache at step[0] + t; with
@@ -59,13 +65,14 @@ vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer&
                      const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr = nullptr,
                      const QkvSections* sections = nullptr);
 
-// Causal attention of the q part of qkv against the cache into out (T x n_heads*head_dim):
-// the split kernel and the combine kernel; with one split, the attention kernel alone,
-// writing out. partial holds T*n_heads*splits*(head_dim+2) floats (unused with one split).
-std::vector<vk::Dispatch> attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv,
-                                    const KvCache& kv, const vk::Buffer& partial,
-                                    const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens,
-                                    uint32_t splits);
+// Causal attention of the q part of qkv against the cache into out (T x n_heads*head_dim
+// from word 0): one dispatch. With several splits over the KV length (GPU decode) their
+// partial results and counters live in out from scratch_word (at least T*n_heads*head_dim),
+// attention_scratch_words of them, zero before the first use (the kernel leaves them so).
+vk::Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
+                       const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits,
+                       uint32_t scratch_word = 0);
+uint64_t attention_scratch_words(const AttentionShape& s, uint32_t n_tokens, uint32_t splits);
 
 // out[t][i] = act(gu[t][i]) * gu[t][n_ff + i], act SiLU or (gelu) GELU's tanh form; with
 // lr, gate and up gain A R first.
