@@ -8,6 +8,7 @@
 #include <memory>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <sys/resource.h>
 
@@ -61,6 +62,8 @@ const char* kHelp =
     "                      matrix, or the QR-reduced randomized SVD (oversampling 10, 2 power\n"
     "                      iterations)\n"
     "  --alpha A           shrinkage of the second moment towards the identity (default 0.05)\n"
+    "  --threads N         threads for the quantization and the fits of a layer (default:\n"
+    "                      every core); the output does not depend on it\n"
     "glowq-s:\n"
     "  --restore auto|K    auto (default): the fewest units whose perplexity on held-out\n"
     "                      calibration text is within --tolerance of full glowq; K: the top K\n"
@@ -118,7 +121,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet"},
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
-               "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by"});
+               "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by",
+               "--threads"});
     if (args.has("--help") || args.has("-h")) {
         std::printf("%s", kHelp);
         return 0;
@@ -140,6 +144,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     if (route != "exact" && route != "rsvd")
         throw Error(ErrorKind::InvalidArgument, "--route must be exact or rsvd, got '" + route + "'");
     qo.route = route == "exact" ? FitRoute::Exact : FitRoute::RandomizedSvd;
+    qo.threads = uint32_t(args.get_int("--threads", std::max(1u, std::thread::hardware_concurrency()), 1, 1024));
     if (args.has("--alpha")) {
         char* end = nullptr;
         const std::string a = args.get("--alpha");
@@ -250,7 +255,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     QuantizedModel qm;
     {
         Progress bar("fitting", weights->layers.size(), show);
-        qm = quantize_model(*weights, stats.get(), qo, [&](uint32_t l, uint32_t) { bar.step("layer " + std::to_string(l - 1)); });
+        qm = quantize_model(*weights, stats.get(), qo, [&](uint32_t l, uint32_t) {
+            char b[64];
+            std::snprintf(b, sizeof b, "layer %u, peak %.0f MiB", l - 1, peak_rss_mib());
+            bar.step(b);
+        });
     }
     const double fit_s = seconds_since(t);
 
@@ -302,8 +311,16 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
     const double int4 = double(qm.int4_bytes()), corr = double(qm.correction_bytes());
     std::printf("%s -> %s\n", in_path.c_str(), out_path.c_str());
-    std::printf("method %s, base %s, int4 group %u, rank %u%s, route %s\n", method_name(qm.method), base_name(qm.base),
-                qm.group_size, qm.rank, qo.budget > 0.0 ? " at most" : "", route.c_str());
+    std::printf("method %s, base %s, int4 group %u, rank %u%s, route %s, %u thread%s\n", method_name(qm.method),
+                base_name(qm.base), qm.group_size, qm.rank, qo.budget > 0.0 ? " at most" : "", route.c_str(), qo.threads,
+                qo.threads == 1 ? "" : "s");
+    if (!qm.groups.empty()) {  // which square root of Σ each group's input got
+        std::map<std::string, size_t> by_root;
+        for (const auto& g : qm.groups) ++by_root[g.whitening];
+        std::string roots;
+        for (const auto& [r, n] : by_root) roots += (roots.empty() ? "" : ", ") + std::to_string(n) + " " + r;
+        std::printf("whitening of the groups' inputs: %s\n", roots.c_str());
+    }
     if (qo.budget > 0.0) {
         std::map<uint32_t, size_t> by_rank;
         for (const auto& g : qm.groups) ++by_rank[g.restored ? g.rank : 0];

@@ -149,6 +149,39 @@ TEST_CASE("the exact route and the randomized SVD route agree", "[glowq]") {
     CHECK((ex.a * ex.b - rs.a * rs.b).norm() <= 1e-9 * (ex.a * ex.b).norm());
 }
 
+// The fit does not depend on which square root of Σ whitens it (lowrank_fit.hpp): the
+// Cholesky factor against the symmetric root, tall and wide errors, both routes.
+TEST_CASE("the Cholesky and the symmetric root of Σ give the same fit", "[glowq]") {
+    for (auto [m, n] : {std::pair<int, int>{300, 96}, {96, 256}, {64, 64}, {37, 101}}) {
+        CAPTURE(m, n);
+        const MatrixXd x = correlated_activations(512, n, 31);
+        const Whitening chol = Whitening::full(second_moment(x), 0.05, Whitening::Root::Cholesky);
+        const Whitening sym = Whitening::full(second_moment(x), 0.05, Whitening::Root::Symmetric);
+        const MatrixXd e = sym.apply_inv_sqrt(decaying(m, n, 0.85, 5));
+        for (uint32_t r : {8u, 24u}) {
+            CAPTURE(r);
+            const LowRankFit c_ex = fit_low_rank(e, chol, r, FitRoute::Exact), s_ex = fit_low_rank(e, sym, r, FitRoute::Exact);
+            const MatrixXd ab_c = c_ex.a * c_ex.b, ab_s = s_ex.a * s_ex.b;
+            CHECK((ab_c - ab_s).norm() <= 1e-9 * ab_s.norm());
+            for (Eigen::Index i = 0; i < Eigen::Index(r); ++i)
+                CHECK(c_ex.singular(i) == Approx(s_ex.singular(i)).epsilon(1e-10));
+            CHECK(c_ex.energy == Approx(s_ex.energy).epsilon(1e-10));
+            // A and B themselves: the same up to the sign of each direction.
+            for (Eigen::Index i = 0; i < Eigen::Index(r); ++i) {
+                const double sign = c_ex.a.col(i).dot(s_ex.a.col(i)) < 0 ? -1.0 : 1.0;
+                CHECK((c_ex.a.col(i) - sign * s_ex.a.col(i)).norm() <= 1e-7 * s_ex.a.col(i).norm());
+                CHECK((c_ex.b.row(i) - sign * s_ex.b.row(i)).norm() <= 1e-7 * s_ex.b.row(i).norm());
+            }
+            // The randomized route draws against a rotated basis: as close as it is to exact.
+            const LowRankFit c_rs = fit_low_rank(e, chol, r, FitRoute::RandomizedSvd, {10, 2, 3});
+            const double obj_ex = whitened_residual(e, ab_s, sym);
+            const double obj_rs = whitened_residual(e, c_rs.a * c_rs.b, sym);
+            CHECK(obj_rs >= obj_ex * (1 - 1e-9));
+            CHECK(obj_rs <= obj_ex * (1 + 1e-4));
+        }
+    }
+}
+
 TEST_CASE("the randomized SVD is reproducible from its seed", "[glowq]") {
     const MatrixXd e = seeded_gaussian(80, 48, 9);
     const Whitening w = Whitening::identity(48);
@@ -161,15 +194,31 @@ TEST_CASE("the randomized SVD is reproducible from its seed", "[glowq]") {
 TEST_CASE("the shrunk whitening squares to Σ and inverts", "[glowq]") {
     const MatrixXd x = correlated_activations(256, 40, 2);
     const MatrixXd c = second_moment(x);
-    const Whitening w = Whitening::full(c, 0.05);
     MatrixXd sigma = 0.95 * c;
     sigma.diagonal().array() += 0.05 * c.trace() / 40.0;
-    CHECK((w.sigma() - sigma).norm() <= 1e-10 * sigma.norm());
-    const MatrixXd root = w.apply_sqrt(MatrixXd::Identity(40, 40));
-    CHECK((root - root.transpose()).norm() <= 1e-12 * root.norm());  // the symmetric root
-    CHECK((root * root - sigma).norm() <= 1e-10 * sigma.norm());
-    const MatrixXd id = w.apply_inv_sqrt(root);
-    CHECK((id - MatrixXd::Identity(40, 40)).norm() <= 1e-9);
+    for (Whitening::Root kind : {Whitening::Root::Cholesky, Whitening::Root::Symmetric}) {
+        const Whitening w = Whitening::full(c, 0.05, kind);
+        CHECK((w.sigma() - sigma).norm() <= 1e-10 * sigma.norm());
+        CHECK(w.root() == kind);
+        const MatrixXd root = w.apply_sqrt(MatrixXd::Identity(40, 40));
+        if (kind == Whitening::Root::Symmetric)
+            CHECK((root - root.transpose()).norm() <= 1e-12 * root.norm());
+        else  // the lower Cholesky factor
+            CHECK(root.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().norm() == 0.0);
+        CHECK((root * root.transpose() - sigma).norm() <= 1e-10 * sigma.norm());
+        const MatrixXd id = w.apply_inv_sqrt(root);
+        CHECK((id - MatrixXd::Identity(40, 40)).norm() <= 1e-9);
+    }
+    // Not positive definite (an input that is always zero, no shrinkage): Cholesky cannot
+    // factor it, the clamped eigendecomposition takes over.
+    MatrixXd singular = c;
+    singular.row(7).setZero();
+    singular.col(7).setZero();
+    const Whitening fallback = Whitening::full(singular, 0.0);
+    CHECK(fallback.root() == Whitening::Root::Symmetric);
+    const MatrixXd froot = fallback.apply_sqrt(MatrixXd::Identity(40, 40));
+    CHECK((froot * froot.transpose() - singular).norm() <= 1e-6 * singular.norm());
+    const Whitening w = Whitening::full(c, 0.05);
     CHECK_THROWS_AS(Whitening::full(c, 1.5), Error);
     CHECK_THROWS_AS(fit_low_rank(MatrixXd::Ones(10, 40), w, 11, FitRoute::Exact), Error);
     CHECK_THROWS_AS(fit_low_rank(MatrixXd::Ones(10, 39), w, 2, FitRoute::Exact), Error);

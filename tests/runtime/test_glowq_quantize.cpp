@@ -61,8 +61,9 @@ struct Pipeline {
 
     QuantizedModel quantize(Method m, FitRoute route = FitRoute::Exact, uint64_t seed = 0, uint32_t rank = 8,
                             Base base = Base::Rtn, double budget = 0.0,
-                            BudgetMeasure measure = BudgetMeasure::Share) const {
+                            BudgetMeasure measure = BudgetMeasure::Share, uint32_t threads = 1) const {
         QuantizeOptions o;
+        o.threads = threads;
         o.base = base;
         o.budget = budget;
         o.budget_measure = measure;
@@ -139,6 +140,15 @@ TEST_CASE("same seed and calibration text give a byte-identical GlowQ file", "[g
         const auto a = p.bytes(p.quantize(Method::Glowq, route, 42), 42);
         const auto b = p.bytes(p.quantize(Method::Glowq, route, 42), 42);
         CHECK(a == b);
+    }
+    // Nor do threads: each module, root and group is computed alone (GPTQ and per-module
+    // groups sharing one whitening included).
+    for (uint32_t threads : {2u, 3u, 8u}) {
+        CAPTURE(threads);
+        CHECK(p.bytes(p.quantize(Method::Glowq, FitRoute::RandomizedSvd, 42, 8, Base::Rtn, 0.0, BudgetMeasure::Share,
+                                 threads), 42) == p.bytes(p.quantize(Method::Glowq, FitRoute::RandomizedSvd, 42), 42));
+        CHECK(p.bytes(p.quantize(Method::Qera, FitRoute::Exact, 0, 8, Base::Gptq, 0.0, BudgetMeasure::Share, threads)) ==
+              p.bytes(p.quantize(Method::Qera, FitRoute::Exact, 0, 8, Base::Gptq)));
     }
     // Recomputing the calibration statistics from the same text changes nothing either.
     Pipeline fresh;

@@ -127,7 +127,7 @@ LowRankFit fit_rsvd(const MatrixXd& e, const Whitening& w, uint32_t rank, const 
 
 }  // namespace
 
-Whitening Whitening::full(const MatrixXd& c, double alpha) {
+Whitening Whitening::full(const MatrixXd& c, double alpha, Root root) {
     check_alpha(alpha);
     if (c.rows() != c.cols() || c.rows() == 0)
         throw Error(ErrorKind::InvalidArgument, "second moment must be square and non-empty, got " +
@@ -138,11 +138,21 @@ Whitening Whitening::full(const MatrixXd& c, double alpha) {
     w.n_ = n;
     w.sigma_ = (1.0 - alpha) * c;
     w.sigma_.diagonal().array() += alpha * c.trace() / double(n);
+    w.root_ = root;
     return w;
 }
 
 void Whitening::compute_roots() const {
     if (roots_) return;
+    if (root_ == Root::Cholesky) {
+        Eigen::LLT<MatrixXd> llt(sigma_);
+        if (llt.info() == Eigen::Success) {
+            sqrt_ = llt.matrixL();
+            roots_ = true;
+            return;
+        }
+        root_ = Root::Symmetric;  // not positive definite
+    }
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(sigma_);
     if (es.info() != Eigen::Success) throw Error(ErrorKind::Internal, "eigendecomposition of the shrunk Σ failed");
     const VectorXd lambda = es.eigenvalues().array().max(kMinEigen);
@@ -171,9 +181,17 @@ Whitening Whitening::identity(Index n) {
     return w;
 }
 
+Whitening::Root Whitening::root() const {
+    if (kind_ == Kind::Full) compute_roots();
+    return root_;
+}
+
 MatrixXd Whitening::apply_sqrt(const MatrixXd& x) const {
     switch (kind_) {
-        case Kind::Full: compute_roots(); return x * sqrt_;
+        case Kind::Full:
+            compute_roots();
+            if (root_ == Root::Cholesky) return x * sqrt_.triangularView<Eigen::Lower>();
+            return x * sqrt_;
         case Kind::Diagonal: return x * diag_.asDiagonal();
         case Kind::Identity: break;
     }
@@ -182,7 +200,10 @@ MatrixXd Whitening::apply_sqrt(const MatrixXd& x) const {
 
 MatrixXd Whitening::apply_inv_sqrt(const MatrixXd& x) const {
     switch (kind_) {
-        case Kind::Full: compute_roots(); return x * inv_sqrt_;
+        case Kind::Full:
+            compute_roots();
+            if (root_ == Root::Cholesky) return sqrt_.triangularView<Eigen::Lower>().solve<Eigen::OnTheRight>(x);
+            return x * inv_sqrt_;
         case Kind::Diagonal: return x * diag_.cwiseInverse().asDiagonal();
         case Kind::Identity: break;
     }

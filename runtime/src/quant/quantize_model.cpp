@@ -1,6 +1,10 @@
 #include "glowq/quant/quantize_model.hpp"
 
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
@@ -55,6 +59,33 @@ Whitening whitening_for(Method method, const CalibrationStats* stats, uint32_t l
                                                     ", the model has " + std::to_string(dim));
     if (method == Method::L2qer) return Whitening::diagonal(s.mean_abs, alpha);
     return Whitening::full(s.second_moment, alpha);
+}
+
+// fn(i) for every i in [0, n) on up to `threads` threads (this one included); the first
+// exception any of them threw is rethrown once all have stopped.
+void parallel_for(size_t n, uint32_t threads, const std::function<void(size_t)>& fn) {
+    if (threads <= 1 || n <= 1) {
+        for (size_t i = 0; i < n; ++i) fn(i);
+        return;
+    }
+    std::atomic<size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto worker = [&] {
+        for (size_t i; (i = next++) < n;) {
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(failure_mutex);
+                if (!failure) failure = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < std::min<size_t>(threads, n); ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace
@@ -182,12 +213,15 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
         for (const auto& m : format::modules()) group_defs.push_back({m, {m}});
     }
 
+    const auto& modules = format::modules();
     for (uint32_t l = 0; l < n_layers; ++l) {
         const HostLayer& layer = w.layers[l];
-        std::map<std::string, MatrixXd> errors;
-        for (const auto& m : format::modules()) {
+        std::vector<ModuleQuant> quants(modules.size());
+        std::vector<MatrixXd> error_list(modules.size());
+        parallel_for(modules.size(), o.threads, [&](size_t i) {
+            const std::string& m = modules[i];
             const HostMatrix& wm = module_matrix(layer, m);
-            ModuleQuant mq;
+            ModuleQuant& mq = quants[i];
             if (o.base == Base::Gptq) {
                 const TapPoint point = module_input(m);
                 if (!stats || l >= stats->layers.size() ||
@@ -201,34 +235,50 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
             }
             if (has_correction(o.method)) {
                 const std::vector<float> wq = mq.q.dequantize();
-                MatrixXd e(wm.rows, wm.cols);
+                MatrixXd& e = error_list[i];
+                e.resize(wm.rows, wm.cols);
                 for (uint32_t r = 0; r < wm.rows; ++r)
                     for (uint32_t c = 0; c < wm.cols; ++c)
                         e(r, c) = double(wm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
-                errors[m] = std::move(e);
             }
-            qm.layers[l][m] = std::move(mq);
+        });
+        std::map<std::string, MatrixXd> errors;
+        for (size_t i = 0; i < modules.size(); ++i) {
+            qm.layers[l][modules[i]] = std::move(quants[i]);
+            if (has_correction(o.method)) errors[modules[i]] = std::move(error_list[i]);
         }
-        // One whitening per input point, shared by every group reading that input.
+        // One whitening per input point, shared by every group reading that input; their
+        // roots computed here, in parallel, before the fits read them.
         std::map<TapPoint, Whitening> whitenings;
         for (const auto& [gname, members] : group_defs) {
             const TapPoint point = module_input(members[0]);
-            const uint32_t cols = module_matrix(layer, members[0]).cols;
-            if (!whitenings.count(point)) whitenings[point] = whitening_for(o.method, stats, l, point, cols, o.alpha);
+            if (!whitenings.count(point))
+                whitenings[point] =
+                    whitening_for(o.method, stats, l, point, module_matrix(layer, members[0]).cols, o.alpha);
+        }
+        std::vector<Whitening*> to_root;
+        for (auto& [point, wh] : whitenings) to_root.push_back(&wh);
+        parallel_for(to_root.size(), o.threads, [&](size_t i) { to_root[i]->root(); });
 
+        std::vector<CorrectionGroup> fitted(group_defs.size());
+        std::vector<LowRankFit> fits(group_defs.size());
+        parallel_for(group_defs.size(), o.threads, [&](size_t gi) {
+            const auto& [gname, members] = group_defs[gi];
+            const TapPoint point = module_input(members[0]);
+            const uint32_t cols = module_matrix(layer, members[0]).cols;
             Eigen::Index rows = 0;
             double w_norm2 = 0.0;
             for (const auto& m : members) {
-                rows += errors[m].rows();
+                rows += errors.at(m).rows();
                 for (float v : module_matrix(layer, m).data) w_norm2 += double(v) * v;
             }
             MatrixXd e_cat(rows, cols);
             Eigen::Index at = 0;
             for (const auto& m : members) {
-                e_cat.middleRows(at, errors[m].rows()) = errors[m];
-                at += errors[m].rows();
+                e_cat.middleRows(at, errors.at(m).rows()) = errors.at(m);
+                at += errors.at(m).rows();
             }
-            CorrectionGroup g;
+            CorrectionGroup& g = fitted[gi];
             g.layer = l;
             g.name = gname;
             g.members = members;
@@ -241,19 +291,29 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
                                                             ") allows");
             RsvdOptions ro;
             ro.seed = group_seed(o.seed, l, gname);
-            const LowRankFit fit = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
+            const LowRankFit& fit = fits[gi] = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
             g.gsvd = fit.singular.sum();
             g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());
             g.error_energy = fit.energy;
             g.norm_error = w_norm2 > 0.0 ? e_cat.norm() / std::sqrt(w_norm2) : 0.0;
             g.b = to_fp16(fit.b, what + " (B)");
-            at = 0;
+            const Whitening& wh = whitenings.at(point);
+            g.whitening = wh.kind() == Whitening::Kind::Identity   ? "identity"
+                          : wh.kind() == Whitening::Kind::Diagonal ? "diagonal"
+                          : wh.root() == Whitening::Root::Cholesky ? "cholesky"
+                                                                   : "symmetric";
+        });
+        for (size_t gi = 0; gi < group_defs.size(); ++gi) {
+            CorrectionGroup& g = fitted[gi];
+            const std::string what = "correction of blk." + std::to_string(l) + "." + g.name;
+            Eigen::Index at = 0;
             const int32_t index = int32_t(qm.groups.size());
-            for (const auto& m : members) {
+            for (const auto& m : g.members) {
                 ModuleQuant& mq = qm.layers[l][m];
-                mq.a = to_fp16(fit.a.middleRows(at, errors[m].rows()), what + " (A of " + m + ")");
+                const Eigen::Index rows = Eigen::Index(mq.q.rows);
+                mq.a = to_fp16(fits[gi].a.middleRows(at, rows), what + " (A of " + m + ")");
                 mq.group = index;
-                at += errors[m].rows();
+                at += rows;
             }
             qm.groups.push_back(std::move(g));
         }

@@ -14,10 +14,17 @@ namespace glowq::quant {
 class Whitening {
 public:
     enum class Kind { Identity, Diagonal, Full };
+    // The square root S (S Sᵀ = Σ) of a full Σ. Any root gives the same fit: the objective
+    // || X S ||_F² = tr(X Σ Xᵀ) does not depend on it, and A, B follow from it (GLOWQ.md
+    // section 5). Cholesky: the lower factor L, about 1/25 of the work of Symmetric, the
+    // eigendecomposition (27 minutes on one core for the 11008-wide input of a 7B
+    // down_proj, issue 16), which stays for a Σ that is not positive definite (α = 0
+    // with fewer calibration tokens than inputs), with eigenvalues clamped ≥ 1e-8.
+    enum class Root { Cholesky, Symmetric };
 
-    // Σ = (1-α) C + α tr(C)/n I, eigendecomposed in fp64, eigenvalues clamped ≥ 1e-8.
+    // Σ = (1-α) C + α tr(C)/n I, in fp64; its root is computed on first use.
     // Throws Error(InvalidArgument) for a non-square C or α outside [0, 1].
-    static Whitening full(const Eigen::MatrixXd& second_moment, double alpha);
+    static Whitening full(const Eigen::MatrixXd& second_moment, double alpha, Root root = Root::Cholesky);
     // Σ = diag(s)² shrunk the same way (towards mean(s²)) so that tiny s_j cannot blow
     // up Σ^{-1/2} in fp16; s_j is the mean |x_j|.
     static Whitening diagonal(const Eigen::VectorXd& mean_abs, double alpha);
@@ -33,6 +40,9 @@ public:
     Eigen::MatrixXd apply_sigma(const Eigen::MatrixXd& x) const;
     // Σ itself, n x n (for tests and objective measurements).
     Eigen::MatrixXd sigma() const;
+    // The root a full Σ got (Symmetric where Cholesky was asked for but Σ is not positive
+    // definite); computes it if needed.
+    Root root() const;
 
 private:
     void compute_roots() const;
@@ -40,7 +50,8 @@ private:
     Kind kind_ = Kind::Identity;
     Eigen::Index n_ = 0;
     Eigen::MatrixXd sigma_;                            // Full: the shrunk Σ
-    mutable Eigen::MatrixXd sqrt_, inv_sqrt_;          // Full, on first use
+    mutable Root root_ = Root::Cholesky;               // Full: asked for, then the one used
+    mutable Eigen::MatrixXd sqrt_, inv_sqrt_;          // Full, on first use (Cholesky: L in sqrt_)
     mutable bool roots_ = false;
     Eigen::VectorXd diag_;                             // Diagonal: s (shrunk), so Σ^{1/2} = diag(s)
 };

@@ -57,6 +57,9 @@ struct QuantizeOptions {
     // under budget_measure (rank_budget.hpp); 0: every group at `rank`.
     double budget = 0.0;
     BudgetMeasure budget_measure = BudgetMeasure::Share;
+    // Threads for the modules' quantization, Σ's roots and the group fits of a layer (the
+    // result does not depend on it: each piece is computed alone, from its own seed).
+    uint32_t threads = 1;
 };
 
 // Whether quantize_model needs calibration statistics for these options.
@@ -74,6 +77,7 @@ struct CorrectionGroup {
     double norm_error = 0.0;           // ||E_g||_F / ||W_g||_F over the stacked group
     std::vector<double> singular;      // the leading singular values of E_g Σ^{1/2} (fit rank)
     double error_energy = 0.0;         // ||E_g Σ^{1/2}||_F²: the whitened error before correction
+    std::string whitening;             // how its input was whitened: cholesky, symmetric, diagonal, identity
     bool restored = true;              // false: the file carries no correction for it
 
     std::string unit_name() const { return "blk." + std::to_string(layer) + "." + name; }
