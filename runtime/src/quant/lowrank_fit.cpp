@@ -100,28 +100,30 @@ LowRankFit fit_exact(const MatrixXd& e, const Whitening& w, uint32_t rank) {
     return f;
 }
 
+// The reference implementation reduces E = Q R by a Householder QR first and runs the
+// randomized SVD on R Σ^{1/2}. Running it on X = E Σ^{1/2} itself is the same algorithm
+// (X = Q (R Σ^{1/2}): the same draws give Q times the same subspaces) without the QR and
+// its explicit Q, about 4 M n² of the slowest flops: on a 7B layer's gate/up group (22016 x
+// 4096) those were most of a 6-minute fit (docs/quantize-scale.md). X costs M n² in a
+// triangular product and gives the energy directly.
 LowRankFit fit_rsvd(const MatrixXd& e, const Whitening& w, uint32_t rank, const RsvdOptions& o) {
     const Index m = e.rows(), n = e.cols(), k = std::min(m, n);
-    // QR-reduce E so that the randomized SVD works on k x n instead of M x n.
-    Eigen::HouseholderQR<MatrixXd> qr(e);
-    const MatrixXd qe = qr.householderQ() * MatrixXd::Identity(m, k);
-    const MatrixXd re = qr.matrixQR().topRows(k).triangularView<Eigen::Upper>();
-    const MatrixXd mc = w.apply_sqrt(re);  // k x n
+    const MatrixXd x = w.apply_sqrt(e);  // M x n
 
     const Index l = std::min<Index>(Index(rank) + Index(o.oversampling), k);
-    MatrixXd q = orthonormalize(mc * seeded_gaussian(n, l, o.seed));
+    MatrixXd q = orthonormalize(x * seeded_gaussian(n, l, o.seed));
     for (uint32_t i = 0; i < o.power_iterations; ++i) {
-        const MatrixXd z = orthonormalize(mc.transpose() * q);
-        q = orthonormalize(mc * z);
+        const MatrixXd z = orthonormalize(x.transpose() * q);
+        q = orthonormalize(x * z);
     }
-    const MatrixXd small = q.transpose() * mc;  // l x n
+    const MatrixXd small = q.transpose() * x;  // l x n
     Eigen::JacobiSVD<MatrixXd> svd(small, Eigen::ComputeThinU | Eigen::ComputeThinV);
     Triplets t;
     t.s = svd.singularValues().head(rank);
-    t.u = qe * (q * svd.matrixU().leftCols(rank));
+    t.u = q * svd.matrixU().leftCols(rank);
     t.v = svd.matrixV().leftCols(rank);
     LowRankFit f = factors(t, w);
-    f.energy = mc.squaredNorm();  // E = Q R with orthonormal Q: ||R Σ^{1/2}|| = ||E Σ^{1/2}||
+    f.energy = x.squaredNorm();
     return f;
 }
 
@@ -145,12 +147,13 @@ Whitening Whitening::full(const MatrixXd& c, double alpha, Root root) {
 void Whitening::compute_roots() const {
     if (roots_) return;
     if (root_ == Root::Cholesky) {
-        Eigen::LLT<MatrixXd> llt(sigma_);
+        sqrt_ = sigma_;  // factored in place: one n x n matrix more, not two
+        Eigen::LLT<Eigen::Ref<MatrixXd>> llt(sqrt_);
         if (llt.info() == Eigen::Success) {
-            sqrt_ = llt.matrixL();
             roots_ = true;
             return;
         }
+        sqrt_ = MatrixXd();
         root_ = Root::Symmetric;  // not positive definite
     }
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(sigma_);

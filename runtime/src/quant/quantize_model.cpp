@@ -272,11 +272,20 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
                 rows += errors.at(m).rows();
                 for (float v : module_matrix(layer, m).data) w_norm2 += double(v) * v;
             }
-            MatrixXd e_cat(rows, cols);
-            Eigen::Index at = 0;
-            for (const auto& m : members) {
-                e_cat.middleRows(at, errors.at(m).rows()) = errors.at(m);
-                at += errors.at(m).rows();
+            // Each module is in one group: its error moves into the group's and is freed (the
+            // other groups only read their own members' entries).
+            MatrixXd e_cat;
+            if (members.size() == 1) {
+                e_cat = std::move(errors.at(members[0]));
+            } else {
+                e_cat.resize(rows, cols);
+                Eigen::Index at = 0;
+                for (const auto& m : members) {
+                    MatrixXd& e = errors.at(m);
+                    e_cat.middleRows(at, e.rows()) = e;
+                    at += e.rows();
+                    e = MatrixXd();
+                }
             }
             CorrectionGroup& g = fitted[gi];
             g.layer = l;

@@ -57,8 +57,9 @@ private:
 };
 
 // Exact: the symmetric eigendecomposition (fp64) of the smaller Gram matrix of E Σ^{1/2}:
-// Σ^{1/2} Eᵀ E Σ^{1/2} (n x n) for a tall E, E Σ Eᵀ (M x M) for a wide one, deterministic. RandomizedSvd: the reference implementation's QR-reduced
-// randomized SVD, seeded, with re-orthonormalized power iterations.
+// Σ^{1/2} Eᵀ E Σ^{1/2} (n x n) for a tall E, E Σ Eᵀ (M x M) for a wide one, deterministic.
+// RandomizedSvd: the reference implementation's randomized SVD (seeded, re-orthonormalized
+// power iterations) on E Σ^{1/2} directly, where it first QR-reduces E: the same subspaces.
 enum class FitRoute { Exact, RandomizedSvd };
 
 struct RsvdOptions {
