@@ -132,6 +132,12 @@ TEST_CASE("the exact route and the randomized SVD route agree", "[glowq]") {
             const LowRankFit ex = fit_low_rank(e, full, r, FitRoute::Exact);
             const LowRankFit rs = fit_low_rank(e, full, r, FitRoute::RandomizedSvd, {10, 2, 7});
             for (Eigen::Index i = 0; i < Eigen::Index(r); ++i) CHECK(rs.singular(i) == Approx(ex.singular(i)).epsilon(1e-6));
+            CHECK(rs.energy == Approx(ex.energy).epsilon(1e-10));
+            // Without the energy: the same factors, energy 0.
+            const LowRankFit rs_ne = fit_low_rank(e, full, r, FitRoute::RandomizedSvd, {10, 2, 7, false});
+            CHECK(rs_ne.energy == 0.0);
+            CHECK(rs_ne.a == rs.a);
+            CHECK(rs_ne.b == rs.b);
             // Two power iterations resolve the subspace to about (s_{r+p}/s_r)^5: the
             // product differs slightly, the objective it reaches hardly at all.
             const MatrixXd ab_ex = ex.a * ex.b, ab_rs = rs.a * rs.b;

@@ -101,29 +101,31 @@ LowRankFit fit_exact(const MatrixXd& e, const Whitening& w, uint32_t rank) {
 }
 
 // The reference implementation reduces E = Q R by a Householder QR first and runs the
-// randomized SVD on R Σ^{1/2}. Running it on X = E Σ^{1/2} itself is the same algorithm
-// (X = Q (R Σ^{1/2}): the same draws give Q times the same subspaces) without the QR and
-// its explicit Q, about 4 M n² of the slowest flops: on a 7B layer's gate/up group (22016 x
-// 4096) those were most of a 6-minute fit (docs/quantize-scale.md). X costs M n² in a
-// triangular product and gives the energy directly.
+// randomized SVD on R Σ^{1/2}. Running it on X = E Σ^{1/2} is the same algorithm (X = Q
+// (R Σ^{1/2}): the same draws give Q times the same subspaces), and X is never formed: it
+// is only multiplied by thin matrices, X Y = E (S Y) and Zᵀ X = (Zᵀ E) S, so a fit costs
+// O(M n l + n² l) instead of the QR's and its explicit Q's 4 M n², most of a 6-minute fit
+// of a 7B layer's gate/up group (22016 x 4096; docs/quantize-scale.md). Only the energy
+// ||X||_F² needs X (M n²), hence o.energy.
 LowRankFit fit_rsvd(const MatrixXd& e, const Whitening& w, uint32_t rank, const RsvdOptions& o) {
     const Index m = e.rows(), n = e.cols(), k = std::min(m, n);
-    const MatrixXd x = w.apply_sqrt(e);  // M x n
+    auto x_times = [&](const MatrixXd& y) -> MatrixXd { return e * w.apply_sqrt_t(y.transpose()).transpose(); };
+    auto t_times_x = [&](const MatrixXd& z) -> MatrixXd { return w.apply_sqrt(z.transpose() * e); };  // zᵀ X
 
     const Index l = std::min<Index>(Index(rank) + Index(o.oversampling), k);
-    MatrixXd q = orthonormalize(x * seeded_gaussian(n, l, o.seed));
+    MatrixXd q = orthonormalize(x_times(seeded_gaussian(n, l, o.seed)));
     for (uint32_t i = 0; i < o.power_iterations; ++i) {
-        const MatrixXd z = orthonormalize(x.transpose() * q);
-        q = orthonormalize(x * z);
+        const MatrixXd z = orthonormalize(t_times_x(q).transpose());
+        q = orthonormalize(x_times(z));
     }
-    const MatrixXd small = q.transpose() * x;  // l x n
+    const MatrixXd small = t_times_x(q);  // l x n
     Eigen::JacobiSVD<MatrixXd> svd(small, Eigen::ComputeThinU | Eigen::ComputeThinV);
     Triplets t;
     t.s = svd.singularValues().head(rank);
     t.u = q * svd.matrixU().leftCols(rank);
     t.v = svd.matrixV().leftCols(rank);
     LowRankFit f = factors(t, w);
-    f.energy = x.squaredNorm();
+    f.energy = o.energy ? w.apply_sqrt(e).squaredNorm() : 0.0;
     return f;
 }
 
@@ -195,6 +197,18 @@ MatrixXd Whitening::apply_sqrt(const MatrixXd& x) const {
             compute_roots();
             if (root_ == Root::Cholesky) return x * sqrt_.triangularView<Eigen::Lower>();
             return x * sqrt_;
+        case Kind::Diagonal: return x * diag_.asDiagonal();
+        case Kind::Identity: break;
+    }
+    return x;
+}
+
+MatrixXd Whitening::apply_sqrt_t(const MatrixXd& x) const {
+    switch (kind_) {
+        case Kind::Full:
+            compute_roots();
+            if (root_ == Root::Cholesky) return x * sqrt_.triangularView<Eigen::Lower>().transpose();
+            return x * sqrt_;  // symmetric
         case Kind::Diagonal: return x * diag_.asDiagonal();
         case Kind::Identity: break;
     }

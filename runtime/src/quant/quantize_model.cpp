@@ -300,6 +300,7 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
                                                             ") allows");
             RsvdOptions ro;
             ro.seed = group_seed(o.seed, l, gname);
+            ro.energy = o.budget > 0.0;  // only the budget weighs by it
             const LowRankFit& fit = fits[gi] = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
             g.gsvd = fit.singular.sum();
             g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());

@@ -36,6 +36,7 @@ public:
     // computed on first use: the exact fit of a wide error needs Σ only, which saves the
     // largest eigendecomposition of a layer (ffn_down's input).
     Eigen::MatrixXd apply_sqrt(const Eigen::MatrixXd& x) const;
+    Eigen::MatrixXd apply_sqrt_t(const Eigen::MatrixXd& x) const;  // X (Σ^{1/2})ᵀ
     Eigen::MatrixXd apply_inv_sqrt(const Eigen::MatrixXd& x) const;
     Eigen::MatrixXd apply_sigma(const Eigen::MatrixXd& x) const;
     // Σ itself, n x n (for tests and objective measurements).
@@ -66,13 +67,14 @@ struct RsvdOptions {
     uint32_t oversampling = 10;
     uint32_t power_iterations = 2;
     uint64_t seed = 0;
+    bool energy = true;  // false: LowRankFit::energy is 0, which saves the fit's one M n² product
 };
 
 struct LowRankFit {
     Eigen::MatrixXd a;         // M x r
     Eigen::MatrixXd b;         // r x n
     Eigen::VectorXd singular;  // the r leading singular values of E Σ^{1/2}, descending
-    double energy = 0.0;       // ||E Σ^{1/2}||_F², the sum of all squared singular values
+    double energy = 0.0;       // ||E Σ^{1/2}||_F², the sum of all squared singular values (see RsvdOptions)
 };
 
 // Throws Error(InvalidArgument) when rank is 0 or exceeds min(M, n), or the whitening's

@@ -77,6 +77,7 @@ struct CorrectionGroup {
     double norm_error = 0.0;           // ||E_g||_F / ||W_g||_F over the stacked group
     std::vector<double> singular;      // the leading singular values of E_g Σ^{1/2} (fit rank)
     double error_energy = 0.0;         // ||E_g Σ^{1/2}||_F²: the whitened error before correction
+                                       // (0 from the randomized route without a budget)
     std::string whitening;             // how its input was whitened: cholesky, symmetric, diagonal, identity
     bool restored = true;              // false: the file carries no correction for it
 
