@@ -231,11 +231,16 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         const auto t = Clock::now();
         const std::string stats_path = args.get("--stats");
         if (!stats_path.empty() && std::ifstream(stats_path).good()) {
-            auto cached = std::make_unique<CalibrationStats>(CalibrationStats::load(stats_path));
-            if (cached->text_sha256 == prov.text_sha256 && cached->tokens == used && cached->window == window &&
-                cached->layers.size() == weights->layers.size())
+            std::unique_ptr<CalibrationStats> cached;
+            try {
+                cached = std::make_unique<CalibrationStats>(CalibrationStats::load(stats_path));
+            } catch (const Error& e) {  // damaged: never trusted, recomputed and replaced
+                std::fprintf(stderr, "quantize: %s; recomputing\n", e.what());
+            }
+            if (cached && cached->text_sha256 == prov.text_sha256 && cached->tokens == used &&
+                cached->window == window && cached->layers.size() == weights->layers.size())
                 stats = std::move(cached);
-            else if (show)
+            else if (cached && show)
                 std::fprintf(stderr, "quantize: %s was computed from other calibration settings; recomputing\n",
                              stats_path.c_str());
         }

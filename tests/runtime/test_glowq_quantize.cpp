@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 
@@ -131,6 +134,29 @@ TEST_CASE("calibration accumulates the second moment of every group input", "[gl
     CHECK(back.text_sha256 == p.stats.text_sha256);
     CHECK(back.layers[1][3].second_moment == p.stats.layers[1][3].second_moment);
     CHECK(back.layers[0][2].mean_abs == p.stats.layers[0][2].mean_abs);
+    // Saving again replaces the file whole and leaves no temporary beside it.
+    p.stats.save(path);
+    CHECK(CalibrationStats::load(path).layers[1][3].second_moment == p.stats.layers[1][3].second_moment);
+    // Truncated anywhere, or a header claiming a huge input: refused with an error before
+    // any allocation of that size.
+    std::vector<char> bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string bad = glowq_test::temp_path("stats-bad.bin");
+    for (size_t cut : {size_t(0), size_t(5), size_t(60), bytes.size() / 3, bytes.size() - 1}) {
+        CAPTURE(cut);
+        std::ofstream(bad, std::ios::binary).write(bytes.data(), std::streamsize(cut));
+        CHECK_THROWS_AS(CalibrationStats::load(bad), Error);
+    }
+    const size_t first_dim = 8 + 8 + 4 + 8 + p.stats.text_sha256.size() + 4;  // magic, tokens, window, sha, layers
+    std::vector<char> huge = bytes;
+    const uint32_t n = 65536;
+    std::memcpy(huge.data() + first_dim, &n, 4);
+    std::ofstream(bad, std::ios::binary).write(huge.data(), std::streamsize(huge.size()));
+    CHECK_THROWS_WITH(CalibrationStats::load(bad), Catch::Contains("truncated"));
+    std::remove(bad.c_str());
     std::remove(path.c_str());
 }
 

@@ -1,5 +1,11 @@
 #include "glowq/quant/calibration.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -78,7 +84,8 @@ namespace {
 
 constexpr char kMagic[8] = {'G', 'Q', 'C', 'A', 'L', 'I', 'B', '1'};
 
-template <typename T> void put(std::ofstream& f, const T& v) { f.write(reinterpret_cast<const char*>(&v), sizeof v); }
+template <typename T> void put(std::FILE* f, bool& ok, const T& v) { ok = ok && std::fwrite(&v, sizeof v, 1, f) == 1; }
+void put_bytes(std::FILE* f, bool& ok, const void* p, size_t n) { ok = ok && (n == 0 || std::fwrite(p, 1, n, f) == n); }
 template <typename T> T take(std::ifstream& f, const std::string& path) {
     T v;
     if (!f.read(reinterpret_cast<char*>(&v), sizeof v)) throw Error(ErrorKind::Io, path + ": truncated calibration statistics");
@@ -87,29 +94,43 @@ template <typename T> T take(std::ifstream& f, const std::string& path) {
 
 }  // namespace
 
+// Written beside the target, flushed to disk, then renamed over it: a run killed while
+// saving (statistics of a 7B model take many minutes to gather) leaves the old file or
+// the new one, never a torn one.
 void CalibrationStats::save(const std::string& path) const {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(ErrorKind::Io, "cannot write " + path);
-    f.write(kMagic, sizeof kMagic);
-    put(f, tokens);
-    put(f, window);
-    put(f, uint64_t(text_sha256.size()));
-    f.write(text_sha256.data(), std::streamsize(text_sha256.size()));
-    put(f, uint32_t(layers.size()));
+    static std::atomic<uint64_t> serial{0};
+    const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(serial++);
+    std::FILE* f = std::fopen(tmp.c_str(), "wbx");
+    if (!f) throw Error(ErrorKind::Io, "cannot write " + path + ": cannot create " + tmp + ": " + std::strerror(errno));
+    bool ok = true;
+    put_bytes(f, ok, kMagic, sizeof kMagic);
+    put(f, ok, tokens);
+    put(f, ok, window);
+    put(f, ok, uint64_t(text_sha256.size()));
+    put_bytes(f, ok, text_sha256.data(), text_sha256.size());
+    put(f, ok, uint32_t(layers.size()));
     for (const auto& layer : layers)
         for (const InputStats& st : layer) {
-            put(f, uint32_t(st.second_moment.rows()));
-            put(f, st.count);
-            f.write(reinterpret_cast<const char*>(st.second_moment.data()),
-                    std::streamsize(st.second_moment.size() * sizeof(double)));
-            f.write(reinterpret_cast<const char*>(st.mean_abs.data()), std::streamsize(st.mean_abs.size() * sizeof(double)));
+            put(f, ok, uint32_t(st.second_moment.rows()));
+            put(f, ok, st.count);
+            put_bytes(f, ok, st.second_moment.data(), size_t(st.second_moment.size()) * sizeof(double));
+            put_bytes(f, ok, st.mean_abs.data(), size_t(st.mean_abs.size()) * sizeof(double));
         }
-    if (!f) throw Error(ErrorKind::Io, "error writing " + path);
+    ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+    const int err = errno;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int e = ok ? errno : err;
+        std::remove(tmp.c_str());
+        throw Error(ErrorKind::Io, "error writing " + path + ": " + std::strerror(e));
+    }
 }
 
 CalibrationStats CalibrationStats::load(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) throw Error(ErrorKind::Io, "cannot read " + path);
+    const uint64_t size = uint64_t(f.tellg());
+    f.seekg(0);
     char magic[8];
     if (!f.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
         throw Error(ErrorKind::Io, path + ": not a glowq calibration statistics file");
@@ -127,6 +148,12 @@ CalibrationStats CalibrationStats::load(const std::string& path) {
         for (InputStats& st : layer) {
             const uint32_t n = take<uint32_t>(f, path);
             if (n == 0 || n > 65536) throw Error(ErrorKind::Io, path + ": malformed calibration statistics");
+            // A damaged or hostile size is refused before it is allocated: never more than
+            // the file holds.
+            const uint64_t need = (uint64_t(n) * n + n) * sizeof(double) + sizeof(uint64_t);
+            if (need > size - std::min<uint64_t>(size, uint64_t(f.tellg())))
+                throw Error(ErrorKind::Io, path + ": truncated calibration statistics (an input of " +
+                                               std::to_string(n) + " needs " + std::to_string(need) + " bytes more)");
             st.count = take<uint64_t>(f, path);
             st.second_moment.resize(n, n);
             st.mean_abs.resize(n);
