@@ -191,29 +191,22 @@ Whitening::Root Whitening::root() const {
     return root_;
 }
 
-MatrixXd Whitening::apply_sqrt(const MatrixXd& x) const {
+// X S, or X Sᵀ (transposed): they differ only for the Cholesky factor.
+MatrixXd Whitening::times_root(const MatrixXd& x, bool transposed) const {
     switch (kind_) {
         case Kind::Full:
             compute_roots();
-            if (root_ == Root::Cholesky) return x * sqrt_.triangularView<Eigen::Lower>();
-            return x * sqrt_;
+            if (root_ != Root::Cholesky) return x * sqrt_;  // symmetric
+            if (transposed) return x * sqrt_.triangularView<Eigen::Lower>().transpose();
+            return x * sqrt_.triangularView<Eigen::Lower>();
         case Kind::Diagonal: return x * diag_.asDiagonal();
         case Kind::Identity: break;
     }
     return x;
 }
 
-MatrixXd Whitening::apply_sqrt_t(const MatrixXd& x) const {
-    switch (kind_) {
-        case Kind::Full:
-            compute_roots();
-            if (root_ == Root::Cholesky) return x * sqrt_.triangularView<Eigen::Lower>().transpose();
-            return x * sqrt_;  // symmetric
-        case Kind::Diagonal: return x * diag_.asDiagonal();
-        case Kind::Identity: break;
-    }
-    return x;
-}
+MatrixXd Whitening::apply_sqrt(const MatrixXd& x) const { return times_root(x, false); }
+MatrixXd Whitening::apply_sqrt_t(const MatrixXd& x) const { return times_root(x, true); }
 
 MatrixXd Whitening::apply_inv_sqrt(const MatrixXd& x) const {
     switch (kind_) {

@@ -47,6 +47,7 @@ public:
 
 private:
     void compute_roots() const;
+    Eigen::MatrixXd times_root(const Eigen::MatrixXd& x, bool transposed) const;
 
     Kind kind_ = Kind::Identity;
     Eigen::Index n_ = 0;
