@@ -94,7 +94,7 @@ float norm_scale(uint t, float ss_lane) {
 // on 16 bytes. B is a few rows: with W's rows per subgroup and team (up to 8 x 2) it took
 // 4 workgroups for rank 64, whose lanes each walked 8 rows word by word, and the Llama-3-8B
 // gate/up dispatch 20 us more than without B on an H200 (docs/bench/nvidia-h200.md); now
-// 4 us. First, so they start while W's workgroups stream. (The same path alone, for o's
+// about 5. First, so they start while W's workgroups stream. (The same path alone, for o's
 // and down's B, was slower than the Lanes kernel's wide workgroup per row: 16 workgroups
 // for 64 rows, each lane walking a 14336-wide row.)
 layout(std430, binding = 3) readonly buffer BRows { uint b_words[]; };

@@ -34,7 +34,8 @@ layout(push_constant) uniform Push { GQ_PUSH_ROPE_KV } p;
 #ifdef HEADS
 #error "LR_COOP is for adjacent pairs"
 #endif
-const uint PAIRS = (WG + 3) / 4;  // WG / 4 (rounded up: the default size of 1 must give an array)
+// rounded up: the default size of 1 must still give an array
+const uint PAIRS = (WG + GQ_LR_COOP_SHARE - 1) / GQ_LR_COOP_SHARE;
 #define LR_SLOTS (4 * PAIRS)
 uint lr_slot_row(uint slot) {
     const uint q_dim = p.n_heads * p.head_dim, kv_dim = p.n_kv * p.head_dim;

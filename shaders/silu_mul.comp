@@ -10,7 +10,7 @@
 #include "half.glsl"
 #include "int4_layout.h"
 
-layout(local_size_x = 64) in;
+layout(local_size_x = GQ_SILU_MUL_WORKGROUP) in;
 layout(std430, binding = 0) readonly buffer GateUp { float gu[]; };
 layout(std430, binding = 1) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform Push { GQ_PUSH_SILU_MUL } p;
@@ -18,7 +18,7 @@ layout(push_constant) uniform Push { GQ_PUSH_SILU_MUL } p;
 // LR_COOP (GPUs): a quarter of the columns per workgroup, its 64 lanes computing the
 // corrections of their gate and up rows together (lowrank_input.glsl).
 #ifdef LR_COOP
-const uint COLS = gl_WorkGroupSize.x / 4;
+const uint COLS = gl_WorkGroupSize.x / GQ_LR_COOP_SHARE;
 #define LR_SLOTS (2 * COLS)
 uint lr_slot_row(uint slot) {  // the gate rows of the workgroup's columns, then their up rows
     const uint col = min(gl_WorkGroupID.x * COLS + slot % COLS, p.n_ff - 1);

@@ -62,6 +62,12 @@
 /* silu_mul: n_ff columns of gate, then of up, per token; gelu: GELU (tanh form) instead
  * of SiLU. */
 #define GQ_PUSH_SILU_MUL uint n_ff; GQ_LOWRANK_INPUT uint gelu;
+#define GQ_SILU_MUL_WORKGROUP 64u
+
+/* The cooperative low-rank input (LR_COOP variants of rope_kv and silu_mul): a workgroup
+ * holds 1/GQ_LR_COOP_SHARE of its size in pairs or columns, and its lanes compute their
+ * rows' corrections together first (lowrank_input.glsl). */
+#define GQ_LR_COOP_SHARE 4u
 
 /* copy_bandwidth: uvec4 elements. */
 #define GQ_PUSH_COPY uint count;

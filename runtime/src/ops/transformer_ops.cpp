@@ -88,7 +88,7 @@ static bool lowrank_cooperative(const vk::Context& ctx, const LowrankInput& lr, 
 // Workgroup of the cooperative consumers: a quarter of it holds pairs or columns, so 64
 // lanes make many workgroups (the wide row-kernel workgroup left a Llama-3-8B RoPE with
 // A R on three of an H200's 132 multiprocessors).
-constexpr uint32_t kLowrankCoopWorkgroup = 64;
+constexpr uint32_t kLowrankCoopWorkgroup = GQ_SILU_MUL_WORKGROUP;  // the same for RoPE
 
 Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
                  const AttentionShape& s, uint32_t n_tokens, const LowrankInput* lr, const QkvSections* sections) {
@@ -129,7 +129,7 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
     const bool coop = lr && lowrank_cooperative(ctx, *lr, !heads);
     const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads")
                              : (lr ? (coop ? "rope_kv_lr_coop" : "rope_kv_lr") : "rope_kv");
-    const uint32_t group_wg = coop ? kLowrankCoopWorkgroup : wg, pairs = coop ? group_wg / 4 : group_wg;
+    const uint32_t group_wg = coop ? kLowrankCoopWorkgroup : wg, pairs = coop ? group_wg / GQ_LR_COOP_SHARE : group_wg;
     d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {group_wg}});
     d.push_constants(push);
     d.groups[0] = heads ? s.n_heads + s.n_kv : ((s.n_heads + s.n_kv) * s.head_dim / 2 + pairs - 1) / pairs;
@@ -182,7 +182,7 @@ Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer&
     const char* name = lr ? (coop ? "silu_mul_lr_coop" : "silu_mul_lr") : "silu_mul";
     d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {}});
     d.push_constants(push);
-    const uint32_t cols = coop ? kLowrankCoopWorkgroup / 4 : 64;  // silu_mul.comp's workgroup is 64
+    const uint32_t cols = GQ_SILU_MUL_WORKGROUP / (coop ? GQ_LR_COOP_SHARE : 1);
     d.groups[0] = (n_ff + cols - 1) / cols;
     d.groups[1] = n_tokens;
     return d;
