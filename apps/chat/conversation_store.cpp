@@ -1,7 +1,5 @@
 #include "conversation_store.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+
+#include "glowq/loader/atomic_file.hpp"
 
 namespace glowq::chat_app {
 
@@ -95,15 +95,10 @@ std::vector<Conversation> ConversationStore::load_all(std::vector<std::string>& 
 
 void ConversationStore::save(const Conversation& c) const {
     const std::string path = dir_ + "/" + c.id + ".json";
-    const std::string tmp = path + ".tmp";
-    const std::string text = to_json(c);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error(path + ": cannot write the conversation");
-    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot write the conversation");
+    try {
+        write_file_atomic(path, to_json(c));
+    } catch (const std::exception& e) {
+        throw std::runtime_error(path + ": cannot write the conversation (" + e.what() + ")");
     }
 }
 

@@ -23,6 +23,7 @@
 #include <stb/stb_image_write.h>
 
 #include "app.hpp"
+#include "glowq/loader/atomic_file.hpp"
 #include "vk_window.hpp"
 
 using namespace glowq;
@@ -255,7 +256,7 @@ int main(int argc, char** argv) {
                         for (const Message& m : app.current().messages)
                             t["messages"].push_back({{"role", m.role}, {"content", m.content}, {"ttfb_ms", m.ttfb_ms},
                                                      {"tokens_per_s", m.tokens_per_s}, {"tokens", m.tokens}});
-                        std::ofstream(opt.transcript) << t.dump(2) << "\n";
+                        glowq::write_file_atomic(opt.transcript, t.dump(2) + "\n");
                     }
                     if (opt.exit_when_done) done = true;
                     script.clear();

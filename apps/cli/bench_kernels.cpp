@@ -3,6 +3,7 @@
 // as a fraction of the copy bandwidth measured in the same run.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "commands.hpp"
 #include "model_options.hpp"
 #include "glowq/int4_matrix.hpp"
+#include "glowq/loader/atomic_file.hpp"
 #include "glowq/ops/matmul.hpp"
 #include "glowq/vk/context.hpp"
 #include "glowq/vk/graph.hpp"
@@ -83,6 +85,35 @@ std::vector<GemvVariant> parse_variants(const std::string& list) {
     return out;
 }
 
+std::vector<uint32_t> parse_counts(const std::string& list, const char* option, uint32_t max) {
+    std::vector<uint32_t> out;
+    std::string item;
+    std::istringstream in(list);
+    while (std::getline(in, item, ',')) {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(item.c_str(), &end, 10);
+        if (item.empty() || *end || v > max)
+            throw Error(ErrorKind::InvalidArgument, std::string(option) + ": '" + item + "' is not a count from 0 to " +
+                                                        std::to_string(max));
+        if (v) out.push_back(uint32_t(v));
+    }
+    return out;
+}
+
+// GEMM tiles: "auto" (0) or 16, 32, 64 tokens per tile.
+std::vector<uint32_t> parse_tiles(const std::string& list) {
+    std::vector<uint32_t> out;
+    std::string item;
+    std::istringstream in(list);
+    while (std::getline(in, item, ',')) {
+        if (item == "auto") out.push_back(0);
+        else if (item == "16" || item == "32" || item == "64") out.push_back(uint32_t(std::stoul(item)));
+        else throw Error(ErrorKind::InvalidArgument, "--gemm-tiles: '" + item + "' is not auto, 16, 32 or 64");
+    }
+    if (out.empty()) throw Error(ErrorKind::InvalidArgument, "--gemm-tiles is empty");
+    return out;
+}
+
 struct Row {
     BenchShape shape;
     std::string kernel;
@@ -97,7 +128,7 @@ struct Row {
 int bench_kernels(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet"},
               {"--device", "--models", "--reps", "--warmup", "--gemm-tokens", "--gemv-tokens", "--group-size", "--json",
-               "--copy-mib", "--gemv-variants", "--rotate-mib"});
+               "--copy-mib", "--gemv-variants", "--rotate-mib", "--gemm-tiles"});
     if (args.has("--help") || args.has("-h")) {
         std::printf(
             "usage: glowq bench kernels [options]\n\n"
@@ -111,7 +142,9 @@ int bench_kernels(const std::vector<std::string>& argv) {
             "  --reps N           timed repetitions (default 10)\n"
             "  --warmup N         untimed repetitions first (default 2)\n"
             "  --gemv-tokens T    tokens for the GEMV (default 1)\n"
-            "  --gemm-tokens T    tokens for the GEMM, 0 to skip it (default 64)\n"
+            "  --gemm-tokens L    token counts for the GEMM, comma-separated, 0 to skip it (default 64)\n"
+            "  --gemm-tiles L     GEMM tiles to time: auto (the model's choice), 16, 32, 64 tokens\n"
+            "                     per tile, comma-separated (default auto)\n"
             "  --group-size G     int4 group size 32, 64 or 128 (default 128)\n"
             "  --copy-mib M       copy-bandwidth buffer size (default 64; use more than the GPU's cache)\n"
             "  --rotate-mib M     cycle through copies of each matrix totalling at least M MiB so\n"
@@ -126,7 +159,8 @@ int bench_kernels(const std::vector<std::string>& argv) {
     const int reps = int(args.get_int("--reps", 10, 1, 100000));
     const int warmup = int(args.get_int("--warmup", 2, 0, 1000));
     const uint32_t gemv_tokens = uint32_t(args.get_int("--gemv-tokens", 1, 1, 8));
-    const uint32_t gemm_tokens = uint32_t(args.get_int("--gemm-tokens", 64, 0, 4096));
+    const std::vector<uint32_t> gemm_tokens = parse_counts(args.get("--gemm-tokens", "64"), "--gemm-tokens", 4096);
+    const std::vector<uint32_t> gemm_tiles = parse_tiles(args.get("--gemm-tiles", "auto"));
     const uint32_t group = uint32_t(args.get_int("--group-size", 128, 32, 128));
     const uint64_t copy_bytes = uint64_t(args.get_int("--copy-mib", 64, 1, 1024)) << 20;
     const std::string models = args.get("--models", "smollm2-135m,llama3-8b");
@@ -144,8 +178,9 @@ int bench_kernels(const std::vector<std::string>& argv) {
     if (!caps.timestamps) throw Error(ErrorKind::Unsupported, caps.name + " has no timestamps on its compute queue");
 
     const uint64_t rotate_bytes = uint64_t(args.get_int("--rotate-mib", caps.type == "cpu" ? 0 : 256, 0, 65536)) << 20;
-    const bool rows_at_gemm = gemm_tokens && caps.type != "cpu" && ops::gemv_rows_supported(caps);
-    Progress progress("bench kernels", shapes.size() * (variants.size() + (gemm_tokens ? 1 : 0) + rows_at_gemm) + 1,
+    const bool rows_at_gemm = !gemm_tokens.empty() && caps.type != "cpu" && ops::gemv_rows_supported(caps);
+    Progress progress("bench kernels",
+                      shapes.size() * (variants.size() + gemm_tokens.size() * (gemm_tiles.size() + rows_at_gemm)) + 1,
                       !args.has("--quiet"));
     Stats copy_ms;
     const double copy_gbps = copy_bandwidth_gbps(ctx, alloc, std::min(copy_bytes, caps.max_storage_buffer_range),
@@ -159,13 +194,20 @@ int bench_kernels(const std::vector<std::string>& argv) {
         std::vector<ops::DeviceMatrix> copies;
         do copies.push_back(ops::DeviceMatrix::upload_int4(alloc, m));
         while (uint64_t(copies.size()) * copies[0].weight_bytes() < rotate_bytes);
-        std::vector<std::pair<uint32_t, const GemvVariant*>> runs;
-        for (const auto& v : variants) runs.push_back({gemv_tokens, &v});
-        if (gemm_tokens) runs.push_back({gemm_tokens, nullptr});
-        // Where the Rows GEMV runs, also at the GEMM's token count (8 tokens per pass):
-        // the figure that places the switch from one to the other.
-        if (rows_at_gemm) runs.push_back({gemm_tokens, &rows_many});
-        for (const auto& [tokens, variant] : runs) {
+        struct Run {
+            uint32_t tokens;
+            const GemvVariant* variant;  // null: the GEMM with gemm_tile tokens per tile (0: auto)
+            uint32_t gemm_tile;
+        };
+        std::vector<Run> runs;
+        for (const auto& v : variants) runs.push_back({gemv_tokens, &v, 0});
+        for (uint32_t t : gemm_tokens) {
+            for (uint32_t tile : gemm_tiles) runs.push_back({t, nullptr, tile});
+            // Where the Rows GEMV runs, also at the GEMM's token counts (8 tokens per pass):
+            // the figures that place the switch from one to the other.
+            if (rows_at_gemm) runs.push_back({t, &rows_many, 0});
+        }
+        for (const auto& [tokens, variant, gemm_tile] : runs) {
             const bool gemm = variant == nullptr;
             std::vector<float> xv(size_t(tokens) * s.K, 0.5f);
             vk::Buffer x = alloc.upload(xv.data(), xv.size() * 4);
@@ -176,13 +218,17 @@ int bench_kernels(const std::vector<std::string>& argv) {
             vk::Graph g(ctx, alloc, vk::GraphOptions{false, true});
             ops::MatmulOptions mo = gemm ? ops::MatmulOptions{} : variant->options;
             mo.path = gemm ? ops::MatmulPath::Gemm : ops::MatmulPath::Gemv;
+            mo.gemm_tile_tokens = gemm_tile;
             std::string kernel;
             for (size_t c = 0; c < copies.size(); ++c)
                 for (auto& d : ops::matmul(ctx, copies[c], x, ys[c], tokens, mo)) {
                     kernel = d.kernel->desc().shader;
                     g.add(std::move(d));
                 }
-            if (!gemm) {
+            if (gemm) {
+                kernel = (gemm_tile ? "" : "auto: ") + kernel + " t" +
+                         std::to_string(ops::gemm_tile_tokens(s.N, tokens, mo));
+            } else {
                 const ops::GemvShape gs = ops::gemv_shape(caps, s.N, s.K, tokens, mo);
                 kernel = (variant->name == "auto" ? "auto: " : "") + kernel +
                          (gs.rows_kernel ? " nr" + std::to_string(gs.nr) + " ks" + std::to_string(gs.ksplit)
@@ -230,8 +276,7 @@ int bench_kernels(const std::vector<std::string>& argv) {
               << ",\"of_copy\":" << r.of_copy << ",\"gflops\":" << r.gflops << "}";
         }
         j << "]}\n";
-        std::ofstream f(args.get("--json"));
-        if (!(f << j.str())) throw Error(ErrorKind::Io, "cannot write " + args.get("--json"));
+        write_file_atomic(args.get("--json"), j.str());
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "device_bandwidth.hpp"
+#include "glowq/loader/atomic_file.hpp"
 #include "glowq/loader/synth_model.hpp"
 #include "glowq/model/vulkan_llama.hpp"
 #include "glowq/session.hpp"
@@ -111,7 +112,7 @@ void json_stats(std::ostringstream& j, const char* k, const Stats& s) {
 int bench_model(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet", "--profile"},
               {"-m", "--model", "--shape", "--layers", "--device", "--reps", "--prompt", "--decode", "--pp", "--tg",
-               "--json", "--modes", "--rank", "--group-size", "--restore-percent", "--copy-mib"});
+               "--json", "--modes", "--rank", "--group-size", "--restore-percent", "--copy-mib", "--chunk"});
     if (args.has("--help") || args.has("-h")) {
         std::string shapes;
         for (const auto& s : synth_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
@@ -135,6 +136,7 @@ int bench_model(const std::vector<std::string>& argv) {
             "  --prompt N           TTFB prompt tokens (default 16)\n"
             "  --decode N           greedy tokens for the decode throughput (default 50)\n"
             "  --pp N / --tg N      llama-bench's prompt-processing and generation sizes (default 512 / 128)\n"
+            "  --chunk N            prompt tokens per graph replay (default: 512 on GPUs, 128 on CPU drivers)\n"
             "  --profile            time every dispatch of a decode step (a separate graph with a barrier\n"
             "                       between dispatches) and report each kind's share and its weight GB/s\n"
             "                       against the device's copy bandwidth, measured in the same run\n"
@@ -154,6 +156,7 @@ int bench_model(const std::vector<std::string>& argv) {
     vk::Context& ctx = engine->context();
     SessionOptions mo;
     mo.context = std::max({n_pp, n_prompt + n_decode, n_tg + 1}) + 1;
+    mo.chunk = uint32_t(args.get_int("--chunk", mo.chunk, 0, 4096));
 
     std::vector<Entry> entries;
     std::string model_label;
@@ -249,9 +252,8 @@ int bench_model(const std::vector<std::string>& argv) {
         copy_bytes = std::min<uint64_t>(copy_bytes, caps.max_storage_buffer_range);
         vk::Allocator alloc(ctx);
         copy_gbps = copy_bandwidth_gbps(ctx, alloc, copy_bytes, 2, 10, copy_ms);
-        const uint32_t n_first = std::min(n_prompt, mo.chunk);
         for (Entry& e : entries) {
-            e.prompt_profile = e.model->profile_step(tokens.data(), n_first, 0, 5);
+            e.prompt_profile = e.model->profile_step(tokens.data(), std::min(n_prompt, e.model->chunk()), 0, 5);
             e.model->eval(tokens.data(), n_prompt, 0, logits.data(), false);
             e.profile = e.model->profile_step(tokens.data(), 1, n_prompt, 10);
         }
@@ -300,7 +302,7 @@ int bench_model(const std::vector<std::string>& argv) {
             std::printf("\n%s, decode step at position %u:\n", e.label.c_str(), n_prompt);
             print_profile(stdout, e.profile, copy_gbps);
             std::printf("\n%s, the TTFB prompt's first %u tokens as one step:\n", e.label.c_str(),
-                        std::min(n_prompt, mo.chunk));
+                        std::min(n_prompt, e.model->chunk()));
             print_profile(stdout, e.prompt_profile, copy_gbps);
         }
     }
@@ -331,8 +333,7 @@ int bench_model(const std::vector<std::string>& argv) {
             j << "}";
         }
         j << "]}\n";
-        std::ofstream f(args.get("--json"));
-        if (!(f << j.str())) throw Error(ErrorKind::Io, "cannot write " + args.get("--json"));
+        write_file_atomic(args.get("--json"), j.str());
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include "glowq/error.hpp"
+#include "glowq/loader/atomic_file.hpp"
 
 namespace glowq {
 
@@ -171,24 +172,9 @@ void GgufWriter::write(const std::function<void(const void*, size_t)>& sink) con
 }
 
 void GgufWriter::write_file(const std::string& path) const {
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw Error(ErrorKind::Io, path + ": cannot create " + tmp);
-    bool ok = true;
-    try {
-        write([&](const void* p, size_t n) {
-            if (ok && n && std::fwrite(p, 1, n, f) != n) ok = false;
-        });
-    } catch (...) {
-        std::fclose(f);
-        std::remove(tmp.c_str());
-        throw;
-    }
-    ok = (std::fclose(f) == 0) && ok;
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw Error(ErrorKind::Io, path + ": write failed");
-    }
+    AtomicFile f(path);
+    write([&](const void* p, size_t n) { f.write(p, n); });
+    f.commit();
 }
 
 std::vector<uint8_t> GgufWriter::to_bytes() const {

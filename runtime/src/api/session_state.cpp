@@ -1,15 +1,12 @@
 // Session state as bytes: a versioned header naming the model, the tokens, the KV cache of
 // the evaluated positions, and a checksum. Everything is checked before anything changes.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include "glowq/error.hpp"
+#include "glowq/loader/atomic_file.hpp"
 #include "glowq/session.hpp"
 
 namespace glowq {
@@ -105,25 +102,7 @@ void Session::load_state(const uint8_t* data, size_t size) {
 
 void Session::save_file(const std::string& path) {
     const std::vector<uint8_t> bytes = save_state();
-    // Unique per process and call, so two sessions saving to one path never share a file.
-    static std::atomic<uint64_t> serial{0};
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(serial++);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error(ErrorKind::Io, path + ": cannot create " + tmp + ": " + std::strerror(errno));
-    size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += size_t(n);
-    }
-    const bool ok = done == bytes.size() && ::fsync(fd) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        throw Error(ErrorKind::Io, path + ": cannot write the session state: " + std::strerror(ok ? errno : err));
-    }
+    write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 void Session::load_file(const std::string& path) {

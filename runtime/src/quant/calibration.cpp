@@ -1,15 +1,13 @@
 #include "glowq/quant/calibration.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 
 #include "glowq/error.hpp"
+#include "glowq/loader/atomic_file.hpp"
 #include "glowq/model/reference.hpp"
 
 namespace glowq::quant {
@@ -84,8 +82,7 @@ namespace {
 
 constexpr char kMagic[8] = {'G', 'Q', 'C', 'A', 'L', 'I', 'B', '1'};
 
-template <typename T> void put(std::FILE* f, bool& ok, const T& v) { ok = ok && std::fwrite(&v, sizeof v, 1, f) == 1; }
-void put_bytes(std::FILE* f, bool& ok, const void* p, size_t n) { ok = ok && (n == 0 || std::fwrite(p, 1, n, f) == n); }
+template <typename T> void put(AtomicFile& f, const T& v) { f.write(&v, sizeof v); }
 template <typename T> T take(std::ifstream& f, const std::string& path) {
     T v;
     if (!f.read(reinterpret_cast<char*>(&v), sizeof v)) throw Error(ErrorKind::Io, path + ": truncated calibration statistics");
@@ -94,36 +91,24 @@ template <typename T> T take(std::ifstream& f, const std::string& path) {
 
 }  // namespace
 
-// Written beside the target, flushed to disk, then renamed over it: a run killed while
-// saving (statistics of a 7B model take many minutes to gather) leaves the old file or
-// the new one, never a torn one.
+// Atomic (AtomicFile): a run killed while saving (statistics of a 7B model take many
+// minutes to gather) leaves the old file or the new one, never a torn one.
 void CalibrationStats::save(const std::string& path) const {
-    static std::atomic<uint64_t> serial{0};
-    const std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(serial++);
-    std::FILE* f = std::fopen(tmp.c_str(), "wbx");
-    if (!f) throw Error(ErrorKind::Io, "cannot write " + path + ": cannot create " + tmp + ": " + std::strerror(errno));
-    bool ok = true;
-    put_bytes(f, ok, kMagic, sizeof kMagic);
-    put(f, ok, tokens);
-    put(f, ok, window);
-    put(f, ok, uint64_t(text_sha256.size()));
-    put_bytes(f, ok, text_sha256.data(), text_sha256.size());
-    put(f, ok, uint32_t(layers.size()));
+    AtomicFile f(path);
+    f.write(kMagic, sizeof kMagic);
+    put(f, tokens);
+    put(f, window);
+    put(f, uint64_t(text_sha256.size()));
+    f.write(text_sha256.data(), text_sha256.size());
+    put(f, uint32_t(layers.size()));
     for (const auto& layer : layers)
         for (const InputStats& st : layer) {
-            put(f, ok, uint32_t(st.second_moment.rows()));
-            put(f, ok, st.count);
-            put_bytes(f, ok, st.second_moment.data(), size_t(st.second_moment.size()) * sizeof(double));
-            put_bytes(f, ok, st.mean_abs.data(), size_t(st.mean_abs.size()) * sizeof(double));
+            put(f, uint32_t(st.second_moment.rows()));
+            put(f, st.count);
+            f.write(st.second_moment.data(), size_t(st.second_moment.size()) * sizeof(double));
+            f.write(st.mean_abs.data(), size_t(st.mean_abs.size()) * sizeof(double));
         }
-    ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-    const int err = errno;
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int e = ok ? errno : err;
-        std::remove(tmp.c_str());
-        throw Error(ErrorKind::Io, "error writing " + path + ": " + std::strerror(e));
-    }
+    f.commit();
 }
 
 CalibrationStats CalibrationStats::load(const std::string& path) {
