@@ -37,7 +37,7 @@ if [ "$dev_type" = cpu ]; then
   real=${BENCH_REAL:-1}; reps=${BENCH_REPS:-1}; pp=128; tg=32; gemm=64; copy_mib=64; kreps=5
 else
   mode_shapes=${BENCH_MODE_SHAPES:-smollm2-135m,llama3-8b}; sxs_shapes=${BENCH_SXS_SHAPES:-smollm2-135m,llama2-7b}
-  real=${BENCH_REAL:-0}; reps=${BENCH_REPS:-3}; pp=512; tg=128; gemm=512; copy_mib=1024; kreps=20
+  real=${BENCH_REAL:-0}; reps=${BENCH_REPS:-3}; pp=512; tg=128; gemm=16,64,512; copy_mib=1024; kreps=20
 fi
 rounds=${BENCH_ROUNDS:-2}
 out=${BENCH_OUT:-$root/docs/bench/$dev_slug.md}

@@ -24,6 +24,7 @@
 #   LLAMA_BIN               a folder holding a built llama-bench (and llama-quantize unless
 #                           BENCH_SHAPE is set); default: scripts/build_llama_cpp_vulkan.sh
 #   BENCH_OUT               Markdown output (default docs/bench/<device-slug>.md)
+#   BENCH_GLOWQ_ARGS        more options for glowq bench model (e.g. "--chunk 512")
 #   GLOWQ_CACHE, GLOWQ_BUILD_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,9 +79,9 @@ mkdir -p "$runs" "$(dirname "$out")"
 
 llama_cmd=("$bin/llama-bench" -m "$q40" -p "$pp" -n "$tg" -ngl 99 -r "$reps" -o json)
 glowq_cmd=("$glowq" bench model -m "$q40" --device "$dev_index" --pp "$pp" --tg "$tg" --reps "$reps"
-           --prompt 1 --decode 2 --quiet)
+           --prompt 1 --decode 2 --quiet ${BENCH_GLOWQ_ARGS:-})
 own_cmd=("$glowq" bench model -m "$ownf" --device "$dev_index" --pp "$pp" --tg "$tg" --reps "$reps"
-         --prompt 1 --decode 2 --quiet)
+         --prompt 1 --decode 2 --quiet ${BENCH_GLOWQ_ARGS:-})
 run_llama() {
   echo "bench_vs_llamacpp: round $1: llama-bench" >&2
   "${llama_cmd[@]}" > "$runs/llama-$1.json" 2> "$runs/llama-$1.err" ||
@@ -100,8 +101,8 @@ done
 elapsed=$(( $(date +%s) - t_start ))
 
 cmdline="scripts/bench_vs_llamacpp.sh"
-for v in GLOWQ_DEVICE BENCH_PP BENCH_TG BENCH_REPS BENCH_ROUNDS BENCH_OWN BENCH_MODEL BENCH_SHAPE; do
-  [ -n "${!v:-}" ] && cmdline="$v=${!v} $cmdline"
+for v in GLOWQ_DEVICE BENCH_PP BENCH_TG BENCH_REPS BENCH_ROUNDS BENCH_OWN BENCH_MODEL BENCH_SHAPE BENCH_GLOWQ_ARGS; do
+  [ -n "${!v:-}" ] && cmdline="$v=\"${!v}\" $cmdline"
 done
 RUNS=$runs ROUNDS=$rounds OWN=$own PP=$pp TG=$tg REPS=$reps ELAPSED=$elapsed CMDLINE=$cmdline \
 SRC=$src Q40=$q40 OWNF=$ownf CACHE=$cache SHAPE=${BENCH_SHAPE:-} \

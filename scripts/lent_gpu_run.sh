@@ -3,7 +3,9 @@
 # runtime tests under the Khronos validation layer, then scripts/bench_device.sh; what comes
 # back goes to $OUT (the device tool's output folder): the bench file, its JSON and plot, the
 # logs and the raw runs. LENT_BENCH=0 runs the tests alone; LENT_SWEEP=LIST also times those
-# GEMV variants (glowq bench kernels --gemv-variants) on the Llama-3-8B shapes.
+# GEMV variants (glowq bench kernels --gemv-variants) on the Llama-3-8B shapes;
+# LENT_GEMM_TILES=LIST times the GEMM with those tiles (--gemm-tiles) at 16, 64 and 512 tokens;
+# LENT_AFTER=FILE runs that bash file last, with B (the binaries) and out set.
 t0=$(date +%s)
 out=${OUT:-/tmp/lent-out}; mkdir -p "$out"
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
@@ -29,6 +31,12 @@ if [ -n "${LENT_SWEEP:-}" ]; then  # GEMV shapes to compare, e.g. rows:2:128:4,r
     --gemv-variants "auto,$LENT_SWEEP" --quiet > "$out/sweep.txt" 2>&1
   echo "sweep rc=$?"
 fi
+if [ -n "${LENT_GEMM_TILES:-}" ]; then
+  echo "== GEMM tiles: $LENT_GEMM_TILES"
+  timeout 150 "$B/glowq" bench kernels --gemm-tokens 16,64,512 --gemm-tiles "auto,$LENT_GEMM_TILES" --reps 10 \
+    --copy-mib 1024 --quiet > "$out/gemm-tiles.txt" 2>&1
+  echo "gemm tiles rc=$?"
+fi
 [ "${LENT_BENCH:-1}" = 1 ] || exit 0
 echo "== bench ($(( $(date +%s) - t0 )) s so far)"
 set -o pipefail
@@ -38,4 +46,9 @@ echo "bench rc=$?"
 dev=$(python3 -c "import json,re;d=json.load(open('/dev/stdin'))['devices'][0];print(re.sub('[^a-z0-9]+','-',d['name'].lower()).strip('-')[:40])" < <("$B/glowq" info --json))
 cp docs/bench/"$dev".* "$out/" 2> /dev/null
 tar czf "$out/runs.tgz" -C /tmp/cache bench-device 2> /dev/null
+if [ -n "${LENT_AFTER:-}" ]; then
+  echo "== $LENT_AFTER ($(( $(date +%s) - t0 )) s so far)"
+  B=$B out=$out bash "$LENT_AFTER"
+  echo "after rc=$?"
+fi
 echo "total $(( $(date +%s) - t0 )) s"

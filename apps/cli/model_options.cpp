@@ -21,7 +21,7 @@ const char* model_options_help() {
            "  --limits L           device | android-baseline: use only what every Android 10+ device\n"
            "                       guarantees (default: $GLOWQ_LIMITS, else device)\n"
            "  --ctx N              context length in tokens (default 2048, at most the model's)\n"
-           "  --chunk N            prompt tokens per prefill step (default 128)\n";
+           "  --chunk N            prompt tokens per prefill step (default: 512 on GPUs, 128 on CPU drivers)\n";
 }
 
 const char* sampler_options_help() {
@@ -94,7 +94,7 @@ LoadedModel load_model(const Args& args, bool verbose) {
 SessionOptions session_options(const Args& args) {
     SessionOptions o;
     o.context = uint32_t(args.get_int("--ctx", 2048, 8, 1 << 20));
-    o.chunk = uint32_t(args.get_int("--chunk", 128, 1, 4096));
+    o.chunk = uint32_t(args.get_int("--chunk", 0, 0, 4096));
     return o;
 }
 

@@ -190,10 +190,11 @@ TEST_CASE("SPIR-V footprints: workgroup size, shared memory, bindings, features"
         const auto s = vk::embedded_shader(name);
         return vk::spirv_footprint(s.words, s.count, spec);
     };
-    // matmul_q4_gemm: 128 invocations; ws[32][65] + xs[32][33] floats = 12544 bytes.
+    // matmul_q4_gemm: 128 invocations; (128 rows + 8 TT tokens) x 20 floats.
     const auto gemm = fp("matmul_q4_gemm", {});
     CHECK(gemm.invocations() == 128);
-    CHECK(gemm.shared_bytes == 12544);
+    CHECK(gemm.shared_bytes == (128 + 64) * 20 * 4);
+    CHECK(fp("matmul_q4_gemm", {2}).shared_bytes == (128 + 16) * 20 * 4);
     CHECK(gemm.storage_buffers == 3);
     CHECK(fp("matmul_q4_gemm_lr", {}).storage_buffers == 4);
     CHECK_FALSE(gemm.subgroup_basic);

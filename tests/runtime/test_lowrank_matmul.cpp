@@ -32,9 +32,11 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
             for (bool shared_b : {true, false}) {
                 for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
                     // tpr 0: the device's GEMV, 16: the Lanes kernel reducing over 16 lanes,
-                    // 99: the Rows kernel with 3 rows per subgroup.
+                    // 99: the Rows kernel with 3 rows per subgroup. GEMM: its choice of tile (0)
+                    // and 64-token tiles (16).
                     for (uint32_t tpr : {0u, 16u, 99u}) {
-                        if (path == ops::MatmulPath::Gemm && tpr) continue;
+                        const bool gemm = path == ops::MatmulPath::Gemm;
+                        if (gemm && tpr == 99) continue;
                         if (tpr == 99 && !ops::gemv_rows_supported(ctx.caps())) continue;
                         DYNAMIC_SECTION("rank " << rank << " T " << T << (shared_b ? " shared B" : " per-module B")
                                                 << " path " << int(path) << " tpr " << tpr) {
@@ -78,7 +80,8 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
                             for (auto& d : ops::matmul(ctx, bm, xb, rb, T)) graph.add(std::move(d));
                             ops::MatmulOptions mo;
                             mo.path = path;
-                            mo.threads_per_row = tpr == 99 ? 0 : tpr;
+                            mo.threads_per_row = tpr == 99 || gemm ? 0 : tpr;
+                            mo.gemm_tile_tokens = gemm && tpr == 16 ? 64 : 0;
                             if (tpr == 99) {
                                 mo.gemv_kernel = ops::GemvKernel::Rows;
                                 mo.rows_per_subgroup = 3;

@@ -63,6 +63,7 @@ std::vector<float> run(test::VkFixture& f, const ops::DeviceMatrix& dm, const st
 const Shape kShapes[] = {
     {1, 32, 32, 1},     {7, 100, 32, 3},   {63, 576, 128, 8},  {129, 200, 64, 1},  {33, 1000, 128, 64},
     {65, 576, 128, 300}, {17, 13, 32, 5},  {250, 96, 32, 9},   {5, 4100, 128, 2},  {130, 161, 64, 33},
+    {257, 80, 32, 70},
 };
 
 }  // namespace
@@ -89,12 +90,16 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
         for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
             // GEMV lanes per row: the device's choice, one, and a reduction over 16 lanes
             // with and without subgroup arithmetic; then the Rows kernel with 1 and 3 rows
-            // per subgroup (2 subgroups per workgroup). GEMM has a single variant.
-            for (uint32_t variant = 0; variant < (path == ops::MatmulPath::Gemm ? 1u : 6u); ++variant) {
-                const bool subgroup = variant != 3;
-                const uint32_t tpr = variant == 0 ? 0 : variant == 1 ? 1 : variant < 4 ? 16 : 0;
+            // per subgroup (2 subgroups per workgroup). GEMM: its choice of tile, then tiles
+            // of 16, 32 and 64 tokens.
+            const bool gemm = path == ops::MatmulPath::Gemm;
+            for (uint32_t variant = 0; variant < (gemm ? 4u : 6u); ++variant) {
+                const bool subgroup = variant != 3 || gemm;
+                const uint32_t tpr = gemm || variant == 0 ? 0 : variant == 1 ? 1 : variant < 4 ? 16 : 0;
                 ops::MatmulOptions opt{path, subgroup, tpr};
-                if (variant >= 4) {
+                if (gemm) {
+                    opt.gemm_tile_tokens = variant ? 8u << variant : 0u;
+                } else if (variant >= 4) {
                     if (!ops::gemv_rows_supported(ctx.caps())) continue;
                     opt.gemv_kernel = ops::GemvKernel::Rows;
                     opt.rows_per_subgroup = variant == 4 ? 1 : 3;
@@ -103,7 +108,7 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
                 }
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " path="
                                      << int(path) << " tpr=" << tpr << " subgroup=" << subgroup << " rows kernel nr="
-                                     << opt.rows_per_subgroup) {
+                                     << opt.rows_per_subgroup << " gemm tile=" << opt.gemm_tile_tokens) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N * 7 + s.K);
                     auto x = test::random_floats(size_t(s.T) * s.K, s.T * 13 + s.K);
                     const Int4Matrix m = quantize_rtn(w.data(), s.N, s.K, s.g);

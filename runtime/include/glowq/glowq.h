@@ -254,7 +254,8 @@ GLOWQ_API glowq_generate_result glowq_generate_result_init(void);
 typedef struct glowq_session_params {
     size_t struct_size;
     uint32_t context;       /* KV positions; default 2048, at most the model's trained context */
-    uint32_t prefill_chunk; /* prompt tokens per GPU submit (the cancel granularity); default 128 */
+    uint32_t prefill_chunk; /* prompt tokens per GPU submit (the cancel granularity); default 0:
+                               512 on GPUs, 128 on CPU drivers */
 } glowq_session_params;
 
 GLOWQ_API glowq_session_params glowq_session_default_params(void);

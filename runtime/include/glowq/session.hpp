@@ -18,7 +18,7 @@ namespace glowq {
 
 struct SessionOptions {
     uint32_t context = 2048;  // KV positions (at most the model's trained context)
-    uint32_t chunk = 128;     // prompt tokens per GPU submit: the prefill cancel granularity
+    uint32_t chunk = 0;       // prompt tokens per GPU submit, the prefill cancel granularity; 0: 512 on GPUs, 128 on CPU drivers
 };
 
 class Session {

@@ -171,6 +171,8 @@ uint64_t VulkanLlamaWeights::correction_bytes() const {
     return b;
 }
 
+uint32_t default_chunk(const vk::DeviceCaps& caps) { return caps.type == "cpu" ? kDefaultChunkCpu : kDefaultChunkGpu; }
+
 VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options)
     : VulkanLlama(std::make_shared<VulkanLlamaWeights>(ctx, file), options) {}
 
@@ -181,9 +183,10 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
       cfg_(weights_->config()),
       stream_(ctx_),
       alloc_(ctx_) {
-    if (options_.chunk == 0 || options_.chunk > 4096)
+    if (options_.chunk == 0) options_.chunk = default_chunk(ctx_.caps());
+    if (options_.chunk > 4096)
         throw Error(ErrorKind::InvalidArgument,
-                    "prefill chunk must be in 1..4096, got " + std::to_string(options_.chunk));
+                    "prefill chunk must be in 1..4096 (0: the device's default), got " + std::to_string(options_.chunk));
     max_context_ = std::max(1u, options_.max_context);
     if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
 
@@ -376,16 +379,24 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
     if (mode == Logits::None) return;
     const uint32_t rows = mode == Logits::All ? T : 1;
     add({ops::rmsnorm(ctx_, x_, weights_->out_norm(), xn_, d, rows, T - rows, cfg_.rms_eps)}, "output_norm");
-    add(ops::matmul(ctx_, weights_->lm_head(), xn_, logits_, rows, plain), "lm_head");
+    add(ops::matmul(ctx_, weights_->lm_head(), xn_, logits_buffer(mode), rows, plain), "lm_head");
+}
+
+// Every token's logits (perplexity) need chunk x vocabulary floats, 262 MB for Llama 3 at a
+// 512-token chunk; generation needs the last token's only. Each is allocated when first
+// needed and kept: recorded graphs hold it.
+const vk::Buffer& VulkanLlama::logits_buffer(Logits mode) {
+    vk::Buffer& b = mode == Logits::All ? logits_all_ : logits_last_;
+    if (!b.valid())
+        b = alloc_.allocate(uint64_t(mode == Logits::All ? options_.chunk : 1) * cfg_.n_vocab * 4,
+                            vk::MemoryUsage::Readback);
+    return b;
 }
 
 vk::Graph& VulkanLlama::graph(uint32_t T, Logits mode) {
     auto key = std::make_pair(T, int(mode));
     auto it = graphs_.find(key);
     if (it != graphs_.end()) return *it->second;
-    if (mode != Logits::None && !logits_.valid()) {
-        logits_ = alloc_.allocate(uint64_t(options_.chunk) * cfg_.n_vocab * 4, vk::MemoryUsage::Readback);
-    }
     // Prefill graphs for odd chunk sizes come and go; keep the cache small.
     if (graphs_.size() >= 8) {
         for (auto g = graphs_.begin(); g != graphs_.end(); ++g)
@@ -423,8 +434,8 @@ void VulkanLlama::eval(const int32_t* tokens, uint32_t n, uint32_t pos, float* l
         g.step()[0] = pos + done;
         g.run();
         cached_ = pos + done + T;
-        if (mode == Logits::All) alloc_.read(logits_, logits + size_t(done) * V, uint64_t(T) * V * 4);
-        if (mode == Logits::Last) alloc_.read(logits_, logits, uint64_t(V) * 4);
+        if (mode == Logits::All) alloc_.read(logits_all_, logits + size_t(done) * V, uint64_t(T) * V * 4);
+        if (mode == Logits::Last) alloc_.read(logits_last_, logits, uint64_t(V) * 4);
         done += T;
     }
 }
@@ -442,7 +453,6 @@ std::vector<vk::NodeTiming> VulkanLlama::profile_step(const int32_t* tokens, uin
                                                     std::to_string(pos) + " with " + std::to_string(cached_) +
                                                     " cached positions");
     check_tokens(tokens, n);
-    if (!logits_.valid()) logits_ = alloc_.allocate(uint64_t(options_.chunk) * cfg_.n_vocab * 4, vk::MemoryUsage::Readback);
     auto& g = profile_graphs_[n];
     if (!g) {
         g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{true}, &stream_);

@@ -304,6 +304,26 @@ GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_
     return s;
 }
 
+uint32_t gemm_tile_tokens(uint32_t rows, uint32_t tokens, const MatmulOptions& options) {
+    if (options.gemm_tile_tokens) {
+        if (options.gemm_tile_tokens != 16 && options.gemm_tile_tokens != 32 && options.gemm_tile_tokens != 64)
+            throw Error(ErrorKind::InvalidArgument, "matmul: GEMM tiles hold 16, 32 or 64 tokens, not " +
+                                                        std::to_string(options.gemm_tile_tokens));
+        return options.gemm_tile_tokens;
+    }
+    // The widest tile that still leaves kGemmMinWorkgroups workgroups and wastes at most a
+    // quarter of the last tile. Back to back (many products at once) 64-token tiles won on
+    // every shape (docs/bench/nvidia-h200-gemm-tiles.txt), but a prefill step runs one
+    // product at a time: Llama-2-7B pp512 in 128-token chunks on an H200 ran at 1192 tok/s
+    // with this rule and 988 with 64-token tiles everywhere.
+    const uint64_t row_tiles = (uint64_t(rows) + kGemmTileRows - 1) / kGemmTileRows;
+    for (uint32_t bt : {64u, 32u}) {
+        const uint64_t tiles = (tokens + bt - 1) / bt;
+        if (row_tiles * tiles >= kGemmMinWorkgroups && tiles * bt - tokens <= bt / 4) return bt;
+    }
+    return 16;
+}
+
 // The path a product takes: GEMV or GEMM (Auto resolved for the device).
 static MatmulPath resolve_path(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
                                const MatmulOptions& options) {
@@ -311,8 +331,10 @@ static MatmulPath resolve_path(const vk::Context& ctx, const DeviceMatrix& w, ui
     if (options.path != MatmulPath::Auto) return options.path;
     // CPU drivers: the GEMV with one row per lane beats the tiled GEMM at any token count
     // (uniform activation loads instead of shared-memory gathers). GPUs with the Rows GEMV:
-    // up to 64 tokens (a short prompt) it re-reads the weights once per 8 tokens and still
-    // beats the tiled GEMM, which ran at 1.5 TFLOP/s for 16 tokens on an H100.
+    // up to 64 tokens (a short prompt), though it re-reads the weights once per 8 tokens.
+    // Back to back the GEMM was faster from 16 tokens on (2.3x on Llama-3-8B's q matrix on
+    // an H200), but a 4096-row matrix gives it 32 workgroups when it runs alone in a step:
+    // a 16-token Llama-3-8B prompt took 61.6 ms through the GEMM and 47.8 through the GEMV.
     const auto& caps = ctx.caps();
     const bool rows_gemv = caps.type != "cpu" && options.subgroup_ops && !options.threads_per_row &&
                            options.gemv_kernel != GemvKernel::Lanes && gemv_rows_supported(caps);
@@ -390,9 +412,10 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                                (options.resid_out ? "_res" : "");
         const uint32_t bindings = lowrank || b ? 4 : 3;  // W, X, Y (, R or B)
         if (path == MatmulPath::Gemm) {
-            d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, bindings, sizeof(MatmulPush), {}});
-            d.groups[0] = (part.rows + 63) / 64;
-            d.groups[1] = (tokens + 31) / 32;
+            const uint32_t bt = gemm_tile_tokens(part.rows, tokens, options);
+            d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, bindings, sizeof(MatmulPush), {bt / 8}});
+            d.groups[0] = (part.rows + kGemmTileRows - 1) / kGemmTileRows;
+            d.groups[1] = (tokens + bt - 1) / bt;
         } else {
             // The Rows kernel is int4 only; dense weights keep the Lanes kernel.
             MatmulOptions gemv_options = options;

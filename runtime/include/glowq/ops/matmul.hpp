@@ -90,7 +90,7 @@ enum class MatmulPath { Auto, Gemv, Gemm };
 enum class GemvKernel { Auto, Lanes, Rows };
 
 struct MatmulOptions {
-    MatmulPath path = MatmulPath::Auto;  // Auto: GEMV for up to 8 tokens, else GEMM
+    MatmulPath path = MatmulPath::Auto;  // Auto: GEMV for up to 8 tokens (64 with the Rows GEMV), else GEMM
     bool subgroup_ops = true;            // use subgroup arithmetic where the device has it
     uint32_t threads_per_row = 0;        // GEMV lanes per row, a power of two; 0: chosen for the device
     bool accumulate = false;             // Y += W X instead of Y = W X (residual connections)
@@ -102,6 +102,7 @@ struct MatmulOptions {
     uint32_t rows_per_subgroup = 0;             // Rows kernel: NR, 1..8 (0: 2)
     uint32_t gemv_workgroup = 0;                // invocations, a power of two for Lanes (0: the device's choice)
     uint32_t k_split = 0;                       // Rows kernel: subgroups per row set, 1/2/4 (0: choice)
+    uint32_t gemm_tile_tokens = 0;              // GEMM: tokens per tile, 16/32/64 (0: gemm_tile_tokens())
     // The RMSNorm of the input folded into the product (int4 with attach_input_norm, where
     // fused_gemv_supported): Y = W norm(X), X being the un-normalized rows.
     bool norm_input = false;
@@ -125,6 +126,13 @@ struct MatmulOptions {
 };
 
 using MatmulPush = push::Matmul;
+
+// The GEMM's tile is 128 rows by 16, 32 or 64 tokens: the widest that leaves at least
+// kGemmMinWorkgroups workgroups (a large GPU's multiprocessors) and wastes at most a quarter
+// of the last tile; options.gemm_tile_tokens overrides.
+constexpr uint32_t kGemmTileRows = 128;
+constexpr uint32_t kGemmMinWorkgroups = 128;
+uint32_t gemm_tile_tokens(uint32_t rows, uint32_t tokens, const MatmulOptions& options = {});
 
 // One dispatch per part of W; add them all to a graph in order.
 std::vector<vk::Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
