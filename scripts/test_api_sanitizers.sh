@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds libglowq.so and the C API tests with AddressSanitizer + UBSan (build-asan-api/)
+# Builds libglowq.so and the C API tests with AddressSanitizer + UBSan (build-asan-api/, also
+# with injected device faults: tests/faults/test_faults.cpp)
 # and with ThreadSanitizer (build-tsan/), and runs the API cases under each on the Vulkan
 # device present. The threaded cases (cancel from another thread, two sessions on two
 # threads) are the point of the ThreadSanitizer run. Needs the main build (for the second,
@@ -25,9 +26,10 @@ run_cases() {  # build dir, cases...
   done
 }
 
-build_api() {  # build dir, sanitizer option
-  cmake -S "$root" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -D"$2"=ON -DGLOWQ_BUILD_APPS=ON >/dev/null
-  cmake --build "$1" --target test_c_api -j "${GLOWQ_JOBS:-2}" >/dev/null
+build_api() {  # build dir, sanitizer option, fault injection ON/OFF
+  cmake -S "$root" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -D"$2"=ON -DGLOWQ_BUILD_APPS=ON \
+    -DGLOWQ_FAULT_INJECTION="$3" >/dev/null
+  cmake --build "$1" --target test_c_api $([ "$3" = ON ] && echo test_faults) -j "${GLOWQ_JOBS:-2}" >/dev/null
 }
 
 # Leaks inside the Vulkan loader and Mesa's drivers (LLVM's JIT keeps its caches) are
@@ -35,11 +37,18 @@ build_api() {  # build dir, sanitizer option
 export LSAN_OPTIONS="suppressions=$root/tests/api/lsan_suppressions.txt:print_suppressions=0"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-build_api "$root/build-asan-api" GLOWQ_SANITIZE
+build_api "$root/build-asan-api" GLOWQ_SANITIZE ON
 run_cases "$root/build-asan-api" errors load_fd_memory state cancel_prefill cancel_decode two_threads
+# Injected device faults (this build only): every allocation, submit and fence wait of a
+# load and a short generation made to fail in turn, each a clear error, the engine reused.
+faults_model=$(dirname "$other")/faults.gguf
+"$main_build/glowq" synth --shape smollm2-135m --layers 2 -o "$faults_model" >/dev/null
+echo "-- build-asan-api: injected faults"
+"$root/build-asan-api/tests/test_faults" "$faults_model" 40 2>"$root/build-asan-api/faults.log" ||
+  { cat "$root/build-asan-api/faults.log"; exit 1; }
 
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-build_api "$root/build-tsan" GLOWQ_SANITIZE_THREAD
+build_api "$root/build-tsan" GLOWQ_SANITIZE_THREAD OFF
 # (ThreadSanitizer needs the address-space layout it knows: no randomization.)
 for c in cancel_prefill cancel_decode two_threads paris; do
   echo "-- build-tsan: $c"

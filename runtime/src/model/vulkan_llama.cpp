@@ -40,14 +40,13 @@ uint64_t estimate_device_bytes(const GgufFile& file) {
 
 namespace {
 
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
 
 void check_fits(const vk::Context& ctx, const GgufFile& file) {
     const uint64_t need = estimate_device_bytes(file);
     const uint64_t have = ctx.available_device_memory();
     if (have && need > have)
-        throw Error(ErrorKind::OutOfMemory, file.name() + ": the model needs about " + mib(need) +
-                                                " of device memory; " + ctx.caps().name + " has " + mib(have) +
+        throw Error(ErrorKind::OutOfMemory, file.name() + ": the model needs about " + vk::format_mib(need) +
+                                                " of device memory; " + ctx.caps().name + " has " + vk::format_mib(have) +
                                                 " available");
 }
 

@@ -8,6 +8,7 @@
 
 #include "device_caps_query.hpp"
 #include "glowq/error.hpp"
+#include "glowq/vk/fault_injection.hpp"
 #include "glowq/vk/driver_quirks.hpp"
 #include "glowq/vk/kernel.hpp"
 
@@ -347,6 +348,7 @@ uint64_t Context::available_device_memory() const {
 }
 
 VkResult Context::queue_submit(const VkSubmitInfo& info, VkFence fence) {
+    if (fault::fail(fault::Site::Submit)) return VK_ERROR_DEVICE_LOST;
     if (adopted_ && adopted_->lock) {
         adopted_->lock();
         const VkResult r = vkQueueSubmit(queue_, 1, &info, fence);
@@ -385,7 +387,11 @@ void Stream::submit_locked(VkCommandBuffer cmd) {
     si.pCommandBuffers = &cmd;
     check(vkResetFences(ctx_.device(), 1, &fence_), "vkResetFences");
     check(ctx_.queue_submit(si, fence_), "vkQueueSubmit");
-    check(vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+    VkResult r = vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, UINT64_MAX);
+    // An injected failure comes after the real wait, so the work it abandons is finished
+    // and the fence can be reset, as after a real failure the device would be lost.
+    if (r == VK_SUCCESS && fault::fail(fault::Site::FenceWait)) r = VK_ERROR_DEVICE_LOST;
+    check(r, "vkWaitForFences");
 }
 
 void Stream::submit_and_wait(VkCommandBuffer cmd) {

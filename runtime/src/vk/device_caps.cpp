@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "device_caps_query.hpp"
+#include "glowq/vk/memory.hpp"
 
 namespace glowq::vk {
 
@@ -178,11 +179,6 @@ std::string DeviceCaps::api_version_string() const {
 
 static const char* yes(bool b) { return b ? "yes" : "no"; }
 
-static std::string mib(uint64_t bytes) {
-    std::ostringstream s;
-    s << (bytes >> 20) << " MiB";
-    return s.str();
-}
 
 std::string DeviceCaps::to_text() const {
     std::ostringstream s;
@@ -197,7 +193,7 @@ std::string DeviceCaps::to_text() const {
     s << "    workgroup: " << max_workgroup_invocations << " invocations, size " << max_workgroup_size[0]
       << "x" << max_workgroup_size[1] << "x" << max_workgroup_size[2] << ", shared memory "
       << max_shared_memory / 1024 << " KiB\n";
-    s << "    storage buffer range " << mib(max_storage_buffer_range) << ", offset alignment "
+    s << "    storage buffer range " << format_mib(max_storage_buffer_range) << ", offset alignment "
       << min_storage_buffer_offset_alignment << ", " << max_storage_buffers_per_stage
       << " per stage, push constants " << max_push_constants << " B, " << max_memory_allocations
       << " allocations\n";
@@ -210,7 +206,7 @@ std::string DeviceCaps::to_text() const {
     if (timestamps) s << " (" << timestamp_valid_bits << " bits, " << timestamp_period_ns << " ns/tick)";
     s << ", unified memory " << yes(unified_memory) << "\n";
     for (size_t h = 0; h < heaps.size(); ++h)
-        s << "    heap " << h << ": " << mib(heaps[h].size) << (heaps[h].device_local ? ", device-local" : "")
+        s << "    heap " << h << ": " << format_mib(heaps[h].size) << (heaps[h].device_local ? ", device-local" : "")
           << (heaps[h].host_visible ? ", host-visible" : "") << "\n";
     for (const auto& a : adjustments) s << "    adjusted: " << a << "\n";
     return s.str();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "glowq/error.hpp"
+#include "glowq/vk/fault_injection.hpp"
 #include "glowq/vk/context.hpp"
 
 namespace glowq::vk {
@@ -147,11 +148,14 @@ MemoryBlock& Allocator::new_block(VkDeviceSize size, MemoryUsage usage) {
     mai.allocationSize = req.size;
     mai.memoryTypeIndex = memory_type(usage, req.memoryTypeBits, mapped);
     ctx_.count_allocation();
-    const VkResult r = vkAllocateMemory(ctx_.device(), &mai, nullptr, &block->memory);
-    if (r != VK_SUCCESS) ctx_.uncount_allocation();
-    if (r != VK_SUCCESS)
-        throw Error(ErrorKind::OutOfMemory, "cannot allocate " + std::to_string(size >> 20) + " MiB of device memory on " +
-                                                ctx_.caps().name + " (" + result_name(r) + ")");
+    const VkResult r = fault::fail(fault::Site::Allocation) ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+                                                             : vkAllocateMemory(ctx_.device(), &mai, nullptr, &block->memory);
+    if (r != VK_SUCCESS) {
+        ctx_.uncount_allocation();
+        throw Error(ErrorKind::OutOfMemory, "cannot allocate " + format_mib(size) + " of device memory on " + ctx_.caps().name +
+                                                " (" + result_name(r) + "; " + format_mib(ctx_.available_device_memory()) +
+                                                " of device-local memory available)");
+    }
     check(vkBindBufferMemory(ctx_.device(), block->buffer, block->memory, 0), "vkBindBufferMemory");
     if (mapped) {
         void* p = nullptr;
@@ -205,6 +209,8 @@ Buffer& Allocator::staging(VkDeviceSize min_size) {
     }
     return *staging_;
 }
+
+std::string format_mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 static void check_range(const Buffer& b, VkDeviceSize size, VkDeviceSize offset, const char* what) {
     if (!b.valid()) throw Error(ErrorKind::InvalidArgument, std::string(what) + ": buffer is empty");

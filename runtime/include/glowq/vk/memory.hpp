@@ -94,4 +94,7 @@ private:
     std::unique_ptr<Buffer> staging_;
 };
 
+// "N MiB" (whole MiB, rounded down) for messages and reports.
+std::string format_mib(uint64_t bytes);
+
 }  // namespace glowq::vk
