@@ -50,7 +50,7 @@ echo "-- build-asan-api: injected faults"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 build_api "$root/build-tsan" GLOWQ_SANITIZE_THREAD OFF
 # (ThreadSanitizer needs the address-space layout it knows: no randomization.)
-for c in cancel_prefill cancel_decode two_threads paris; do
+for c in cancel_prefill cancel_decode two_threads eight_threads paris; do
   echo "-- build-tsan: $c"
   setarch "$(uname -m)" -R "$root/build-tsan/tests/test_c_api" "$c" "$model" "$other" 2>"$root/build-tsan/$c.log" ||
     { cat "$root/build-tsan/$c.log"; exit 1; }

@@ -115,6 +115,7 @@ int case_paris(const test_env* env);
 int case_cancel_prefill(const test_env* env);
 int case_cancel_decode(const test_env* env);
 int case_two_threads(const test_env* env);
+int case_eight_threads(const test_env* env);
 /* test_state_and_loading.c */
 int case_state(const test_env* env);
 int case_load_fd_memory(const test_env* env);

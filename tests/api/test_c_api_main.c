@@ -30,6 +30,7 @@ static const test_case cases[] = {
     {"cancel_prefill", case_cancel_prefill},
     {"cancel_decode", case_cancel_decode},
     {"two_threads", case_two_threads},
+    {"eight_threads", case_eight_threads},
     {"state", case_state},
     {"errors", case_errors},
     {"load_fd_memory", case_load_fd_memory},

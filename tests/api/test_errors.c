@@ -292,6 +292,36 @@ int case_errors(const test_env* env) {
               d.repeat_penalty == greedy_sampler.repeat_penalty && d.repeat_last_n == greedy_sampler.repeat_last_n &&
               d.seed == greedy_sampler.seed && d.temperature > 0.0f);
     }
+    {
+        /* Handles used after their destroy, destroyed twice, or passed as another kind: an
+           error naming the handle, never a touch of freed memory (AddressSanitizer runs this). */
+        glowq_session* gone = NULL;
+        glowq_chat* gone_c = NULL;
+        glowq_model* gone_m = NULL;
+        CHECK_OK(glowq_session_create(m, &sp, &gone));
+        glowq_session_destroy(gone);
+        glowq_session_destroy(gone);
+        glowq_session_cancel(gone);
+        CHECK_INVALID(glowq_session_context(gone, &u32, NULL));
+        CHECK_ERROR_MENTIONS("not a live glowq_session");
+        CHECK_INVALID(glowq_session_generate(gone, FRANCE, &gp, collect_token, &c, &r));
+        CHECK_OK(glowq_chat_create(m, NULL, &gone_c));
+        glowq_chat_destroy(gone_c);
+        glowq_chat_cancel(gone_c);
+        CHECK_INVALID(glowq_chat_clear(gone_c));
+        CHECK_ERROR_MENTIONS("not a live glowq_chat");
+        CHECK_INVALID(glowq_session_context((glowq_session*)(void*)m, &u32, NULL));
+        CHECK_ERROR_MENTIONS("not a live glowq_session");
+        CHECK_INVALID(glowq_session_create((glowq_model*)(void*)s, &sp, &none_s));
+        CHECK_ERROR_MENTIONS("not a live glowq_model");
+        glowq_model_destroy((glowq_model*)(void*)s); /* the wrong kind: not destroyed */
+        CHECK_OK(glowq_session_context(s, &u32, NULL));
+        CHECK_OK(glowq_model_load_file(env->engine, env->other_path, NULL, &gone_m));
+        glowq_model_destroy(gone_m);
+        glowq_model_destroy(gone_m);
+        CHECK_INVALID(glowq_session_create(gone_m, &sp, &none_s));
+        CHECK(glowq_engine_device_name((glowq_engine*)(void*)m) == NULL);
+    }
     CHECK_STREQ(glowq_version(), version);
     ok = 1;
 done:

@@ -253,3 +253,124 @@ done:
     glowq_model_destroy(m);
     return ok;
 }
+
+/* Eight sessions of one model, each generating on its own thread, while a ninth thread
+   cancels a random one every 10-160 ms (24 cancels in all). A cancelled run's tokens are a prefix of that
+   session's single-thread output; the worker then starts over, until a run completes, which
+   must equal the single-thread output. GLOWQ_TEST_THREAD_TOKENS sets the tokens per session
+   (default 24). */
+#define N_THREADS 8
+
+typedef struct retry_worker {
+    glowq_session* session;
+    const char* prompt;
+    const collector* ref;
+    uint32_t tokens;
+    int attempts, cancelled, bad_prefix;
+    glowq_status status;
+    collector out;
+    char error[512];
+    atomic_int finished;
+} retry_worker;
+
+static int is_prefix(const collector* part, const collector* whole) {
+    if (part->n_tokens > whole->n_tokens) return 0;
+    return memcmp(part->tokens, whole->tokens, part->n_tokens * sizeof(int32_t)) == 0;
+}
+
+static void* run_retry_worker(void* arg) {
+    retry_worker* w = arg;
+    for (w->attempts = 1; w->attempts <= 200; ++w->attempts) {
+        collector_init(&w->out);
+        /* generate appends to the session: start over, as an app retrying a request would */
+        w->status = glowq_session_truncate(w->session, 0);
+        if (w->status != GLOWQ_OK) break;
+        w->status = generate_greedy(w->session, w->prompt, w->tokens, &w->out, NULL);
+        if (w->status != GLOWQ_CANCELLED) break;
+        ++w->cancelled;
+        if (!is_prefix(&w->out, w->ref)) ++w->bad_prefix;
+    }
+    snprintf(w->error, sizeof w->error, "%s", w->status == GLOWQ_OK ? "" : glowq_last_error());
+    atomic_store(&w->finished, 1);
+    return NULL;
+}
+
+typedef struct random_canceller {
+    retry_worker* workers;
+    atomic_int done;
+    int cancels;
+} random_canceller;
+
+static void* cancel_randomly(void* arg) {
+    random_canceller* c = arg;
+    unsigned seed = 2026;
+    /* A bounded number of cancels, so that every worker gets to finish however slow the
+       device (lavapipe under the validation layer: a token can take 100 ms). */
+    while (!atomic_load(&c->done) && c->cancels < 3 * N_THREADS) {
+        const int i = rand_r(&seed) % N_THREADS;
+        if (!atomic_load(&c->workers[i].finished)) {
+            glowq_session_cancel(c->workers[i].session);
+            ++c->cancels;
+        }
+        sleep_ms(10 + rand_r(&seed) % 150);
+    }
+    return NULL;
+}
+
+int case_eight_threads(const test_env* env) {
+    int ok = 0;
+    glowq_model* m = NULL;
+    static retry_worker w[N_THREADS];
+    static collector ref[N_THREADS];
+    static char prompts[N_THREADS][64];
+    random_canceller rc;
+    pthread_t threads[N_THREADS], cancel_thread;
+    int started = 0, cancel_started = 0;
+    const char* env_tokens = getenv("GLOWQ_TEST_THREAD_TOKENS");
+    const uint32_t tokens = env_tokens ? (uint32_t)atoi(env_tokens) : 24;
+    glowq_session_params sp = session_params(256, 0);
+    memset(w, 0, sizeof w);
+    rc.workers = w;
+    rc.cancels = 0;
+    atomic_init(&rc.done, 0);
+
+    CHECK(tokens > 0 && tokens <= MAX_COLLECT);
+    CHECK_OK(glowq_model_load_file(env->engine, env->model_path, NULL, &m));
+    for (int i = 0; i < N_THREADS; ++i) {
+        snprintf(prompts[i], sizeof prompts[i], "Story number %d: once upon a time", i + 1);
+        CHECK_OK(generate_fresh(m, &sp, prompts[i], tokens, &ref[i]));
+        w[i].prompt = prompts[i];
+        w[i].ref = &ref[i];
+        w[i].tokens = tokens;
+        atomic_init(&w[i].finished, 0);
+        CHECK_OK(glowq_session_create(m, &sp, &w[i].session));
+    }
+    for (; started < N_THREADS; ++started)
+        if (pthread_create(&threads[started], NULL, run_retry_worker, &w[started]) != 0) break;
+    cancel_started = pthread_create(&cancel_thread, NULL, cancel_randomly, &rc) == 0;
+    for (int i = 0; i < started; ++i) pthread_join(threads[i], NULL);
+    atomic_store(&rc.done, 1);
+    if (cancel_started) pthread_join(cancel_thread, NULL);
+    CHECK_EQ(started, N_THREADS);
+    CHECK(cancel_started);
+    {
+        int cancelled = 0;
+        for (int i = 0; i < N_THREADS; ++i) {
+            if (w[i].status != GLOWQ_OK)
+                fprintf(stderr, "thread %d: %s after %d attempts: %s\n", i, glowq_status_name(w[i].status),
+                        w[i].attempts, w[i].error);
+            CHECK_OK(w[i].status);
+            CHECK_EQ(w[i].bad_prefix, 0);
+            CHECK_SAME_TOKENS(&w[i].out, &ref[i]);
+            cancelled += w[i].cancelled;
+        }
+        fprintf(stderr, "%d threads x %u tokens: %d cancels sent, %d runs cancelled, every output as on one thread\n",
+                N_THREADS, tokens, rc.cancels, cancelled);
+        CHECK(cancelled > 0);
+    }
+    ok = 1;
+done:
+    for (int i = 0; i < N_THREADS; ++i) glowq_session_destroy(w[i].session);
+    glowq_model_destroy(m);
+    return ok;
+}

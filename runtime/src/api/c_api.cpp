@@ -1,5 +1,7 @@
 // glowq.h for engines, models and sessions: argument checks, parameter structs, statuses.
 #include <algorithm>
+#include <mutex>
+#include <unordered_map>
 
 #include "c_api_support.hpp"
 
@@ -10,6 +12,57 @@ namespace glowq::capi {
 
 namespace {
 thread_local std::string last_error;
+
+struct HandleRegistry {
+    std::mutex mutex;
+    std::unordered_map<const void*, HandleKind> live;
+};
+HandleRegistry& registry() {
+    static HandleRegistry* r = new HandleRegistry;  // never destroyed: handles may outlive static teardown
+    return *r;
+}
+}  // namespace
+
+const char* handle_name(HandleKind kind) {
+    switch (kind) {
+        case HandleKind::Engine: return "engine";
+        case HandleKind::Model: return "model";
+        case HandleKind::Session: return "session";
+        case HandleKind::Chat: return "chat";
+    }
+    return "handle";
+}
+
+void track_handle(const void* h, HandleKind kind) {
+    HandleRegistry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.live[h] = kind;
+}
+
+bool untrack_handle(const void* h, HandleKind kind) {
+    HandleRegistry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    const auto it = r.live.find(h);
+    if (it == r.live.end() || it->second != kind) return false;
+    r.live.erase(it);
+    return true;
+}
+
+bool is_live_handle(const void* h, HandleKind kind) {
+    HandleRegistry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    const auto it = r.live.find(h);
+    return it != r.live.end() && it->second == kind;
+}
+
+bool with_live_handle(const void* h, HandleKind kind, void (*f)(const void*)) {
+    if (!h) return false;
+    HandleRegistry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    const auto it = r.live.find(h);
+    if (it == r.live.end() || it->second != kind) return false;
+    f(h);
+    return true;
 }
 
 glowq_status fail(glowq_status status, const std::string& message) {
@@ -135,7 +188,7 @@ template <class Load> glowq_status load_model(glowq_engine* engine, const glowq_
         }
         auto m = std::make_unique<glowq_model>();
         m->model = load(engine->engine, o);
-        *out = m.release();
+        *out = publish(std::move(m));
     });
 }
 
@@ -226,14 +279,14 @@ glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine
         o.driver_quirks = p.ignore_driver_quirks == 0;
         auto e = std::make_unique<glowq_engine>();
         e->engine = std::make_shared<Engine>(o);
-        *out = e.release();
+        *out = publish(std::move(e));
     });
 }
 
-void glowq_engine_destroy(glowq_engine* engine) { delete engine; }
+void glowq_engine_destroy(glowq_engine* engine) { release(engine); }
 
 const char* glowq_engine_device_name(const glowq_engine* engine) {
-    return engine ? engine->engine->device_name().c_str() : nullptr;
+    return engine && is_live_handle(engine, HandleKind::Engine) ? engine->engine->device_name().c_str() : nullptr;
 }
 
 glowq_model_params glowq_model_default_params(void) {
@@ -265,7 +318,7 @@ glowq_status glowq_model_load_memory(glowq_engine* engine, const void* data, siz
     });
 }
 
-void glowq_model_destroy(glowq_model* model) { delete model; }
+void glowq_model_destroy(glowq_model* model) { release(model); }
 
 glowq_status glowq_model_get_info(const glowq_model* model, glowq_model_info* info) {
     return guard([&] {
@@ -373,11 +426,11 @@ glowq_status glowq_session_create(glowq_model* model, const glowq_session_params
         need(model, "model");
         auto s = std::make_unique<glowq_session>();
         s->session = std::make_unique<Session>(model->model, session_options_from(params));
-        *out = s.release();
+        *out = publish(std::move(s));
     });
 }
 
-void glowq_session_destroy(glowq_session* session) { delete session; }
+void glowq_session_destroy(glowq_session* session) { release(session); }
 
 glowq_status glowq_session_context(const glowq_session* session, uint32_t* context, uint32_t* n_tokens) {
     return guard([&] {
@@ -391,8 +444,10 @@ glowq_status glowq_session_generate(glowq_session* session, const char* prompt, 
                                     glowq_token_fn on_token, void* user, glowq_generate_result* result) {
     GenerateResult r;
     size_t before = 0;
+    bool live = false;  // the session passed its check
     const glowq_status st = guard([&] {
         need(session, "session");
+        live = true;
         need(prompt, "prompt");
         check_result(result);
         if (!*prompt) invalid("the prompt is empty");
@@ -407,7 +462,7 @@ glowq_status glowq_session_generate(glowq_session* session, const char* prompt, 
     });
     // A prompt that failed or was cancelled part-way is not left half in the session: the
     // next call appends to the text as it was (its cached prefix stays).
-    if (st != GLOWQ_OK && session && session->session->tokens().size() > before)
+    if (st != GLOWQ_OK && live && session->session->tokens().size() > before)
         session->session->truncate(uint32_t(before));
     return st == GLOWQ_OK ? finish(r, result) : st;
 }
@@ -425,7 +480,8 @@ glowq_status glowq_session_truncate(glowq_session* session, uint32_t n_tokens) {
 }
 
 void glowq_session_cancel(glowq_session* session) {
-    if (session) session->session->cancel();
+    with_live_handle(session, HandleKind::Session,
+                     [](const void* h) { static_cast<const glowq_session*>(h)->session->cancel(); });
 }
 
 glowq_status glowq_session_save_state(const glowq_session* session, void* data, size_t capacity, size_t* size) {

@@ -43,11 +43,11 @@ glowq_status glowq_chat_create(glowq_model* model, const glowq_chat_params* para
         o.session = session_options_from(&p.session);
         auto c = std::make_unique<glowq_chat>();
         c->chat = std::make_unique<Chat>(model->model, o);
-        *out = c.release();
+        *out = publish(std::move(c));
     });
 }
 
-void glowq_chat_destroy(glowq_chat* chat) { delete chat; }
+void glowq_chat_destroy(glowq_chat* chat) { release(chat); }
 
 glowq_status glowq_chat_send(glowq_chat* chat, const char* user_message, const glowq_generate_params* params,
                              glowq_token_fn on_token, void* user, glowq_generate_result* result) {
@@ -98,7 +98,7 @@ glowq_status glowq_chat_context(const glowq_chat* chat, uint32_t* context, uint3
 }
 
 void glowq_chat_cancel(glowq_chat* chat) {
-    if (chat) chat->chat->cancel();
+    with_live_handle(chat, HandleKind::Chat, [](const void* h) { static_cast<const glowq_chat*>(h)->chat->cancel(); });
 }
 
 }  // extern "C"

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "glowq/chat.hpp"
 #include "glowq/error.hpp"
@@ -47,8 +48,43 @@ template <class F> glowq_status guard(F&& f) noexcept {
 
 [[noreturn]] inline void invalid(const std::string& message) { throw Error(ErrorKind::InvalidArgument, message); }
 
+// Live handles: every engine, model, session and chat this library handed out and has not
+// destroyed, with its kind. A call given a destroyed, foreign or wrong-kind handle fails
+// with GLOWQ_INVALID_ARGUMENT instead of touching freed memory; destroying a handle twice
+// is a no-op. (A freed address handed out again to a new handle of the same kind cannot be
+// told apart: that stays the caller's bug.)
+enum class HandleKind { Engine, Model, Session, Chat };
+template <class T> struct HandleOf;
+template <> struct HandleOf<glowq_engine> { static constexpr HandleKind kind = HandleKind::Engine; };
+template <> struct HandleOf<glowq_model> { static constexpr HandleKind kind = HandleKind::Model; };
+template <> struct HandleOf<glowq_session> { static constexpr HandleKind kind = HandleKind::Session; };
+template <> struct HandleOf<glowq_chat> { static constexpr HandleKind kind = HandleKind::Chat; };
+template <class T, class = void> struct IsHandle : std::false_type {};
+template <class T> struct IsHandle<T, std::void_t<decltype(HandleOf<T>::kind)>> : std::true_type {};
+
+const char* handle_name(HandleKind kind);
+void track_handle(const void* h, HandleKind kind);
+bool untrack_handle(const void* h, HandleKind kind);  // true: it was live as that kind
+// Runs f() with the registry locked if h is live as that kind (a destroy waits for it).
+bool with_live_handle(const void* h, HandleKind kind, void (*f)(const void*));
+bool is_live_handle(const void* h, HandleKind kind);
+
+template <class T> T* publish(std::unique_ptr<T> h) {
+    track_handle(h.get(), HandleOf<T>::kind);
+    return h.release();
+}
+template <class T> void release(T* h) {
+    if (h && untrack_handle(h, HandleOf<T>::kind)) delete h;
+}
+
 template <class T> T* need(T* p, const char* what) {
     if (!p) invalid(std::string(what) + " is NULL");
+    using U = std::remove_const_t<T>;
+    if constexpr (IsHandle<U>::value) {
+        if (!is_live_handle(p, HandleOf<U>::kind))
+            invalid(std::string(what) + " is not a live glowq_" + handle_name(HandleOf<U>::kind) +
+                    " (destroyed already, or another kind of handle)");
+    }
     return p;
 }
 

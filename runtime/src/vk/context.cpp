@@ -268,10 +268,11 @@ void apply_policy(DeviceCaps& caps, const ContextOptions& options) {
     if (options.disable_features) disable_features(caps, options.disable_features, "turned off by an option");
 }
 
-void Context::count_allocation() {
+void Context::count_allocation(uint64_t bytes) {
     const uint32_t n = allocations_.fetch_add(1) + 1;
+    allocated_bytes_.fetch_add(bytes);
     if (caps_.max_memory_allocations && n > caps_.max_memory_allocations) {
-        allocations_.fetch_sub(1);
+        uncount_allocation(bytes);
         throw Error(ErrorKind::OutOfMemory, "more than " + std::to_string(caps_.max_memory_allocations) +
                                                 " device memory allocations on " + caps_.name);
     }

@@ -26,7 +26,7 @@ struct MemoryBlock {
         if (buffer) vkDestroyBuffer(device, buffer, nullptr);
         if (memory) {
             vkFreeMemory(device, memory, nullptr);  // implicitly unmaps
-            ctx->uncount_allocation();
+            ctx->uncount_allocation(size);
         }
     }
 
@@ -147,11 +147,11 @@ MemoryBlock& Allocator::new_block(VkDeviceSize size, MemoryUsage usage) {
     VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     mai.allocationSize = req.size;
     mai.memoryTypeIndex = memory_type(usage, req.memoryTypeBits, mapped);
-    ctx_.count_allocation();
+    ctx_.count_allocation(size);
     const VkResult r = fault::fail(fault::Site::Allocation) ? VK_ERROR_OUT_OF_DEVICE_MEMORY
                                                              : vkAllocateMemory(ctx_.device(), &mai, nullptr, &block->memory);
     if (r != VK_SUCCESS) {
-        ctx_.uncount_allocation();
+        ctx_.uncount_allocation(size);
         throw Error(ErrorKind::OutOfMemory, "cannot allocate " + format_mib(size) + " of device memory on " + ctx_.caps().name +
                                                 " (" + result_name(r) + "; " + format_mib(ctx_.available_device_memory()) +
                                                 " of device-local memory available)");

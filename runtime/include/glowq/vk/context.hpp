@@ -120,9 +120,14 @@ public:
 
     // Every VkDeviceMemory allocation goes through these, so the count stays within the
     // device's (or the limits profile's) maxMemoryAllocationCount with a clear error.
-    void count_allocation();
-    void uncount_allocation() { allocations_.fetch_sub(1); }
+    void count_allocation(uint64_t bytes);
+    void uncount_allocation(uint64_t bytes) {
+        allocations_.fetch_sub(1);
+        allocated_bytes_.fetch_sub(bytes);
+    }
+    // Live device memory allocations and their bytes, over every allocator of this context.
     uint32_t allocation_count() const { return allocations_.load(); }
+    uint64_t allocated_bytes() const { return allocated_bytes_.load(); }
 
     // The default stream, shared (and serialized) by everything that has none of its own.
     Stream& default_stream() { return *default_stream_; }
@@ -158,6 +163,7 @@ private:
     std::map<std::string, std::unique_ptr<Kernel>> kernels_;
     std::mutex queue_mutex_;  // own queue; an adopted one uses the host's lock
     std::atomic<uint32_t> allocations_{0};
+    std::atomic<uint64_t> allocated_bytes_{0};
 };
 
 // Throws glowq::Error naming the failed call when result is not VK_SUCCESS.
