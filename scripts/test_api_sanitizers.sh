@@ -29,7 +29,7 @@ run_cases() {  # build dir, cases...
 build_api() {  # build dir, sanitizer option, fault injection ON/OFF
   cmake -S "$root" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -D"$2"=ON -DGLOWQ_BUILD_APPS=ON \
     -DGLOWQ_FAULT_INJECTION="$3" >/dev/null
-  cmake --build "$1" --target test_c_api $([ "$3" = ON ] && echo test_faults) -j "${GLOWQ_JOBS:-2}" >/dev/null
+  cmake --build "$1" --target test_c_api $([ "$3" = ON ] && echo test_faults glowq_soak) -j "${GLOWQ_JOBS:-2}" >/dev/null
 }
 
 # Leaks inside the Vulkan loader and Mesa's drivers (LLVM's JIT keeps its caches) are
@@ -46,6 +46,12 @@ faults_model=$(dirname "$other")/faults.gguf
 echo "-- build-asan-api: injected faults"
 "$root/build-asan-api/tests/test_faults" "$faults_model" 40 2>"$root/build-asan-api/faults.log" ||
   { cat "$root/build-asan-api/faults.log"; exit 1; }
+# A shortened soak (docs/reliability.md has the full one) for LeakSanitizer: a chat that
+# outgrows its context, sessions and loads come and go. (RSS is not bounded here: the
+# sanitizer's quarantine keeps freed memory.)
+echo "-- build-asan-api: shortened soak"
+"$root/build-asan-api/tests/glowq_soak" "$model" --tokens 200 --turn 50 --context 192 --sessions 8 --loads 8 \
+  --max-growth 1000 >"$root/build-asan-api/soak.log" 2>&1 || { cat "$root/build-asan-api/soak.log"; exit 1; }
 
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 build_api "$root/build-tsan" GLOWQ_SANITIZE_THREAD OFF

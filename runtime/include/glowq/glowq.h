@@ -33,6 +33,9 @@
  *     has no effect: each generate or eval call starts uncancelled.
  *   - Handles may be destroyed in any order: a session or chat keeps its model alive, and
  *     a model its engine. Destroying an object while a call on it runs is a caller's bug.
+ *     A destroyed handle, or one of another kind, passed to a call gives
+ *     GLOWQ_INVALID_ARGUMENT; destroying it again does nothing (the library keeps a
+ *     registry of live handles; an address reused by a newer handle cannot be told apart).
  *   - Token and progress callbacks run on the thread that made the call and must not call
  *     back into the same object. The log callback may run on any thread that uses the
  *     engine, also concurrently: make it thread-safe.
