@@ -106,6 +106,8 @@ int main(int argc, char** argv) try {
             longest = std::max(longest, size_t(chat.tokens_used()));
             ++turns;
             ph.samples.push_back(sample(*engine));
+            std::fprintf(stderr, "chat turn %u: %zu tokens (%s), %llu in all, %u held\n", turns, r.tokens.size(),
+                         stop_reason_name(r.stop_reason), (unsigned long long)generated, chat.tokens_used());
         }
         std::printf("chat: %llu tokens in %u turns, context %u, %u turns trimmed older messages, at most %zu "
                     "tokens held\n",
