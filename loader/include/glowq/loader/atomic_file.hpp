@@ -30,9 +30,6 @@ public:
     // with the target unchanged if any step (or an earlier write) failed.
     void commit();
 
-    const std::string& path() const { return path_; }
-    const std::string& temporary() const { return tmp_; }
-
 private:
     void flush_buffer();
     void discard();

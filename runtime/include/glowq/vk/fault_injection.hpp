@@ -14,13 +14,11 @@ enum class Site : int { Allocation = 0, Submit = 1, FenceWait = 2 };
 constexpr int kSites = 3;
 
 #ifdef GLOWQ_FAULT_INJECTION
-constexpr bool kEnabled = true;
 bool fail(Site site);                  // counts the call; true for the armed one
 void arm(Site site, uint64_t nth);     // the nth call from now (1-based) fails; 0: none
 void reset();                          // disarm every site and zero the counts
 uint64_t calls(Site site);             // calls since the last reset
 #else
-constexpr bool kEnabled = false;
 constexpr bool fail(Site) { return false; }
 #endif
 
