@@ -1,6 +1,5 @@
 #include "conversation_store.hpp"
 
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>

@@ -155,7 +155,7 @@ int main(int argc, char** argv) try {
     }
 
     std::printf("\n| phase | steps | RSS after warm-up MiB | RSS peak MiB | RSS last MiB | growth after warm-up | "
-                "device MiB before / during / after | device allocations before / after |\n");
+                "device MiB before / peak / after | device allocations before / after |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---|---|\n");
     int problems = 0;
     for (const Phase& ph : phases) {

@@ -48,22 +48,16 @@ bool untrack_handle(const void* h, HandleKind kind) {
     return true;
 }
 
-bool is_live_handle(const void* h, HandleKind kind) {
-    HandleRegistry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    const auto it = r.live.find(h);
-    return it != r.live.end() && it->second == kind;
-}
-
 bool with_live_handle(const void* h, HandleKind kind, void (*f)(const void*)) {
-    if (!h) return false;
     HandleRegistry& r = registry();
     std::lock_guard<std::mutex> lock(r.mutex);
     const auto it = r.live.find(h);
     if (it == r.live.end() || it->second != kind) return false;
-    f(h);
+    if (f) f(h);
     return true;
 }
+
+bool is_live_handle(const void* h, HandleKind kind) { return with_live_handle(h, kind, nullptr); }
 
 glowq_status fail(glowq_status status, const std::string& message) {
     try {
@@ -286,7 +280,7 @@ glowq_status glowq_engine_create(const glowq_engine_params* params, glowq_engine
 void glowq_engine_destroy(glowq_engine* engine) { release(engine); }
 
 const char* glowq_engine_device_name(const glowq_engine* engine) {
-    return engine && is_live_handle(engine, HandleKind::Engine) ? engine->engine->device_name().c_str() : nullptr;
+    return is_live_handle(engine, HandleKind::Engine) ? engine->engine->device_name().c_str() : nullptr;
 }
 
 glowq_model_params glowq_model_default_params(void) {

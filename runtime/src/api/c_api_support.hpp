@@ -65,7 +65,8 @@ template <class T> struct IsHandle<T, std::void_t<decltype(HandleOf<T>::kind)>> 
 const char* handle_name(HandleKind kind);
 void track_handle(const void* h, HandleKind kind);
 bool untrack_handle(const void* h, HandleKind kind);  // true: it was live as that kind
-// Runs f() with the registry locked if h is live as that kind (a destroy waits for it).
+// Runs f() (when not null) with the registry locked if h is live as that kind (a destroy
+// waits for it).
 bool with_live_handle(const void* h, HandleKind kind, void (*f)(const void*));
 bool is_live_handle(const void* h, HandleKind kind);
 

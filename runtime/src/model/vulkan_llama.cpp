@@ -40,7 +40,6 @@ uint64_t estimate_device_bytes(const GgufFile& file) {
 
 namespace {
 
-
 void check_fits(const vk::Context& ctx, const GgufFile& file) {
     const uint64_t need = estimate_device_bytes(file);
     const uint64_t have = ctx.available_device_memory();

@@ -1,8 +1,6 @@
 #include "glowq/quant/calibration.hpp"
 
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 
