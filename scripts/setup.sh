@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config python3 python3-pip python3-venv
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   glslc glslang-tools spirv-tools
-  libglfw3-dev libimgui-dev libeigen3-dev catch2 xvfb xauth clang
+  libglfw3-dev libimgui-dev libeigen3-dev catch2 xvfb xauth clang libclang-rt-14-dev
   nlohmann-json3-dev libstb-dev fonts-dejavu-core openjdk-17-jdk-headless
 )
 missing=()

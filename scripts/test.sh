@@ -2,10 +2,11 @@
 # The test command of README.md (and of .ci/run): install, build, fetch the test data
 # (the real model, tokenizer vectors, reference fixtures), run the loader under
 # AddressSanitizer/UBSan and the GGUF fuzzer for a bounded time, the C API under
-# AddressSanitizer and ThreadSanitizer, check what `cmake --install` ships, then every
-# test with ctest on the Vulkan device present (lavapipe without a GPU), validation on,
-# once as the device is and once within the Android baseline limits, and last the arm64
-# cross build under emulation (GLOWQ_SKIP_ARM64=1 skips it).
+# AddressSanitizer and ThreadSanitizer and its fuzzer for a bounded time, check what
+# `cmake --install` ships, then every test with ctest on the Vulkan device present
+# (lavapipe without a GPU), validation on, once as the device is and once within the
+# Android baseline limits, and last the arm64 cross build under emulation
+# (GLOWQ_SKIP_ARM64=1 skips it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -26,6 +27,8 @@ if [ "${GLOWQ_SKIP_SANITIZERS:-0}" != 1 ]; then
   GLOWQ_FUZZ_SECONDS=$GLOWQ_FUZZ_SECONDS "$root/scripts/fuzz_loader.sh"
   echo "== C API under AddressSanitizer/UBSan and ThreadSanitizer"
   "$root/scripts/test_api_sanitizers.sh"
+  echo "== C API fuzzing (${GLOWQ_API_FUZZ_SECONDS:=60} s)"
+  GLOWQ_API_FUZZ_SECONDS=$GLOWQ_API_FUZZ_SECONDS "$root/scripts/fuzz_c_api.sh"
 fi
 
 echo "== installed library: pkg-config and find_package programs"

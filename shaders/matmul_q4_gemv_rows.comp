@@ -157,6 +157,47 @@ float block_qx(uvec4 q, const vec4 xv[8]) {
     return a.x + a.y + a.z + a.w;
 }
 
+#ifdef INT_DOT
+// The products as integer dot products (devices with accelerated 4x8-bit packed dot
+// products, VK_KHR_shader_integer_dot_product): each lane rounds its block of x to int8
+// with one scale per block (|x| max / 127, as llama.cpp's q8_1 activations), once for all
+// NR rows, and a row's block is then 8 dot products of 4 byte pairs instead of 32 float
+// conversions and FMAs. Byte i of (word & 0x0F0F0F0F) is the code of column 2i of the
+// word's 8 and of (word >> 4) & 0x0F0F0F0F column 2i + 1, so x is packed in that order.
+// Codes are 0..15: as signed bytes they are themselves (OpSDot, both operands signed).
+// (Debian's glslang has no GLSL dot-product extension; GL_EXT_spirv_intrinsics names the
+// SPIR-V instruction: OpSDot = 4450, capabilities DotProduct = 6019 and
+// DotProductInput4x8BitPacked = 6018, PackedVectorFormat4x8Bit = 0.)
+#extension GL_EXT_spirv_intrinsics : require
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+int sdot4x8(uint a, uint b, spirv_literal int packed_vector_format);
+
+// x's block as int8: xq[2w] holds columns 8w, 8w+2, 8w+4, 8w+6 and xq[2w+1] the odd ones;
+// returns the scale (x = xq * scale).
+float quantize_x(const vec4 xv[8], out uint xq[8]) {
+    vec4 m = max(max(max(abs(xv[0]), abs(xv[1])), max(abs(xv[2]), abs(xv[3]))),
+                 max(max(abs(xv[4]), abs(xv[5])), max(abs(xv[6]), abs(xv[7]))));
+    const float amax = max(max(m.x, m.y), max(m.z, m.w));
+    const float inv = amax > 0.0 ? 1.0 / amax : 0.0;
+    for (uint w = 0; w < 4; ++w) {
+        const vec4 a = xv[2 * w] * inv, b = xv[2 * w + 1] * inv;
+        xq[2 * w] = packSnorm4x8(vec4(a.x, a.z, b.x, b.z));
+        xq[2 * w + 1] = packSnorm4x8(vec4(a.y, a.w, b.y, b.w));
+    }
+    return amax / 127.0;
+}
+
+// sum over the block of q * xq (exact in int32: |sum| <= 32 * 15 * 127).
+int block_qx_dot(uvec4 q, const uint xq[8]) {
+    int d = 0;
+    for (uint w = 0; w < 4; ++w) {
+        d += sdot4x8(q[w] & 0x0F0F0F0Fu, xq[2 * w], 0);
+        d += sdot4x8((q[w] >> 4) & 0x0F0F0F0Fu, xq[2 * w + 1], 0);
+    }
+    return d;
+}
+#endif
+
 void main() {
 #ifdef B_ROWS
     const uint b_groups = (p.b_rows + NSG - 1) / NSG;  // B's workgroups, then W's
@@ -216,7 +257,13 @@ void main() {
 #endif
             const vec4 x4sum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
             const float sx = x4sum.x + x4sum.y + x4sum.z + x4sum.w;
+#ifdef INT_DOT
+            uint xq[8];
+            const float dx = quantize_x(xv, xq);
+            for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] += sm[r].x * dx * float(block_qx_dot(q[r], xq)) + sm[r].y * sx;
+#else
             for (uint r = 0; r < NR; ++r) acc[r * NTOK + t] += sm[r].x * block_qx(q[r], xv) + sm[r].y * sx;
+#endif
         }
     }
 

@@ -7,14 +7,18 @@ glowq_shader(matmul_q4_gemm_lr matmul_q4_gemm.comp LOWRANK=1)
 # Variants: the low-rank epilogue (_lr); the RMSNorm folded in (_norm), or folded in from
 # x already times its weights (_pre) as the product that finished the residual stream left
 # it (_res, _lr_res); GlowQ's B projection as extra rows (_b).
+# The Rows kernel also with its products as int8 dot products (_rows_dot, INT_DOT; for
+# devices that accelerate them).
+set(gemv_variants "|" "_lr|LOWRANK=1" "_norm|NORM_INPUT=1" "_norm_b|NORM_INPUT=1 B_ROWS=1" "_pre|NORM_PRE=1"
+                  "_pre_b|NORM_PRE=1 B_ROWS=1" "_res|RESID_OUT=1" "_lr_res|LOWRANK=1 RESID_OUT=1")
 foreach(form "|matmul_q4_gemv.comp|" "_subgroup|matmul_q4_gemv.comp|USE_SUBGROUP=1"
-             "_bcast|matmul_q4_gemv.comp|X_BROADCAST=1" "_rows|matmul_q4_gemv_rows.comp|")
+             "_bcast|matmul_q4_gemv.comp|X_BROADCAST=1" "_rows|matmul_q4_gemv_rows.comp|"
+             "_rows_dot|matmul_q4_gemv_rows.comp|INT_DOT=1")
   string(REPLACE "|" ";" form "${form}")
   list(GET form 0 form_name)
   list(GET form 1 form_source)
   list(GET form 2 form_define)
-  foreach(variant "|" "_lr|LOWRANK=1" "_norm|NORM_INPUT=1" "_norm_b|NORM_INPUT=1 B_ROWS=1" "_pre|NORM_PRE=1"
-                  "_pre_b|NORM_PRE=1 B_ROWS=1" "_res|RESID_OUT=1" "_lr_res|LOWRANK=1 RESID_OUT=1")
+  foreach(variant ${gemv_variants})
     string(REPLACE "|" ";" variant "${variant}")
     list(GET variant 0 variant_name)
     list(GET variant 1 variant_defines)

@@ -66,6 +66,15 @@ std::vector<GemvVariant> parse_variants(const std::string& list) {
     while (std::getline(in, item, ',')) {
         GemvVariant v{item, {}};
         v.options.path = ops::MatmulPath::Gemv;
+        // "+dot" / "+float": the Rows kernel's products as int8 dot products, or not.
+        const size_t plus = item.find('+');
+        if (plus != std::string::npos) {
+            const std::string form = item.substr(plus + 1);
+            if (form != "dot" && form != "float")
+                throw Error(ErrorKind::InvalidArgument, "GEMV variant '" + item + "': the suffix is +dot or +float");
+            v.options.int_dot = form == "dot" ? ops::IntDot::On : ops::IntDot::Off;
+            item.resize(plus);
+        }
         if (item == "lanes") {
             v.options.gemv_kernel = ops::GemvKernel::Lanes;
         } else if (item.rfind("rows", 0) == 0) {
@@ -128,7 +137,7 @@ struct Row {
 int bench_kernels(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet"},
               {"--device", "--models", "--reps", "--warmup", "--gemm-tokens", "--gemv-tokens", "--group-size", "--json",
-               "--copy-mib", "--gemv-variants", "--rotate-mib", "--gemm-tiles"});
+               "--copy-mib", "--gemv-variants", "--rotate-mib", "--gemm-tiles", "--features-off"});
     if (args.has("--help") || args.has("-h")) {
         std::printf(
             "usage: glowq bench kernels [options]\n\n"
@@ -138,6 +147,7 @@ int bench_kernels(const std::vector<std::string>& argv) {
             "device's copy bandwidth measured in the same run (bytes read + written per second),\n"
             "and GFLOP/s (2 K N tokens / time; the figure that matters for the GEMM).\n\n"
             "  --device D         device index or name substring (default: GLOWQ_DEVICE or the best)\n"
+            "  --features-off L   device features to leave unused (see glowq run --help)\n"
             "  --models LIST      smollm2-135m,llama3-8b (default: both)\n"
             "  --reps N           timed repetitions (default 10)\n"
             "  --warmup N         untimed repetitions first (default 2)\n"
@@ -151,7 +161,8 @@ int bench_kernels(const std::vector<std::string>& argv) {
             "                     that it is read from memory, not from the cache (default 256 on\n"
             "                     GPUs, 0 on CPU drivers)\n"
             "  --gemv-variants L  GEMV kernels to time, comma-separated: auto (the model's choice),\n"
-            "                     lanes, rows:NR:WG[:KSPLIT] (default auto)\n"
+            "                     lanes, rows:NR:WG[:KSPLIT]; +dot or +float after one: products as\n"
+            "                     int8 dot products or not (default auto)\n"
             "  --json FILE        also write the results as JSON\n"
             "  --quiet            no progress output\n");
         return 0;

@@ -112,7 +112,8 @@ void json_stats(std::ostringstream& j, const char* k, const Stats& s) {
 int bench_model(const std::vector<std::string>& argv) {
     Args args(argv, {"--help", "-h", "--quiet", "--profile"},
               {"-m", "--model", "--shape", "--layers", "--device", "--reps", "--prompt", "--decode", "--pp", "--tg",
-               "--json", "--modes", "--rank", "--group-size", "--restore-percent", "--copy-mib", "--chunk"});
+               "--json", "--modes", "--rank", "--group-size", "--restore-percent", "--copy-mib", "--chunk",
+               "--features-off", "--int-dot"});
     if (args.has("--help") || args.has("-h")) {
         std::string shapes;
         for (const auto& s : synth_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
@@ -132,6 +133,9 @@ int bench_model(const std::vector<std::string>& argv) {
             "  --restore-percent P  glowq-s: share of the units (qkv, gate_up, o, down of every\n"
             "                       layer) that keep their correction, drawn at random (default 50)\n"
             "  --device D           Vulkan device index or name substring\n"
+            "  --features-off L     device features to leave unused (see glowq run --help)\n"
+            "  --int-dot F          auto | on | off: the decode GEMVs' x rounded to int8 and multiplied\n"
+            "                       as integer dot products (default auto: off on every device so far)\n"
             "  --reps N             repetitions, medians reported (default 3; one warm-up first)\n"
             "  --prompt N           TTFB prompt tokens (default 16)\n"
             "  --decode N           greedy tokens for the decode throughput (default 50)\n"
@@ -157,6 +161,10 @@ int bench_model(const std::vector<std::string>& argv) {
     SessionOptions mo;
     mo.context = std::max({n_pp, n_prompt + n_decode, n_tg + 1}) + 1;
     mo.chunk = uint32_t(args.get_int("--chunk", mo.chunk, 0, 4096));
+    const std::string int_dot = args.get("--int-dot", "auto");
+    if (int_dot != "auto" && int_dot != "on" && int_dot != "off")
+        throw Error(ErrorKind::InvalidArgument, "--int-dot must be auto, on or off, got '" + int_dot + "'");
+    mo.int_dot = int_dot == "on" ? ops::IntDot::On : int_dot == "off" ? ops::IntDot::Off : ops::IntDot::Auto;
 
     std::vector<Entry> entries;
     std::string model_label;

@@ -9,7 +9,9 @@
 
 namespace glowq::cli {
 
-std::set<std::string> model_option_names() { return {"-m", "--model", "--device", "--limits", "--ctx", "--chunk"}; }
+std::set<std::string> model_option_names() {
+    return {"-m", "--model", "--device", "--limits", "--features-off", "--ctx", "--chunk"};
+}
 std::set<std::string> sampler_option_names() {
     return {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--seed"};
 }
@@ -20,6 +22,9 @@ const char* model_options_help() {
            "  --device D           Vulkan device index or name substring (default: $GLOWQ_DEVICE or the best)\n"
            "  --limits L           device | android-baseline: use only what every Android 10+ device\n"
            "                       guarantees (default: $GLOWQ_LIMITS, else device)\n"
+           "  --features-off L     device features to leave unused, comma-separated: subgroup-ops,\n"
+           "                       fp16-math, storage16, storage8, integer-dot, cooperative-matrix,\n"
+           "                       subgroup-size, fp16-conversion\n"
            "  --ctx N              context length in tokens (default 2048, at most the model's)\n"
            "  --chunk N            prompt tokens per prefill step (default: 512 on GPUs, 128 on CPU drivers)\n";
 }
@@ -69,6 +74,9 @@ EngineOptions engine_options(const Args& args) {
         if (const char* env = std::getenv("GLOWQ_LIMITS")) limits = env;
     if (!limits.empty() && !vk::parse_limits_profile(limits, o.limits))
         throw Error(ErrorKind::InvalidArgument, "--limits must be device or android-baseline, got '" + limits + "'");
+    if (args.has("--features-off") && !vk::parse_feature_keys(args.get("--features-off"), o.disable_features))
+        throw Error(ErrorKind::InvalidArgument, "--features-off: unknown feature in '" + args.get("--features-off") +
+                                                    "' (see --help)");
     const char* v = std::getenv("GLOWQ_VALIDATION");
     o.validation = v && *v && std::string(v) != "0";
     if (o.validation)

@@ -169,6 +169,7 @@ void write_synth_model(const std::string& path, const SynthOptions& o) {
     w.set("tokenizer.ggml.bos_token_id", uint32_t(256));
     w.set("tokenizer.ggml.eos_token_id", uint32_t(256));
     w.set("tokenizer.ggml.add_bos_token", false);
+    if (!o.chat_template.empty()) w.set("tokenizer.chat_template", o.chat_template);
     w.set("glowq.synthetic.seed", o.seed);
 
     const uint64_t seed = o.seed;

@@ -31,26 +31,48 @@ std::vector<double> rms_normed(const std::vector<float>& x, const std::vector<fl
     return xn;
 }
 
-// Worst |got - want| over a tolerance scaled by the sum of |terms| (fp32 accumulation).
-double worst_ratio(const float* got, const std::vector<double>& want, const std::vector<double>& mag) {
+// Worst |got - want| over a tolerance scaled by the sum of |terms| (fp32 accumulation),
+// plus `rounding` where x was rounded to int8 (the dot-product form).
+double worst_ratio(const float* got, const std::vector<double>& want, const std::vector<double>& mag,
+                   const std::vector<double>& rounding = {}) {
     double worst = 0;
     for (size_t i = 0; i < want.size(); ++i)
-        worst = std::max(worst, std::fabs(got[i] - want[i]) / (1e-6 + 2e-5 * mag[i]));
+        worst = std::max(worst, std::fabs(got[i] - want[i]) /
+                                    (1e-6 + 2e-5 * mag[i] + (rounding.empty() ? 0.0 : 1.001 * rounding[i])));
     return worst;
+}
+
+// What rounding x to int8 per 32-column block can cost W x: half a step of each block
+// (its largest |x| / 127) times the block's sum of |w|.
+std::vector<double> int8_rounding_bound(const Int4Matrix& q, const std::vector<double>& x, uint32_t T) {
+    const uint32_t N = q.rows, K = q.cols;
+    std::vector<double> bound(size_t(T) * N);
+    for (uint32_t t = 0; t < T; ++t)
+        for (uint32_t b = 0; b < GQ_ROW_BLOCKS(K); ++b) {
+            double amax = 0;
+            for (uint32_t k = b * 32; k < std::min(K, b * 32 + 32); ++k) amax = std::max(amax, std::fabs(x[t * K + k]));
+            for (uint32_t n = 0; n < N; ++n) {
+                double wsum = 0;
+                for (uint32_t k = b * 32; k < std::min(K, b * 32 + 32); ++k) wsum += std::fabs(q.weight(n, k));
+                bound[size_t(t) * N + n] += amax / 127.0 * 0.5 * wsum;
+            }
+        }
+    return bound;
 }
 
 // The GEMV forms the tests sweep, by tpr: 0 the device's own choice (one row per lane with
 // x shared over the subgroup on CPU drivers); 1 one lane per row without subgroups; 4 lanes
 // reducing a row through shared memory; 32 subgroup sums where the device has them; 99 the
-// Rows GEMV (a GPU's), 3 rows per subgroup, two subgroups per row. False where this device
-// has no such form.
-const uint32_t kForms[] = {0, 1, 4, 32, 99};
+// Rows GEMV (a GPU's), 3 rows per subgroup, two subgroups per row; 98 the same with its
+// products as int8 dot products. False where this device has no such form.
+const uint32_t kForms[] = {0, 1, 4, 32, 99, 98};
 bool gemv_form(const vk::Context& ctx, uint32_t tpr, ops::MatmulOptions& o) {
-    if (tpr == 99) {
+    if (tpr >= 98) {
         o.gemv_kernel = ops::GemvKernel::Rows;
         o.rows_per_subgroup = 3;
         o.k_split = 2;
-        return ops::gemv_rows_supported(ctx.caps());
+        o.int_dot = tpr == 98 ? ops::IntDot::On : ops::IntDot::Off;
+        return ops::gemv_rows_supported(ctx.caps()) && (tpr == 99 || ctx.caps().integer_dot_product);
     }
     o.threads_per_row = tpr;
     o.subgroup_ops = tpr != 1;
@@ -126,7 +148,8 @@ TEST_CASE_METHOD(test::VkFixture, "GEMV with the input RMSNorm and B rows folded
                                     r_mag[t * rank + j] += std::fabs(p);
                                 }
                         }
-                        const double wy = worst_ratio(got.data(), want, mag);
+                        const double wy = worst_ratio(got.data(), want, mag,
+                                                      tpr == 98 ? int8_rounding_bound(q, xn, T) : std::vector<double>());
                         const double wr = rank ? worst_ratio(got.data() + r_word, r_want, r_mag) : 0.0;
                         INFO("worst error / tolerance: Y " << wy << ", R " << wr);
                         CHECK(wy <= 1.0);
@@ -261,6 +284,9 @@ TEST_CASE_METHOD(test::VkFixture, "a residual product prepares the next norm and
                                 xmag[t * d + n] = m;
                                 xnew[t * d + n] = float(v);
                             }
+                        // The dot-product form's residual differs from the loop's by its own
+                        // rounding (checked above): the next product is checked on its input.
+                        if (tpr == 98) std::copy(xgot.begin(), xgot.begin() + long(xnew.size()), xnew.begin());
                         const auto xn = rms_normed(xnew, norm_w, T, d, eps);
                         std::vector<double> want(size_t(T) * Nc), mag(want.size());
                         std::vector<double> r_want(size_t(T) * rank), r_mag(r_want.size());
@@ -278,8 +304,12 @@ TEST_CASE_METHOD(test::VkFixture, "a residual product prepares the next norm and
                                     r_mag[t * rank + j] += std::fabs(p);
                                 }
                         }
-                        const double wx = worst_ratio(xgot.data(), xwant, xmag);
-                        const double wy = worst_ratio(got.data(), want, mag);
+                        const bool dot = tpr == 98;
+                        const double wx = worst_ratio(
+                            xgot.data(), xwant, xmag,
+                            dot ? int8_rounding_bound(qo, std::vector<double>(xo.begin(), xo.end()), T) : std::vector<double>());
+                        const double wy =
+                            worst_ratio(got.data(), want, mag, dot ? int8_rounding_bound(qc, xn, T) : std::vector<double>());
                         const double wr = rank ? worst_ratio(got.data() + r_word, r_want, r_mag) : 0.0;
                         INFO("worst error / tolerance: residual " << wx << ", Y " << wy << ", R " << wr);
                         CHECK(wx <= 1.0);

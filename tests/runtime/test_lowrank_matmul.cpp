@@ -32,12 +32,13 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
             for (bool shared_b : {true, false}) {
                 for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
                     // tpr 0: the device's GEMV, 16: the Lanes kernel reducing over 16 lanes,
-                    // 99: the Rows kernel with 3 rows per subgroup. GEMM: its choice of tile (0)
-                    // and 64-token tiles (16).
-                    for (uint32_t tpr : {0u, 16u, 99u}) {
-                        const bool gemm = path == ops::MatmulPath::Gemm;
-                        if (gemm && tpr == 99) continue;
-                        if (tpr == 99 && !ops::gemv_rows_supported(ctx.caps())) continue;
+                    // 99: the Rows kernel with 3 rows per subgroup, 98: the same with int8 dot
+                    // products. GEMM: its choice of tile (0) and 64-token tiles (16).
+                    for (uint32_t tpr : {0u, 16u, 99u, 98u}) {
+                        const bool gemm = path == ops::MatmulPath::Gemm, rows = tpr >= 98;
+                        if (gemm && rows) continue;
+                        if (rows && !ops::gemv_rows_supported(ctx.caps())) continue;
+                        if (tpr == 98 && !ctx.caps().integer_dot_product) continue;
                         DYNAMIC_SECTION("rank " << rank << " T " << T << (shared_b ? " shared B" : " per-module B")
                                                 << " path " << int(path) << " tpr " << tpr) {
                             const uint32_t seed = rank * 100 + T;
@@ -80,12 +81,13 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
                             for (auto& d : ops::matmul(ctx, bm, xb, rb, T)) graph.add(std::move(d));
                             ops::MatmulOptions mo;
                             mo.path = path;
-                            mo.threads_per_row = tpr == 99 || gemm ? 0 : tpr;
+                            mo.threads_per_row = rows || gemm ? 0 : tpr;
                             mo.gemm_tile_tokens = gemm && tpr == 16 ? 64 : 0;
-                            if (tpr == 99) {
+                            if (rows) {
                                 mo.gemv_kernel = ops::GemvKernel::Rows;
                                 mo.rows_per_subgroup = 3;
                                 mo.k_split = 2;
+                                mo.int_dot = tpr == 98 ? ops::IntDot::On : ops::IntDot::Off;
                             }
                             mo.lowrank_r = &rb;
                             mo.r_stride = r_total;
@@ -104,18 +106,26 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
                                         for (uint32_t k = 0; k < K; ++k)
                                             r[j] += double(half_to_float(b[size_t(boff + j) * K + k])) * x[t * K + k];
                                     for (uint32_t m = 0; m < member_rows[i]; ++m, ++n) {
-                                        double y = 0, mag = 0;
+                                        double y = 0, mag = 0, rounding = 0;  // (int8 x: half a step per block)
+                                        double amax = 0, wsum = 0;
                                         for (uint32_t k = 0; k < K; ++k) {
                                             const double p = double(members[i].weight(m, k)) * x[t * K + k];
                                             y += p;
                                             mag += std::fabs(p);
+                                            amax = std::max(amax, double(std::fabs(x[t * K + k])));
+                                            wsum += std::fabs(members[i].weight(m, k));
+                                            if (k % 32 == 31 || k + 1 == K) {
+                                                rounding += tpr == 98 ? amax / 127.0 * 0.5 * wsum : 0.0;
+                                                amax = wsum = 0;
+                                            }
                                         }
                                         for (uint32_t j = 0; j < rank; ++j) {
                                             const double p = double(half_to_float(a[size_t(n) * rank + j])) * r[j];
                                             y += p;
                                             mag += std::fabs(p);
                                         }
-                                        worst = std::max(worst, std::fabs(got[t * N + n] - y) / (1e-6 + 1e-5 * mag));
+                                        worst = std::max(worst, std::fabs(got[t * N + n] - y) /
+                                                                    (1e-6 + 1e-5 * mag + 1.001 * rounding));
                                     }
                                 }
                             }

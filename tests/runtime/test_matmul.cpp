@@ -183,6 +183,70 @@ TEST_CASE("fp16 conversion matches IEEE binary16", "[fp16]") {
 
 // fp16 accumulation overflows at 65504 (OpenVINO #34704, LiteRT #9249): every product and
 // reduction here is accumulated in fp32. Weights up to +-1000 and activations up to +-300
+// The Rows GEMV with its products as int8 dot products (IntDot::On, where the device has
+// the feature; lavapipe has it, unaccelerated). Two references: x built so that rounding it
+// to int8 per 32-column block is exact (each block's values are whole multiples of its
+// largest / 127, one of them the largest) must match the fp32 loop to fp32 accuracy (a
+// wrong byte order or block scale cannot); random x must stay within the rounding's bound,
+// half a step of each block times the sum of |w| over the block.
+TEST_CASE_METHOD(test::VkFixture, "int8 dot-product Rows GEMV matches the CPU reference", "[int4][matmul][intdot]") {
+    if (!ops::gemv_rows_supported(ctx.caps()) || !ctx.caps().integer_dot_product) {
+        WARN("no Rows GEMV or integer dot product on this device: skipped");
+        return;
+    }
+    for (const Shape& s : kShapes) {
+        if (s.T > 64) continue;  // (the GEMM takes longer prompts)
+        for (uint32_t variant = 0; variant < 2; ++variant) {
+            ops::MatmulOptions opt{ops::MatmulPath::Gemv};
+            opt.gemv_kernel = ops::GemvKernel::Rows;
+            opt.int_dot = ops::IntDot::On;
+            opt.rows_per_subgroup = variant == 0 ? 1 : 3;
+            opt.gemv_workgroup = 2 * ctx.caps().subgroup_size;
+            opt.k_split = variant == 0 ? 1 : 2;
+            DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " nr=" << opt.rows_per_subgroup) {
+                auto w = test::random_floats(size_t(s.N) * s.K, s.N * 5 + s.K);
+                const Int4Matrix m = quantize_rtn(w.data(), s.N, s.K, s.g);
+                const auto wq = m.dequantize();
+                const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
+                auto levels = test::random_floats(size_t(s.T) * s.K, s.T * 3 + s.K, -127.0f, 127.0f);
+                const auto block_scales = test::random_floats(size_t(s.T) * GQ_ROW_BLOCKS(s.K), s.K, 0.01f, 4.0f);
+                std::vector<float> exact(levels.size());
+                for (uint32_t t = 0; t < s.T; ++t)
+                    for (uint32_t k = 0; k < s.K; ++k) {
+                        const float step = block_scales[t * GQ_ROW_BLOCKS(s.K) + k / 32] / 127.0f;
+                        const float level = k % 32 == 0 ? 127.0f : std::round(levels[t * s.K + k]);
+                        exact[t * s.K + k] = level * step;
+                    }
+                std::vector<double> want, mag;
+                reference(wq, exact, s.N, s.K, s.T, want, mag);
+                check_close(run(*this, dm, exact, s.T, opt), want, mag, s.K);
+
+                const auto x = test::random_floats(size_t(s.T) * s.K, s.T * 11 + s.K, -2.0f, 3.0f);
+                reference(wq, x, s.N, s.K, s.T, want, mag);
+                const auto got = run(*this, dm, x, s.T, opt);
+                double worst = 0;
+                for (uint32_t t = 0; t < s.T; ++t)
+                    for (uint32_t n = 0; n < s.N; ++n) {
+                        double bound = 0;
+                        for (uint32_t b = 0; b < GQ_ROW_BLOCKS(s.K); ++b) {
+                            double amax = 0, wsum = 0;
+                            for (uint32_t k = b * 32; k < std::min(s.K, b * 32 + 32); ++k) {
+                                amax = std::max(amax, double(std::fabs(x[t * s.K + k])));
+                                wsum += std::fabs(wq[size_t(n) * s.K + k]);
+                            }
+                            bound += amax / 127.0 * 0.5 * wsum;
+                        }
+                        const size_t i = size_t(t) * s.N + n;
+                        const double tol = 1.001 * bound + 1e-6 + 4.0 * std::sqrt(double(s.K)) * 6e-8 * mag[i];
+                        worst = std::max(worst, std::fabs(got[i] - want[i]) / tol);
+                    }
+                INFO("worst error / bound = " << worst);
+                CHECK(worst <= 1.0);
+            }
+        }
+    }
+}
+
 // over K = 4096 make group sums and row sums far beyond fp16's range; the result must still
 // match the double-precision loop to fp32 accuracy, on every kernel the device chooses.
 TEST_CASE_METHOD(test::VkFixture, "large-magnitude weights and activations accumulate in fp32", "[int4][matmul]") {

@@ -38,11 +38,13 @@ struct Comparison {
 };
 
 // Prompt (64 tokens) then 32 greedy steps; the CPU reference follows the Vulkan tokens.
-Comparison compare(vk::Context& ctx, const std::string& path, uint32_t chunk) {
+// The GEMVs keep fp32 products (the reference's arithmetic) unless int_dot says otherwise.
+Comparison compare(vk::Context& ctx, const std::string& path, uint32_t chunk, ops::IntDot int_dot = ops::IntDot::Off) {
     const GgufFile f = GgufFile::open(path);
     VulkanModelOptions vo;
     vo.max_context = 128;
     vo.chunk = chunk;
+    vo.int_dot = int_dot;
     VulkanLlama gpu(ctx, f, vo);
     ReferenceLlama cpu(std::make_shared<HostWeights>(HostWeights::load(f)), 128);
     const uint32_t V = gpu.config().n_vocab;
@@ -107,6 +109,30 @@ TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on a
 // gemma3: 6 layers (5 local, window 5, far shorter than the 64-token prompt; 1 global),
 // head_dim 32 over hidden 64, NEOX RoPE, q/k norms, post-norms, GELU, scaled embeddings.
 // qwen2: q/k/v biases and NEOX RoPE. Both in int4 (the fused-norm GEMVs) and fp16.
+// With the decode GEMVs' x rounded to int8 per 32 columns (the dot-product form, IntDot::On),
+// every product carries that rounding (bounded in
+// test_matmul.cpp): measured on lavapipe, the tiny Q4_0 model's logits moved by 5.3% of
+// their largest (0.195 of 3.70) and SmolLM2's by 1.81 of 35.2 (against 0.007 and 0.1 with
+// fp32 products), the argmax (which the CPU follows) agreeing on all but one step.
+TEST_CASE_METHOD(test::VkFixture, "Vulkan forward with int8 dot-product GEMVs stays near the CPU reference",
+                 "[forward][intdot]") {
+    if (!ops::gemv_rows_supported(ctx.caps()) || !ctx.caps().integer_dot_product) {
+        WARN("no Rows GEMV or integer dot product on this device: skipped");
+        return;
+    }
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::F16}) {
+        const std::string path = synth_file("tiny", 3, type);
+        const Comparison c = compare(ctx, path, 8, ops::IntDot::On);
+        std::remove(path.c_str());
+        std::printf("int8 dot-product GEMVs, tiny %s: max |logit diff| %.4g of max |logit| %.3g, top-1 %d/%d\n",
+                    ggml_type_name(type).c_str(), c.max_abs, c.max_logit, c.top1_agree, c.steps);
+        INFO("max |logit diff| " << c.max_abs << ", max |logit| " << c.max_logit << ", top-1 " << c.top1_agree << "/"
+                                 << c.steps);
+        CHECK(c.max_abs <= 0.1 * std::max(1.0, c.max_logit));
+        CHECK(c.top1_agree >= c.steps - 2);
+    }
+}
+
 TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on synthetic gemma3 and qwen2 models",
                  "[forward]") {
     for (const char* arch : {"gemma3", "qwen2"})
@@ -163,6 +189,24 @@ TEST_CASE_METHOD(test::VkFixture, "Vulkan forward matches the CPU reference on S
     // 30 layers of fp16 K/V rounding: logits differ by a few hundredths at most.
     CHECK(c.max_abs <= 0.1);
     CHECK(c.top1_agree >= c.steps - 1);  // one near-tie may flip
+}
+
+// The int8 dot-product GEMVs on the real model.
+TEST_CASE_METHOD(test::VkFixture, "SmolLM2-135M with int8 dot-product GEMVs stays near the CPU reference",
+                 "[forward][real-model][intdot]") {
+    if (!ops::gemv_rows_supported(ctx.caps()) || !ctx.caps().integer_dot_product) {
+        WARN("no Rows GEMV or integer dot product on this device: skipped");
+        return;
+    }
+    const std::string path = glowq_test::smollm2_path();
+    REQUIRE(glowq_test::file_exists(path));
+    const Comparison c = compare(ctx, path, 8, ops::IntDot::On);
+    std::printf("SmolLM2 int8 dot-product GEMVs vs CPU: max |logit diff| %.4g (max |logit| %.3g), top-1 %d/%d\n",
+                c.max_abs, c.max_logit, c.top1_agree, c.steps);
+    INFO("max |logit diff| " << c.max_abs << ", max |logit| " << c.max_logit << ", top-1 " << c.top1_agree << "/"
+                             << c.steps);
+    CHECK(c.max_abs <= 0.1 * c.max_logit);
+    CHECK(c.top1_agree >= c.steps - 2);
 }
 
 TEST_CASE_METHOD(test::VkFixture, "greedy decoding is deterministic, chunked or token by token, replayed or fresh",

@@ -12,6 +12,7 @@
 
 #include "glowq/generate.hpp"
 #include "glowq/model.hpp"
+#include "glowq/ops/int_dot.hpp"
 #include "glowq/sampler.hpp"
 
 namespace glowq {
@@ -19,6 +20,7 @@ namespace glowq {
 struct SessionOptions {
     uint32_t context = 2048;  // KV positions (at most the model's trained context)
     uint32_t chunk = 0;       // prompt tokens per GPU submit, the prefill cancel granularity; 0: 512 on GPUs, 128 on CPU drivers
+    ops::IntDot int_dot = ops::IntDot::Auto;  // the decode GEMVs' products (ops/int_dot.hpp)
 };
 
 class Session {

@@ -13,6 +13,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
     VulkanModelOptions vo;
     vo.max_context = options.context;
     vo.chunk = options.chunk;
+    vo.int_dot = options.int_dot;
     exec_ = std::make_unique<VulkanLlama>(model_->weights(), vo);
     exec_->set_cancel_flag(&cancel_);
 }

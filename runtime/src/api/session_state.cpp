@@ -52,7 +52,7 @@ std::vector<uint8_t> Session::save_state() {
     uint8_t* p = out.data();
     std::memcpy(p, &h, sizeof h);
     p += sizeof h;
-    std::memcpy(p, tokens_.data(), tokens_.size() * 4);
+    if (!tokens_.empty()) std::memcpy(p, tokens_.data(), tokens_.size() * 4);  // (no NULL source)
     p += tokens_.size() * 4;
     exec_->read_kv(h.n_cached, p);
     const uint64_t sum = checksum(out.data(), out.size() - 8);
@@ -87,7 +87,7 @@ void Session::load_state(const uint8_t* data, size_t size) {
     std::memcpy(&sum, data + size - 8, 8);
     if (sum != checksum(data, size - 8)) throw Error(ErrorKind::InvalidModel, "corrupt session state: checksum mismatch");
     std::vector<int32_t> tokens(h.n_tokens);
-    std::memcpy(tokens.data(), data + sizeof h, tokens.size() * 4);
+    if (!tokens.empty()) std::memcpy(tokens.data(), data + sizeof h, tokens.size() * 4);
     for (int32_t t : tokens)
         if (t < 0 || uint32_t(t) >= c.n_vocab)
             throw Error(ErrorKind::InvalidModel, "corrupt session state: token id " + std::to_string(t) +

@@ -256,6 +256,7 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
                                                     const vk::Buffer& y, uint32_t T, bool accumulate,
                                                     const std::string& label, const DeviceProjection* next) {
     ops::MatmulOptions o;
+    o.int_dot = options_.int_dot;
     o.accumulate = accumulate;
     if (p.corrected()) {
         for (auto& d : ops::matmul(ctx_, p.b, x, lowrank_r_, T)) {
@@ -300,6 +301,7 @@ std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g
                                                                     std::optional<uint32_t> pre_partials) {
     if (folds_norm(p, T)) {
         ops::MatmulOptions o;
+        o.int_dot = options_.int_dot;
         o.norm_input = true;
         o.norm_eps = cfg_.rms_eps;
         if (pre_partials) {
@@ -348,6 +350,7 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
         return std::nullopt;
     };
     ops::MatmulOptions plain;
+    plain.int_dot = options_.int_dot;
     add(ops::embed(ctx_, tokens_, weights_->embed(), x_, T, cfg_.embd_scale), "embed");
     // Set when the last product into x_ also wrote x_ times the next norm's weights.
     std::optional<uint32_t> pre;

@@ -226,6 +226,12 @@ bool gemv_rows_supported(const vk::DeviceCaps& caps) {
            sg <= caps.max_workgroup_invocations;
 }
 
+bool gemv_int_dot(const vk::DeviceCaps& caps, IntDot choice) {
+    if (choice == IntDot::On && !caps.integer_dot_product)
+        throw Error(ErrorKind::Unsupported, caps.name + " has no integer dot product (or it is turned off)");
+    return choice == IntDot::On;
+}
+
 // The Rows kernel's shape: its grid is computed from the subgroup size, which must be
 // the one the driver uses (gemv_rows_supported).
 static GemvShape gemv_rows_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_t T,
@@ -261,9 +267,10 @@ static GemvShape gemv_rows_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_
 }
 
 GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_t T, const MatmulOptions& options) {
+    // (IntDot::On asks for the dot-product form, which only the Rows kernel has.)
     if (options.gemv_kernel == GemvKernel::Rows ||
         (options.gemv_kernel == GemvKernel::Auto && !options.threads_per_row && options.subgroup_ops &&
-         caps.type != "cpu" && gemv_rows_supported(caps)))
+         (caps.type != "cpu" || options.int_dot == IntDot::On) && gemv_rows_supported(caps)))
         return gemv_rows_shape(caps, N, K, T, options);
     GemvShape s;
     s.workgroup = options.gemv_workgroup ? options.gemv_workgroup : std::min<uint32_t>(64, caps.max_workgroup_invocations);
@@ -440,7 +447,7 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             std::string name;
             uint32_t spec1 = s.rows;
             if (s.rows_kernel) {
-                name = "matmul_q4_gemv_rows";
+                name = gemv_int_dot(ctx.caps(), options.int_dot) ? "matmul_q4_gemv_rows_dot" : "matmul_q4_gemv_rows";
                 spec1 = s.nr;
             } else {
                 name = w.type == WeightType::Int4 ? "matmul_q4_gemv"

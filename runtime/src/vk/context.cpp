@@ -225,6 +225,19 @@ Context::Context(const ContextOptions& options) : log_(options.log) {
         VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
         dci.queueCreateInfoCount = 1;
         dci.pQueueCreateInfos = &qci;
+        // The one optional feature a kernel may use (the int8 dot-product GEMV): enabled
+        // when the device has it and no option or profile turned it off.
+        VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dot{
+            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+        const char* dot_extension = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+        if (caps_.integer_dot_product) {
+            dot.shaderIntegerDotProduct = VK_TRUE;
+            dci.pNext = &dot;
+            if (std::min(caps_.api_version, instance_api_version()) < VK_API_VERSION_1_3) {  // (core from 1.3)
+                dci.enabledExtensionCount = 1;
+                dci.ppEnabledExtensionNames = &dot_extension;
+            }
+        }
         check(vkCreateDevice(physical_, &dci, nullptr, &device_), "vkCreateDevice");
         vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
         default_stream_ = std::make_unique<Stream>(*this);
@@ -254,6 +267,9 @@ void Context::adopt(const std::shared_ptr<AdoptedDevice>& a) {
     caps_ = query_device_caps(physical_, 0, instance_api_version());
     if (VK_API_VERSION_MAJOR(caps_.api_version) == 1 && VK_API_VERSION_MINOR(caps_.api_version) < 1)
         throw Error(ErrorKind::Unsupported, caps_.name + " supports only Vulkan 1.0; glowq needs 1.1");
+    // Optional device features must have been enabled when the host created its device,
+    // which glowq cannot see.
+    disable_features(caps_, kFeatureIntegerDot, "not known to be enabled on the host's device");
     try {
         default_stream_ = std::make_unique<Stream>(*this);
     } catch (...) {

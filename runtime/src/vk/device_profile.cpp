@@ -2,6 +2,7 @@
 #include "glowq/vk/device_profile.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace glowq::vk {
 
@@ -75,6 +76,22 @@ void apply_limits_profile(DeviceCaps& c, LimitsProfile profile) {
 
 const char* limits_profile_name(LimitsProfile p) {
     return p == LimitsProfile::AndroidBaseline ? "android-baseline" : "device";
+}
+
+bool parse_feature_keys(const std::string& list, uint32_t& mask) {
+    static const char* keys[] = {"subgroup-ops",       "fp16-math",     "storage16",      "storage8", "integer-dot",
+                                 "cooperative-matrix", "subgroup-size", "fp16-conversion"};
+    mask = 0;
+    size_t at = 0;
+    while (at <= list.size()) {
+        const size_t end = std::min(list.find(',', at), list.size());
+        const std::string key = list.substr(at, end - at);
+        const auto* k = std::find(std::begin(keys), std::end(keys), key);
+        if (k == std::end(keys)) return false;
+        mask |= 1u << (k - std::begin(keys));
+        at = end + 1;
+    }
+    return true;
 }
 
 bool parse_limits_profile(const std::string& name, LimitsProfile& out) {

@@ -42,6 +42,7 @@ struct SynthOptions {
     GgmlType matrix_type = GgmlType::Q4_0;  // Q4_0, Q4_1 or F16 for every 2-D weight
     uint64_t seed = 1;
     std::optional<uint32_t> layers;         // overrides shape.n_layers (fast tests)
+    std::string chat_template;              // tokenizer.chat_template; empty: none
 };
 
 // Writes the model to path (atomically). Same options and seed give the same bytes.

@@ -29,6 +29,7 @@ namespace glowq {
 struct VulkanModelOptions {
     uint32_t max_context = 2048;  // KV cache positions (capped by the model's trained context)
     uint32_t chunk = 0;           // prefill tokens per graph replay; 0: default_chunk() for the device
+    ops::IntDot int_dot = ops::IntDot::Auto;  // the decode GEMVs' products (ops/int_dot.hpp)
 };
 
 // Prefill tokens per graph replay when none is asked for: 512 on GPUs, where each chunk

@@ -7,6 +7,7 @@
 
 #include "glowq/int4_matrix.hpp"
 #include "glowq/q8_matrix.hpp"
+#include "glowq/ops/int_dot.hpp"
 #include "glowq/ops/push_constants.hpp"
 #include "glowq/vk/device_caps.hpp"
 #include "glowq/vk/graph.hpp"
@@ -103,6 +104,9 @@ struct MatmulOptions {
     uint32_t gemv_workgroup = 0;                // invocations, a power of two for Lanes (0: the device's choice)
     uint32_t k_split = 0;                       // Rows kernel: subgroups per row set, 1/2/4 (0: choice)
     uint32_t gemm_tile_tokens = 0;              // GEMM: tokens per tile, 16/32/64 (0: gemm_tile_tokens())
+    // Rows GEMV: x rounded to int8 per 32 columns and the products as integer dot products
+    // (int_dot.hpp). On: also the Rows kernel where the automatic choice would be another.
+    IntDot int_dot = IntDot::Auto;
     // The RMSNorm of the input folded into the product (int4 with attach_input_norm, where
     // fused_gemv_supported): Y = W norm(X), X being the un-normalized rows.
     bool norm_input = false;
@@ -155,6 +159,10 @@ GemvShape gemv_shape(const vk::DeviceCaps& caps, uint32_t N, uint32_t K, uint32_
                      const MatmulOptions& options = {});
 // Whether the Rows GEMV can run here: subgroup arithmetic and a fixed subgroup size.
 bool gemv_rows_supported(const vk::DeviceCaps& caps);
+// Whether the Rows GEMV takes its int8 dot-product form (IntDot::On without the device
+// feature: Error(Unsupported)). Auto: no device yet; the form's speed on a GPU has not been
+// measured, and its rounding moves logits (tests/runtime/test_vulkan_forward.cpp).
+bool gemv_int_dot(const vk::DeviceCaps& caps, IntDot choice);
 // Whether W's product for T tokens has the fused variants (norm_input, b_rows): int4 W
 // with its input norm attached, and a GEMV (the GEMM, for long prompts on GPUs, has not).
 bool fused_gemv_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,

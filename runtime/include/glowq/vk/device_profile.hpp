@@ -51,6 +51,11 @@ void disable_features(DeviceCaps& caps, uint32_t mask, const std::string& why);
 // The names of the features in a mask, comma-separated ("subgroup ops, fp16 math").
 std::string feature_names(uint32_t mask);
 
+// A comma-separated list of feature keys (subgroup-ops, fp16-math, storage16, storage8,
+// integer-dot, cooperative-matrix, subgroup-size, fp16-conversion) as a mask; false if a key
+// is unknown.
+bool parse_feature_keys(const std::string& list, uint32_t& mask);
+
 const char* limits_profile_name(LimitsProfile profile);  // "device", "android-baseline"
 // Parses a profile name; false if it is none.
 bool parse_limits_profile(const std::string& name, LimitsProfile& out);
