@@ -9,17 +9,18 @@
 namespace glowq::cli {
 
 int cmd_synth(const std::vector<std::string>& argv) {
-    Args args(argv, {"--help", "-h"}, {"--shape", "-o", "--type", "--seed", "--layers"});
+    Args args(argv, {"--help", "-h", "--chatml"}, {"--shape", "-o", "--type", "--seed", "--layers"});
     if (args.has("--help") || args.has("-h")) {
         std::string shapes;
         for (const auto& s : synth_shape_names()) shapes += (shapes.empty() ? "" : ", ") + s;
         std::printf(
-            "usage: glowq synth --shape NAME -o OUT.gguf [--type q4_0|q4_1|f16] [--seed S] [--layers N]\n\n"
+            "usage: glowq synth --shape NAME -o OUT.gguf [--type q4_0|q4_1|f16] [--seed S] [--layers N] [--chatml]\n\n"
             "Writes a model of a known shape (llama, qwen2 or gemma3) with random weights (same\noptions, same bytes).\n"
             "  --shape NAME   one of: %s\n"
             "  --type T       matrix type (default q4_0)\n"
             "  --seed S       random seed (default 1)\n"
-            "  --layers N     fewer layers than the shape has, for quick runs\n",
+            "  --layers N     fewer layers than the shape has, for quick runs\n"
+            "  --chatml       with a ChatML chat template (for chat tests)\n",
             shapes.c_str());
         return 0;
     }
@@ -34,6 +35,7 @@ int cmd_synth(const std::vector<std::string>& argv) {
     else throw Error(ErrorKind::InvalidArgument, "--type must be q4_0, q4_1 or f16, got '" + type + "'");
     o.seed = uint64_t(args.get_int("--seed", 1, 0, 1L << 62));
     if (args.has("--layers")) o.layers = uint32_t(args.get_int("--layers", 1, 1, 1000));
+    if (args.has("--chatml")) o.chat_template = kSynthChatmlTemplate;
     write_synth_model(args.get("-o"), o);
     std::printf("%s\n", args.get("-o").c_str());
     return 0;

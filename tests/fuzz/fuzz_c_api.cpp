@@ -555,7 +555,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     g.dir = dir;
     glowq::SynthOptions o;
     o.shape = glowq::synth_shape("tiny");
-    o.chat_template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+    o.chat_template = glowq::kSynthChatmlTemplate;
     const std::string path = g.dir + "/tiny.gguf";
     glowq::write_synth_model(path, o);
     std::ifstream f(path, std::ios::binary);

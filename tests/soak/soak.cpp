@@ -92,12 +92,14 @@ int main(int argc, char** argv) try {
         Phase ph{"chat", {}, sample(*engine)};
         SamplerParams sp;
         GenerateOptions go;
-        go.max_tokens = uint32_t(turn);
         uint64_t generated = 0;
         uint32_t turns = 0, trims = 0;
         size_t longest = 0;
         while (generated < tokens) {
             sp.seed = turns;  // sampled, so replies differ and the conversation moves on
+            // Replies of varied length (turn/2 to turn tokens), as in a real chat: prompts of
+            // many lengths, so the session records prefill graphs for many (up to its cache's 8).
+            go.max_tokens = uint32_t(turn / 2 + (uint64_t(turns) * 37) % (turn / 2 + 1));
             const size_t before = chat.messages().size();
             const GenerateResult r =
                 chat.send("Tell me something new about the number " + std::to_string(turns) + ".", sp, go);
@@ -106,8 +108,9 @@ int main(int argc, char** argv) try {
             longest = std::max(longest, size_t(chat.tokens_used()));
             ++turns;
             ph.samples.push_back(sample(*engine));
-            std::fprintf(stderr, "chat turn %u: %zu tokens (%s), %llu in all, %u held\n", turns, r.tokens.size(),
-                         stop_reason_name(r.stop_reason), (unsigned long long)generated, chat.tokens_used());
+            std::fprintf(stderr, "chat turn %u: %zu tokens (%s), %llu in all, %u held, RSS %.1f MiB\n", turns,
+                         r.tokens.size(), stop_reason_name(r.stop_reason), (unsigned long long)generated,
+                         chat.tokens_used(), mib(ph.samples.back().rss));
         }
         std::printf("chat: %llu tokens in %u turns, context %u, %u turns trimmed older messages, at most %zu "
                     "tokens held\n",

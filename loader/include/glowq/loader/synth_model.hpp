@@ -45,6 +45,11 @@ struct SynthOptions {
     std::string chat_template;              // tokenizer.chat_template; empty: none
 };
 
+// A plain ChatML template (for chat tests on synthetic models: `glowq synth --chatml`).
+constexpr const char* kSynthChatmlTemplate =
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
 // Writes the model to path (atomically). Same options and seed give the same bytes.
 // Throws Error(InvalidArgument) for shapes the format cannot hold (row lengths that are not
 // a multiple of 32 for Q4 types, a vocabulary under 257) or an unsupported matrix type.
