@@ -2,6 +2,7 @@
 // the SPIR-V footprint every kernel is checked against.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -206,14 +207,16 @@ TEST_CASE("SPIR-V footprints: workgroup size, shared memory, bindings, features"
     // Specialization changes the workgroup size read from the module.
     CHECK(fp("rmsnorm", {64}).invocations() == 64);
     CHECK(fp("rmsnorm", {32}).invocations() == 32);
-    // Every shader stays within 4 storage buffers and uses no 8/16-bit types, and those that
-    // are not subgroup variants use no subgroup operations.
+    // Every shader stays within 4 storage buffers and uses no 8/16-bit types, only the int8
+    // dot-product GEMVs (_dot) use integer dot products, and those that are not subgroup
+    // variants use no subgroup operations.
     for (const auto& n : vk::embedded_shader_names()) {
         INFO(n);
         const auto s = vk::embedded_shader(n);
         const auto f = vk::spirv_footprint(s.words, s.count, {64, 1, 1, 1, 1});
         CHECK(f.storage_buffers <= GQ_MAX_BINDINGS);
-        CHECK_FALSE((f.float16 || f.storage16 || f.storage8 || f.int8 || f.int16 || f.integer_dot));
+        CHECK_FALSE((f.float16 || f.storage16 || f.storage8 || f.int8 || f.int16));
+        CHECK(f.integer_dot == (n.find("_dot") != std::string::npos));
         const bool subgroup_variant = n.find("subgroup") != std::string::npos || n.find("bcast") != std::string::npos ||
                                       n.find("rows") != std::string::npos;
         if (!subgroup_variant) CHECK_FALSE(f.subgroup_basic);
@@ -226,6 +229,9 @@ TEST_CASE("SPIR-V footprints: workgroup size, shared memory, bindings, features"
     const auto v = vk::footprint_violations(big, c);
     REQUIRE(v.size() >= 2);
     CHECK(v[0].find("workgroup invocations 256") != std::string::npos);
+    const auto dot = vk::footprint_violations(fp("matmul_q4_gemv_rows_dot", {64, 2, 1, 1, 2}), c);
+    CHECK(std::any_of(dot.begin(), dot.end(),
+                      [](const std::string& m) { return m.find("integer dot product") != std::string::npos; }));
 }
 
 // The shaders' software fp16 conversions (half.glsl, used where the driver's are broken)
