@@ -8,7 +8,9 @@
 //   loads     --loads loads of the model file, each with a session generating a token,
 //             and unloads.
 // Each phase's growth is its last sample against the sample after its warm-up (the first
-// tenth of its steps, at least one), and the device memory must be back where it started
+// tenth of its steps, at least one; for the chat, at least until its conversation first
+// filled the context: on a CPU driver device memory is host memory committed on first
+// write, so the KV cache's pages count as they are first reached), and the device memory must be back where it started
 // after the sessions and the loads. Exits 1 if RSS grew more than --max-growth percent
 // (plus 1 MiB for the allocator's rounding) or device memory leaked.
 //
@@ -48,6 +50,7 @@ struct Phase {
     std::string name;
     std::vector<Sample> samples;
     Sample before{};
+    size_t warm_until = 0;  // the warm-up lasts at least until this sample
 };
 
 Sample sample(Engine& e) {
@@ -104,10 +107,12 @@ int main(int argc, char** argv) try {
             const GenerateResult r =
                 chat.send("Tell me something new about the number " + std::to_string(turns) + ".", sp, go);
             generated += r.tokens.size() + (r.tokens.empty() ? 1 : 0);
-            trims += chat.messages().size() < before + 2;
+            const bool trimmed = chat.messages().size() < before + 2;
+            trims += trimmed;
             longest = std::max(longest, size_t(chat.tokens_used()));
             ++turns;
             ph.samples.push_back(sample(*engine));
+            if (trimmed && trims == 1) ph.warm_until = ph.samples.size() - 1;
             std::fprintf(stderr, "chat turn %u: %zu tokens (%s), %llu in all, %u held, RSS %.1f MiB\n", turns,
                          r.tokens.size(), stop_reason_name(r.stop_reason), (unsigned long long)generated,
                          chat.tokens_used(), mib(ph.samples.back().rss));
@@ -162,7 +167,8 @@ int main(int argc, char** argv) try {
     std::printf("|---|---:|---:|---:|---:|---:|---|---|\n");
     int problems = 0;
     for (const Phase& ph : phases) {
-        const size_t warm = std::max<size_t>(1, ph.samples.size() / 10) - 1;
+        const size_t warm =
+            std::min(ph.samples.size() - 1, std::max(std::max<size_t>(1, ph.samples.size() / 10) - 1, ph.warm_until));
         const Sample& w = ph.samples[warm];
         const Sample& last = ph.samples.back();
         uint64_t peak = 0, device_peak = 0;
