@@ -10,7 +10,6 @@
 #include <sstream>
 #include <thread>
 
-#include <sys/resource.h>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -104,13 +103,6 @@ double parse_fraction(const std::string& s) {
     if (s.empty() || *end != '\0' || !(v >= 0.0 && v <= 1.0))
         throw Error(ErrorKind::InvalidArgument, "--restore-fraction needs a number in [0, 1], got '" + s + "'");
     return v;
-}
-
-// The process's peak resident set so far (getrusage: KiB on Linux and Android).
-double peak_rss_mib() {
-    struct rusage ru {};
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
-    return double(ru.ru_maxrss) / 1024.0;
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -261,9 +253,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     {
         Progress bar("fitting", weights->layers.size(), show);
         qm = quantize_model(*weights, stats.get(), qo, [&](uint32_t l, uint32_t) {
-            char b[64];
-            std::snprintf(b, sizeof b, "layer %u, peak %.0f MiB", l - 1, peak_rss_mib());
-            bar.step(b);
+            bar.step("layer " + std::to_string(l - 1));
         });
     }
     const double fit_s = seconds_since(t);
@@ -308,9 +298,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     // Writing.
     t = Clock::now();
     {
-        Progress bar("writing", 1, show);
-        glowq_writer(in, qm, prov).write_file(out_path);
-        bar.step(out_path);
+        const GgufWriter writer = glowq_writer(in, qm, prov);
+        Progress bar("writing", writer.tensor_count(), show);
+        writer.write_file(out_path, [&](size_t, size_t) { bar.step(out_path); });
     }
     const double write_s = seconds_since(t);
 

@@ -1,6 +1,7 @@
-// A progress bar with ETA on stderr for long work; silent when stderr is not a terminal
-// unless forced, so logs and pipes stay clean.
+// A progress bar with ETA and the process's peak memory so far on stderr for long work;
+// silent when stderr is not a terminal unless forced, so logs and pipes stay clean.
 #pragma once
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +9,13 @@
 #include <string>
 
 namespace glowq::cli {
+
+// The process's peak resident set so far (getrusage: KiB on Linux and Android).
+inline double peak_rss_mib() {
+    struct rusage ru {};
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
+    return double(ru.ru_maxrss) / 1024.0;
+}
 
 class Progress {
 public:
@@ -34,9 +42,9 @@ private:
         const double frac = double(done_) / double(total_);
         const int width = 30, fill = int(frac * width);
         const double eta = done_ ? elapsed / done_ * (total_ - done_) : 0.0;
-        std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu  %5.1fs  ETA %5.1fs  %-32.32s", title_.c_str(), fill,
-                     "##############################", width - fill, "", int(frac * 100), done_, total_, elapsed,
-                     eta, what.c_str());
+        std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu  %5.1fs  ETA %5.1fs  peak %6.2f GiB  %-32.32s",
+                     title_.c_str(), fill, "##############################", width - fill, "", int(frac * 100), done_,
+                     total_, elapsed, eta, peak_rss_mib() / 1024.0, what.c_str());
         std::fflush(stderr);
     }
     std::string title_;

@@ -121,7 +121,8 @@ void GgufWriter::add_tensor_f32(const std::string& name, std::vector<uint64_t> n
     add_tensor(name, GgmlType::F32, std::move(ne), std::move(bytes));
 }
 
-void GgufWriter::write(const std::function<void(const void*, size_t)>& sink) const {
+void GgufWriter::write(const std::function<void(const void*, size_t)>& sink,
+                       const std::function<void(size_t, size_t)>& progress) const {
     std::vector<uint8_t> head;
     put_bytes(head, "GGUF", 4);
     put<uint32_t>(head, 3);
@@ -155,6 +156,7 @@ void GgufWriter::write(const std::function<void(const void*, size_t)>& sink) con
 
     static const uint8_t zeros[256] = {};
     std::vector<uint8_t> scratch;
+    size_t written = 0;
     for (const PendingTensor& t : tensors_) {
         if (t.fill) {
             scratch.assign(size_t(t.n_bytes), 0);
@@ -168,12 +170,13 @@ void GgufWriter::write(const std::function<void(const void*, size_t)>& sink) con
             sink(zeros, n);
             pad -= n;
         }
+        if (progress) progress(++written, tensors_.size());
     }
 }
 
-void GgufWriter::write_file(const std::string& path) const {
+void GgufWriter::write_file(const std::string& path, const std::function<void(size_t, size_t)>& progress) const {
     AtomicFile f(path);
-    write([&](const void* p, size_t n) { f.write(p, n); });
+    write([&](const void* p, size_t n) { f.write(p, n); }, progress);
     f.commit();
 }
 

@@ -156,7 +156,12 @@ TEST_CASE("writer output is read correctly by gguf-py's reader", "[gguf][writer]
     REQUIRE(glowq_test::file_exists(script));
 
     const std::string path = glowq_test::temp_path("writer_py.gguf");
-    sample_writer(64).write_file(path);
+    std::vector<size_t> reported;  // progress: after each tensor, of all of them
+    sample_writer(64).write_file(path, [&](size_t done, size_t total) {
+        CHECK(total == 3);
+        reported.push_back(done);
+    });
+    CHECK(reported == std::vector<size_t>{1, 2, 3});
     const GgufFile f = GgufFile::open(path);
     std::vector<std::string> temp_files{path};
     std::string json = "{\"kv\": {";

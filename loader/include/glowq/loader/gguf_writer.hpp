@@ -85,8 +85,10 @@ public:
     size_t tensor_count() const { return tensors_.size(); }
 
     // Writes to path + ".tmp" and renames, so a reader never sees half a file.
-    // Throws Error(Io) naming the path on an I/O error.
-    void write_file(const std::string& path) const;
+    // Throws Error(Io) naming the path on an I/O error. progress(tensors written, tensors)
+    // after each tensor.
+    void write_file(const std::string& path,
+                    const std::function<void(size_t, size_t)>& progress = {}) const;
     std::vector<uint8_t> to_bytes() const;
 
 private:
@@ -98,7 +100,8 @@ private:
         std::vector<uint8_t> data;  // used when fill is empty
         Fill fill;
     };
-    void write(const std::function<void(const void*, size_t)>& sink) const;
+    void write(const std::function<void(const void*, size_t)>& sink,
+               const std::function<void(size_t, size_t)>& progress = {}) const;
     uint64_t check_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& ne) const;
 
     uint32_t alignment_;
