@@ -10,7 +10,6 @@
 #include <sstream>
 #include <thread>
 
-
 #include "args.hpp"
 #include "commands.hpp"
 #include "glowq/loader/tokenizer.hpp"

@@ -10,9 +10,10 @@
 // Each phase's growth is its last sample against the sample after its warm-up (the first
 // tenth of its steps, at least one; for the chat, at least until its conversation first
 // filled the context: on a CPU driver device memory is host memory committed on first
-// write, so the KV cache's pages count as they are first reached), and the device memory must be back where it started
-// after the sessions and the loads. Exits 1 if RSS grew more than --max-growth percent
-// (plus 1 MiB for the allocator's rounding) or device memory leaked.
+// write, so the KV cache's pages count as they are first reached), and the device memory
+// must be back where it started after the sessions and the loads. Exits 1 if RSS grew more
+// than --max-growth percent (plus 1 MiB for the allocator's rounding) or device memory
+// leaked.
 //
 // usage: glowq_soak MODEL.gguf [--tokens N] [--turn N] [--context N] [--sessions N]
 //                              [--loads N] [--max-growth PCT]
