@@ -142,6 +142,7 @@ void b_rows_main(uint bgroup) {
 }
 #endif
 
+#ifndef INT_DOT
 // sum over the block of q * x, with the 32 codes of q against x columns xv[0..7]. Codes
 // become floats by bit pattern (0x4B000000 | q is the float 2^23 + q) rather than by
 // int-to-float conversions, which GPUs issue at a fraction of the FMA rate; on an H100
@@ -156,6 +157,7 @@ float block_qx(uvec4 q, const vec4 xv[8]) {
     }
     return a.x + a.y + a.z + a.w;
 }
+#endif
 
 #ifdef INT_DOT
 // The products as integer dot products (devices with accelerated 4x8-bit packed dot

@@ -10,6 +10,7 @@
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
 #include "glowq/ops/matmul.hpp"
+#include "support/int8_rounding.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -42,21 +43,13 @@ double worst_ratio(const float* got, const std::vector<double>& want, const std:
     return worst;
 }
 
-// What rounding x to int8 per 32-column block can cost W x: half a step of each block
-// (its largest |x| / 127) times the block's sum of |w|.
+// The int8 rounding's bound (support/int8_rounding.hpp) for every output of W x.
 std::vector<double> int8_rounding_bound(const Int4Matrix& q, const std::vector<double>& x, uint32_t T) {
-    const uint32_t N = q.rows, K = q.cols;
-    std::vector<double> bound(size_t(T) * N);
+    std::vector<double> bound(size_t(T) * q.rows);
     for (uint32_t t = 0; t < T; ++t)
-        for (uint32_t b = 0; b < GQ_ROW_BLOCKS(K); ++b) {
-            double amax = 0;
-            for (uint32_t k = b * 32; k < std::min(K, b * 32 + 32); ++k) amax = std::max(amax, std::fabs(x[t * K + k]));
-            for (uint32_t n = 0; n < N; ++n) {
-                double wsum = 0;
-                for (uint32_t k = b * 32; k < std::min(K, b * 32 + 32); ++k) wsum += std::fabs(q.weight(n, k));
-                bound[size_t(t) * N + n] += amax / 127.0 * 0.5 * wsum;
-            }
-        }
+        for (uint32_t n = 0; n < q.rows; ++n)
+            bound[size_t(t) * q.rows + n] = test::int8_rounding_bound(
+                &x[size_t(t) * q.cols], q.cols, [&](uint32_t k) { return std::fabs(q.weight(n, k)); });
     return bound;
 }
 

@@ -7,6 +7,7 @@
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
 #include "glowq/ops/matmul.hpp"
+#include "support/int8_rounding.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -106,19 +107,15 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
                                         for (uint32_t k = 0; k < K; ++k)
                                             r[j] += double(half_to_float(b[size_t(boff + j) * K + k])) * x[t * K + k];
                                     for (uint32_t m = 0; m < member_rows[i]; ++m, ++n) {
-                                        double y = 0, mag = 0, rounding = 0;  // (int8 x: half a step per block)
-                                        double amax = 0, wsum = 0;
+                                        double y = 0, mag = 0;
                                         for (uint32_t k = 0; k < K; ++k) {
                                             const double p = double(members[i].weight(m, k)) * x[t * K + k];
                                             y += p;
                                             mag += std::fabs(p);
-                                            amax = std::max(amax, double(std::fabs(x[t * K + k])));
-                                            wsum += std::fabs(members[i].weight(m, k));
-                                            if (k % 32 == 31 || k + 1 == K) {
-                                                rounding += tpr == 98 ? amax / 127.0 * 0.5 * wsum : 0.0;
-                                                amax = wsum = 0;
-                                            }
                                         }
+                                        const auto w_abs = [&](uint32_t k) { return std::fabs(members[i].weight(m, k)); };
+                                        const double rounding =
+                                            tpr == 98 ? test::int8_rounding_bound(&x[size_t(t) * K], K, w_abs) : 0.0;
                                         for (uint32_t j = 0; j < rank; ++j) {
                                             const double p = double(half_to_float(a[size_t(n) * rank + j])) * r[j];
                                             y += p;

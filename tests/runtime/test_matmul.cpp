@@ -6,6 +6,7 @@
 #include "glowq/q8_matrix.hpp"
 #include "glowq/ops/matmul.hpp"
 #include "glowq/vk/graph.hpp"
+#include "support/int8_rounding.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -227,15 +228,8 @@ TEST_CASE_METHOD(test::VkFixture, "int8 dot-product Rows GEMV matches the CPU re
                 double worst = 0;
                 for (uint32_t t = 0; t < s.T; ++t)
                     for (uint32_t n = 0; n < s.N; ++n) {
-                        double bound = 0;
-                        for (uint32_t b = 0; b < GQ_ROW_BLOCKS(s.K); ++b) {
-                            double amax = 0, wsum = 0;
-                            for (uint32_t k = b * 32; k < std::min(s.K, b * 32 + 32); ++k) {
-                                amax = std::max(amax, double(std::fabs(x[t * s.K + k])));
-                                wsum += std::fabs(wq[size_t(n) * s.K + k]);
-                            }
-                            bound += amax / 127.0 * 0.5 * wsum;
-                        }
+                        const double bound = test::int8_rounding_bound(
+                            &x[size_t(t) * s.K], s.K, [&](uint32_t k) { return std::fabs(wq[size_t(n) * s.K + k]); });
                         const size_t i = size_t(t) * s.N + n;
                         const double tol = 1.001 * bound + 1e-6 + 4.0 * std::sqrt(double(s.K)) * 6e-8 * mag[i];
                         worst = std::max(worst, std::fabs(got[i] - want[i]) / tol);
