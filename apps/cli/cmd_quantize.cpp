@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "glowq/loader/tokenizer.hpp"
 #include "glowq/quant/glowq_file.hpp"
+#include "glowq/quant/quantize_streamed.hpp"
 #include "glowq/quant/restore.hpp"
 #include "glowq/quant/sha256.hpp"
 #include "progress.hpp"
@@ -72,6 +73,12 @@ const char* kHelp =
     "other:\n"
     "  --stats FILE        reuse calibration statistics from FILE when it was computed from\n"
     "                      the same text, tokens and window; otherwise compute and save them\n"
+    "                      (holds the whole model in memory, as --in-memory)\n"
+    "  --in-memory         decode the whole model and gather every layer's statistics first\n"
+    "                      (the default streams: one layer's weights and statistics at a time,\n"
+    "                      its int4 codes parked in an unlinked OUT.gguf.int4-scratch.XXXXXX\n"
+    "                      until written, so the output's disk needs room for them twice; the\n"
+    "                      output is the same; glowq-s --restore auto always holds the model)\n"
     "  --quiet             no progress bars\n";
 
 std::string read_text(const std::string& path) {
@@ -109,7 +116,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 }  // namespace
 
 int cmd_quantize(const std::vector<std::string>& argv) {
-    Args args(argv, {"--help", "-h", "--quiet"},
+    Args args(argv, {"--help", "-h", "--quiet", "--in-memory"},
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
                "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by",
@@ -188,23 +195,27 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     const GgufFile in = GgufFile::open(in_path);
     if (format::is_glowq_file(in))
         throw Error(ErrorKind::InvalidArgument, in_path + " is already a GlowQ file; quantize the original model");
-    auto weights = std::make_shared<const HostWeights>(HostWeights::load(in));
+    const std::string stats_path = args.get("--stats");
+    // The whole model is decoded only where something needs all of it at once: a stats
+    // file (every layer's statistics) or the auto restore (perplexity of the whole model).
+    const bool streamed = !args.has("--in-memory") && (stats_path.empty() || !calibrate) && !restore_auto_mode;
     const Tokenizer tok(vocab_from_gguf(in));
     const int32_t bos = tok.vocab().add_bos ? tok.bos() : -1;
+    std::shared_ptr<const HostWeights> weights;
+    if (!streamed) weights = std::make_shared<const HostWeights>(HostWeights::load(in));
     const double load_s = seconds_since(t_start);
 
-    // Calibration.
+    // Calibration windows.
     Provenance prov;
     prov.alpha = qo.alpha;
     prov.seed = qo.seed;
-    std::unique_ptr<CalibrationStats> stats;
+    std::vector<std::vector<int32_t>> windows;
     std::vector<int32_t> heldout;
-    double calib_s = 0.0;
     if (calibrate) {
         const std::string text = read_text(args.get("--calib"));
         prov.text_sha256 = sha256_hex(text);
         const std::vector<int32_t> tokens = tok.encode(text, false, false);
-        const auto windows = calibration_windows(tokens, 0, calib_tokens, window, bos);
+        windows = calibration_windows(tokens, 0, calib_tokens, window, bos);
         if (windows.empty())
             throw Error(ErrorKind::InvalidArgument, "calibration text " + args.get("--calib") + " has " +
                                                         std::to_string(tokens.size()) + " tokens, fewer than one window of " +
@@ -219,46 +230,61 @@ int cmd_quantize(const std::vector<std::string>& argv) {
                                                             " held-out tokens after the calibration slice; the text has " +
                                                             std::to_string(tokens.size() - used) + " (lower --calib-tokens)");
         }
-        const auto t = Clock::now();
-        const std::string stats_path = args.get("--stats");
-        if (!stats_path.empty() && std::ifstream(stats_path).good()) {
-            std::unique_ptr<CalibrationStats> cached;
-            try {
-                cached = std::make_unique<CalibrationStats>(CalibrationStats::load(stats_path));
-            } catch (const Error& e) {  // damaged: never trusted, recomputed and replaced
-                std::fprintf(stderr, "quantize: %s; recomputing\n", e.what());
-            }
-            if (cached && cached->text_sha256 == prov.text_sha256 && cached->tokens == used &&
-                cached->window == window && cached->layers.size() == weights->layers.size())
-                stats = std::move(cached);
-            else if (cached && show)
-                std::fprintf(stderr, "quantize: %s was computed from other calibration settings; recomputing\n",
-                             stats_path.c_str());
-        }
-        if (!stats) {
-            Progress bar("calibration", windows.size(), show);
-            stats = std::make_unique<CalibrationStats>(collect_calibration(
-                weights, windows, [&](uint32_t, uint32_t) { bar.step(std::to_string(window) + " tokens"); }));
-            bar.done();
-            stats->text_sha256 = prov.text_sha256;
-            if (!stats_path.empty()) stats->save(stats_path);
-        }
-        calib_s = seconds_since(t);
     }
 
-    // Fitting.
-    auto t = Clock::now();
+    double calib_s = 0.0, fit_s = 0.0;
     QuantizedModel qm;
-    {
+    std::unique_ptr<Int4Spill> spill;
+    if (streamed) {
+        // Calibration and fitting, layer by layer.
+        const auto t = Clock::now();
+        spill = std::make_unique<Int4Spill>(out_path + ".int4-scratch");
+        StreamedOptions so;
+        so.windows = std::move(windows);
+        Progress bar("layers", size_t(read_model_config(in).n_layers) * (so.windows.size() + 1), show);
+        so.progress = [&](size_t, size_t, const std::string& what) { bar.step(what); };
+        qm = quantize_streamed(in, qo, *spill, so);
+        bar.done();
+        fit_s = seconds_since(t);
+    } else {
+        std::unique_ptr<CalibrationStats> stats;
+        if (calibrate) {
+            const auto t = Clock::now();
+            if (!stats_path.empty() && std::ifstream(stats_path).good()) {
+                std::unique_ptr<CalibrationStats> cached;
+                try {
+                    cached = std::make_unique<CalibrationStats>(CalibrationStats::load(stats_path));
+                } catch (const Error& e) {  // damaged: never trusted, recomputed and replaced
+                    std::fprintf(stderr, "quantize: %s; recomputing\n", e.what());
+                }
+                if (cached && cached->text_sha256 == prov.text_sha256 && cached->tokens == prov.tokens &&
+                    cached->window == window && cached->layers.size() == weights->layers.size())
+                    stats = std::move(cached);
+                else if (cached && show)
+                    std::fprintf(stderr, "quantize: %s was computed from other calibration settings; recomputing\n",
+                                 stats_path.c_str());
+            }
+            if (!stats) {
+                Progress bar("calibration", windows.size(), show);
+                stats = std::make_unique<CalibrationStats>(collect_calibration(
+                    weights, windows, [&](uint32_t, uint32_t) { bar.step(std::to_string(window) + " tokens"); }));
+                bar.done();
+                stats->text_sha256 = prov.text_sha256;
+                if (!stats_path.empty()) stats->save(stats_path);
+            }
+            calib_s = seconds_since(t);
+        }
+        const auto t = Clock::now();
         Progress bar("fitting", weights->layers.size(), show);
         qm = quantize_model(*weights, stats.get(), qo, [&](uint32_t l, uint32_t) {
             bar.step("layer " + std::to_string(l - 1));
         });
+        bar.done();
+        fit_s = seconds_since(t);
     }
-    const double fit_s = seconds_since(t);
 
     // Selection (glowq-s).
-    t = Clock::now();
+    auto t = Clock::now();
     std::string selection;
     if (selective) {
         const UnitScore score = parse_unit_score(args.get("--score", "gsvd"));
@@ -297,7 +323,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     // Writing.
     t = Clock::now();
     {
-        const GgufWriter writer = glowq_writer(in, qm, prov);
+        const GgufWriter writer = glowq_writer(in, qm, prov, spill.get());
         Progress bar("writing", writer.tensor_count(), show);
         writer.write_file(out_path, [&](size_t, size_t) { bar.step(out_path); });
     }
@@ -328,8 +354,13 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     if (!selection.empty()) std::printf("restored: %s\n", selection.c_str());
     std::printf("int4 weights %.2f MiB, corrections %.2f MiB (%.2f%% of int4), %zu units corrected\n", int4 / 1048576.0,
                 corr / 1048576.0, int4 > 0 ? 100.0 * corr / int4 : 0.0, qm.restored_units().size());
-    std::printf("time: load %.1f s, calibration %.1f s, fitting %.1f s, selection %.1f s, writing %.1f s, total %.1f s\n",
-                load_s, calib_s, fit_s, select_s, write_s, seconds_since(t_start));
+    if (streamed)
+        std::printf("time: load %.1f s, calibration+fitting %.1f s (layer by layer), selection %.1f s, writing %.1f s, "
+                    "total %.1f s\n",
+                    load_s, fit_s, select_s, write_s, seconds_since(t_start));
+    else
+        std::printf("time: load %.1f s, calibration %.1f s, fitting %.1f s, selection %.1f s, writing %.1f s, total %.1f s\n",
+                    load_s, calib_s, fit_s, select_s, write_s, seconds_since(t_start));
     std::printf("peak memory: %.1f MiB resident\n", peak_rss_mib());
     return 0;
 }

@@ -139,11 +139,15 @@ void dequantize_row(GgmlType t, const void* src, float* y, uint64_t n) {
     throw LoadError("no fp32 decoder for tensor type " + ggml_type_name(t));
 }
 
-std::vector<float> dequantize(const GgufTensor& t, const std::string& file_name) {
+void check_dequantizable(const GgufTensor& t, const std::string& file_name) {
     if (!can_dequantize(t.type))
         throw LoadError((file_name.empty() ? std::string() : file_name + ": ") + "tensor '" +
                         std::string(t.name) + "' has type " + ggml_type_name(t.type) +
                         ", which this loader cannot decode");
+}
+
+std::vector<float> dequantize(const GgufTensor& t, const std::string& file_name) {
+    check_dequantizable(t, file_name);
     std::vector<float> out(size_t(t.n_elements));
     dequantize_row(t.type, t.data, out.data(), t.n_elements);
     return out;

@@ -20,6 +20,7 @@
 #include "glowq/quant/sha256.hpp"
 #include "glowq/error.hpp"
 #include "glowq/quant/synth_quantized.hpp"
+#include "support/calibration_text.hpp"
 #include "support/model_files.hpp"
 
 using namespace glowq;
@@ -35,25 +36,11 @@ const std::string& tiny_f16_model() {
     return path;
 }
 
-std::string calibration_text() {
-    static const char* words[] = {"the", "model", "reads", "a", "quiet", "river", "of", "numbers", "and", "writes",
-                                  "small", "corrections", "where", "error", "was", "large", "every", "layer", "shares",
-                                  "input", "with", "its", "neighbours", "so", "one", "factor", "serves", "three"};
-    std::string t;
-    uint64_t s = 77;
-    for (int i = 0; i < 3000; ++i) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        t += words[(s >> 33) % (sizeof words / sizeof *words)];
-        t += (i % 13 == 12) ? ".\n" : " ";
-    }
-    return t;
-}
-
 struct Pipeline {
     GgufFile file = GgufFile::open(tiny_f16_model());
     std::shared_ptr<const HostWeights> weights = std::make_shared<const HostWeights>(HostWeights::load(file));
     Tokenizer tok{vocab_from_gguf(file)};
-    std::string text = calibration_text();
+    std::string text = glowq_test::calibration_text();
     std::vector<int32_t> tokens = tok.encode(text, false, false);
     CalibrationStats stats;
 
@@ -197,7 +184,7 @@ TEST_CASE("a GlowQ file carries the format's metadata and tensors", "[glowq]") {
     CHECK(f.get_string(format::kMethod) == "glowq-s");
     CHECK(f.get_u32(format::kRank) == 8);
     CHECK(f.get_array<std::string>(format::kRestoredUnits).size() == 5);
-    CHECK(f.get_string(format::kCalibTextSha256) == sha256_hex(calibration_text()));
+    CHECK(f.get_string(format::kCalibTextSha256) == sha256_hex(glowq_test::calibration_text()));
     CHECK(f.get_u32(format::kCalibTokens) == 512);
     CHECK(f.get_f32(format::kCalibAlpha) == 0.05f);
     CHECK(f.get_u64(format::kCalibSeed) == 9);

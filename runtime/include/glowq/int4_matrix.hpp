@@ -59,6 +59,9 @@ struct Int4Matrix {
         return float(code(n, k)) * scale(n, j) + offset(n, j);
     }
     std::vector<float> dequantize() const {
+        if (codes.size() != size_t(rows) * row_words() || scale_offset.size() != size_t(rows) * groups())
+            throw Error(ErrorKind::InvalidArgument, "an int4 matrix of " + std::to_string(rows) + "x" +
+                                                        std::to_string(cols) + " without its codes (parked on disk?)");
         std::vector<float> w(size_t(rows) * cols);
         for (uint32_t n = 0; n < rows; ++n)
             for (uint32_t k = 0; k < cols; ++k) w[size_t(n) * cols + k] = weight(n, k);

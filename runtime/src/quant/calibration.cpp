@@ -24,39 +24,56 @@ std::vector<std::vector<int32_t>> calibration_windows(const std::vector<int32_t>
     return out;
 }
 
+LayerStatsAccumulator::LayerStatsAccumulator(const ModelConfig& c, uint32_t layer) : layer_(layer) {
+    const uint32_t dims[kTapPoints] = {c.n_embd, c.n_heads * c.head_dim, c.n_embd, c.n_ff};
+    for (size_t p = 0; p < kTapPoints; ++p) {
+        stats_[p].second_moment = MatrixXd::Zero(dims[p], dims[p]);
+        abs_sum_[p] = VectorXd::Zero(dims[p]);
+    }
+}
+
+void LayerStatsAccumulator::add(TapPoint point, const float* x, uint32_t n, uint32_t dim) {
+    InputStats& st = stats_[size_t(point)];
+    if (dim != uint32_t(st.second_moment.rows()))
+        throw Error(ErrorKind::Internal, "tap of dimension " + std::to_string(dim) + " at layer " +
+                                             std::to_string(layer_) + ", expected " +
+                                             std::to_string(st.second_moment.rows()));
+    // fp64 throughout: the sum runs over thousands of tokens whose activations differ by
+    // orders of magnitude (outlier features), which fp32 would round away.
+    // A local, not a member: collect_calibration keeps every layer's accumulator alive.
+    const MatrixXd x64 = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, dim)
+              .cast<double>();
+    st.second_moment.selfadjointView<Eigen::Lower>().rankUpdate(x64.transpose());
+    abs_sum_[size_t(point)] += x64.cwiseAbs().colwise().sum().transpose();
+    st.count += n;
+}
+
+LayerStats LayerStatsAccumulator::finish() {
+    for (size_t p = 0; p < kTapPoints; ++p) {
+        InputStats& st = stats_[p];
+        const double inv = st.count ? 1.0 / double(st.count) : 0.0;
+        st.second_moment = MatrixXd(st.second_moment.selfadjointView<Eigen::Lower>()) * inv;
+        st.mean_abs = abs_sum_[p] * inv;
+        abs_sum_[p] = VectorXd();
+    }
+    return std::move(stats_);
+}
+
 CalibrationStats collect_calibration(std::shared_ptr<const HostWeights> weights,
                                      const std::vector<std::vector<int32_t>>& windows,
                                      const std::function<void(uint32_t, uint32_t)>& progress) {
     if (windows.empty()) throw Error(ErrorKind::InvalidArgument, "no calibration windows: the text is too short");
     const ModelConfig& c = weights->config;
     const uint32_t window = uint32_t(windows[0].size());
-    const uint32_t dims[kTapPoints] = {c.n_embd, c.n_heads * c.head_dim, c.n_embd, c.n_ff};
     CalibrationStats s;
     s.window = window;
-    s.layers.resize(c.n_layers);
-    // Sums of |x| per feature, kept apart so mean_abs is only divided once at the end.
-    std::vector<std::array<VectorXd, kTapPoints>> abs_sum(c.n_layers);
-    for (uint32_t l = 0; l < c.n_layers; ++l)
-        for (size_t p = 0; p < kTapPoints; ++p) {
-            s.layers[l][p].second_moment = MatrixXd::Zero(dims[p], dims[p]);
-            abs_sum[l][p] = VectorXd::Zero(dims[p]);
-        }
+    std::vector<LayerStatsAccumulator> acc;
+    acc.reserve(c.n_layers);
+    for (uint32_t l = 0; l < c.n_layers; ++l) acc.emplace_back(c, l);
 
     ReferenceLlama model(weights, window);
-    MatrixXd x64;
     model.set_tap([&](uint32_t layer, TapPoint point, const float* x, uint32_t n, uint32_t dim) {
-        InputStats& st = s.layers[layer][size_t(point)];
-        if (dim != uint32_t(st.second_moment.rows()))
-            throw Error(ErrorKind::Internal, "tap of dimension " + std::to_string(dim) + " at layer " +
-                                                 std::to_string(layer) + ", expected " +
-                                                 std::to_string(st.second_moment.rows()));
-        // fp64 throughout: the sum runs over thousands of tokens whose activations differ
-        // by orders of magnitude (outlier features), which fp32 would round away.
-        x64 = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x, n, dim)
-                  .cast<double>();
-        st.second_moment.selfadjointView<Eigen::Lower>().rankUpdate(x64.transpose());
-        abs_sum[layer][size_t(point)] += x64.cwiseAbs().colwise().sum().transpose();
-        st.count += n;
+        acc[layer].add(point, x, n, dim);
     });
     std::vector<float> logits(c.n_vocab);
     for (size_t i = 0; i < windows.size(); ++i) {
@@ -66,13 +83,7 @@ CalibrationStats collect_calibration(std::shared_ptr<const HostWeights> weights,
         s.tokens += window;
         if (progress) progress(uint32_t(i + 1), uint32_t(windows.size()));
     }
-    for (uint32_t l = 0; l < c.n_layers; ++l)
-        for (size_t p = 0; p < kTapPoints; ++p) {
-            InputStats& st = s.layers[l][p];
-            const double inv = st.count ? 1.0 / double(st.count) : 0.0;
-            st.second_moment = MatrixXd(st.second_moment.selfadjointView<Eigen::Lower>()) * inv;
-            st.mean_abs = abs_sum[l][p] * inv;
-        }
+    for (auto& a : acc) s.layers.push_back(a.finish());
     return s;
 }
 

@@ -32,25 +32,48 @@ bool parse_module_weight(std::string_view name, uint32_t& layer, std::string& mo
     return false;
 }
 
-void add_int4(GgufWriter& wr, uint32_t layer, const std::string& module, const Int4Matrix& q) {
-    const uint32_t groups = q.groups();
-    std::vector<uint16_t> scale(size_t(q.rows) * groups), offset(scale.size());
-    for (size_t i = 0; i < scale.size(); ++i) {
-        scale[i] = uint16_t(q.scale_offset[i] & 0xffffu);
-        offset[i] = uint16_t(q.scale_offset[i] >> 16);
+// The low or high fp16 halves of packed scale/offset words.
+void unpack_halves(const std::vector<uint32_t>& packed, bool high, uint8_t* dst) {
+    for (size_t i = 0; i < packed.size(); ++i) {
+        const uint16_t h = uint16_t(high ? packed[i] >> 16 : packed[i] & 0xffffu);
+        std::memcpy(dst + 2 * i, &h, 2);
     }
-    wr.add_tensor(format::tensor(layer, module, "q4"), GgmlType::I32, {q.row_words(), q.rows},
-                  bytes_of(q.codes.data(), q.codes.size() * 4));
-    wr.add_tensor(format::tensor(layer, module, "scale"), GgmlType::F16, {groups, q.rows},
-                  bytes_of(scale.data(), scale.size() * 2));
-    wr.add_tensor(format::tensor(layer, module, "offset"), GgmlType::F16, {groups, q.rows},
-                  bytes_of(offset.data(), offset.size() * 2));
+}
+
+void add_int4(GgufWriter& wr, uint32_t layer, const std::string& module, const Int4Matrix& q, const Int4Spill* spill) {
+    const uint32_t groups = q.groups();
+    const std::string q4 = format::tensor(layer, module, "q4"), scale = format::tensor(layer, module, "scale"),
+                      offset = format::tensor(layer, module, "offset");
+    if (q.codes.empty() && spill && spill->has(layer, module)) {
+        wr.add_tensor(q4, GgmlType::I32, {q.row_words(), q.rows}, [spill, layer, module](uint8_t* dst, uint64_t n) {
+            spill->read_codes(layer, module, reinterpret_cast<uint32_t*>(dst), n / 4);
+        });
+        for (const bool high : {false, true})
+            wr.add_tensor(high ? offset : scale, GgmlType::F16, {groups, q.rows},
+                          [spill, layer, module, high](uint8_t* dst, uint64_t n) {
+                              const std::vector<uint32_t> packed = spill->read_scale_offset(layer, module);
+                              if (packed.size() * 2 != n)
+                                  throw Error(ErrorKind::Internal, "blk." + std::to_string(layer) + "." + module +
+                                                                       ": parked scales disagree with the tensor's size");
+                              unpack_halves(packed, high, dst);
+                          });
+        return;
+    }
+    if (q.codes.size() != size_t(q.rows) * q.row_words())
+        throw Error(ErrorKind::InvalidArgument, "blk." + std::to_string(layer) + "." + module +
+                                                    ": the int4 codes are not in memory (parked on disk: pass the Int4Spill)");
+    std::vector<uint8_t> scales(q.scale_offset.size() * 2), offsets(scales.size());
+    unpack_halves(q.scale_offset, false, scales.data());
+    unpack_halves(q.scale_offset, true, offsets.data());
+    wr.add_tensor(q4, GgmlType::I32, {q.row_words(), q.rows}, bytes_of(q.codes.data(), q.codes.size() * 4));
+    wr.add_tensor(scale, GgmlType::F16, {groups, q.rows}, std::move(scales));
+    wr.add_tensor(offset, GgmlType::F16, {groups, q.rows}, std::move(offsets));
 }
 
 
 }  // namespace
 
-GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Provenance& p) {
+GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Provenance& p, const Int4Spill* spill) {
     GgufWriter wr(in.alignment());
     // Input keys first, in order; the glowq.* keys below are added (or replace an input's).
     for (const auto& [key, value] : in.metadata()) wr.set(std::string(key), GgufWriteValue::copy_of(value));
@@ -83,7 +106,7 @@ GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Prov
         if (g && b_written.insert(mq.group).second)
             wr.add_tensor(format::tensor(layer, g->name, "lr_b"), GgmlType::F16, {g->cols, g->rank},
                           bytes_of(g->b.data(), g->b.size() * 2));
-        add_int4(wr, layer, module, mq.q);
+        add_int4(wr, layer, module, mq.q, spill);
         if (g)
             wr.add_tensor(format::tensor(layer, module, "lr_a"), GgmlType::F16, {g->rank, mq.q.rows},
                           bytes_of(mq.a.data(), mq.a.size() * 2));

@@ -1,14 +1,11 @@
 #include "glowq/quant/quantize_model.hpp"
 
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
 #include "glowq/loader/glowq_format.hpp"
+#include "glowq/quant/parallel_for.hpp"
 #include "glowq/quant/rank_budget.hpp"
 
 namespace glowq::quant {
@@ -46,46 +43,19 @@ uint64_t group_seed(uint64_t seed, uint32_t layer, const std::string& name) {
     return h;
 }
 
-Whitening whitening_for(Method method, const CalibrationStats* stats, uint32_t layer, TapPoint point, uint32_t dim,
+Whitening whitening_for(Method method, const LayerStats* stats, uint32_t layer, TapPoint point, uint32_t dim,
                         double alpha) {
     if (method == Method::Lqer) return Whitening::identity(dim);
-    if (!stats || layer >= stats->layers.size())
+    if (!stats)
         throw Error(ErrorKind::InvalidArgument, std::string("method ") + method_name(method) +
                                                     " needs calibration statistics for layer " + std::to_string(layer));
-    const InputStats& s = stats->layers[layer][size_t(point)];
+    const InputStats& s = (*stats)[size_t(point)];
     if (s.mean_abs.size() != dim)
         throw Error(ErrorKind::InvalidArgument, "calibration statistics of layer " + std::to_string(layer) +
                                                     " have dimension " + std::to_string(s.mean_abs.size()) +
                                                     ", the model has " + std::to_string(dim));
     if (method == Method::L2qer) return Whitening::diagonal(s.mean_abs, alpha);
     return Whitening::full(s.second_moment, alpha);
-}
-
-// fn(i) for every i in [0, n) on up to `threads` threads (this one included); the first
-// exception any of them threw is rethrown once all have stopped.
-void parallel_for(size_t n, uint32_t threads, const std::function<void(size_t)>& fn) {
-    if (threads <= 1 || n <= 1) {
-        for (size_t i = 0; i < n; ++i) fn(i);
-        return;
-    }
-    std::atomic<size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    auto worker = [&] {
-        for (size_t i; (i = next++) < n;) {
-            try {
-                fn(i);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(failure_mutex);
-                if (!failure) failure = std::current_exception();
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < std::min<size_t>(threads, n); ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace
@@ -140,7 +110,8 @@ std::vector<std::string> QuantizedModel::restored_units() const {
 uint64_t QuantizedModel::int4_bytes() const {
     uint64_t n = 0;
     for (const auto& layer : layers)
-        for (const auto& [name, m] : layer) n += m.q.bytes();
+        // From the shapes: a streamed quantization parks the codes on disk (Int4Spill).
+        for (const auto& [name, m] : layer) n += uint64_t(m.q.rows) * (m.q.row_words() + m.q.groups()) * 4;
     return n;
 }
 
@@ -196,15 +167,20 @@ TapPoint module_input(const std::string& m) {
     }
 }
 
-QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stats, const QuantizeOptions& o,
-                              const std::function<void(uint32_t, uint32_t)>& progress) {
+QuantizedModel start_quantized_model(const QuantizeOptions& o, uint32_t n_layers) {
     QuantizedModel qm;
     qm.method = o.method;
     qm.base = o.base;
     qm.group_size = o.group_size;
-    const uint32_t n_layers = uint32_t(w.layers.size());
     qm.layers.resize(n_layers);
+    return qm;
+}
 
+void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats, const QuantizeOptions& o,
+                    QuantizedModel& qm) {
+    if (l >= qm.layers.size())
+        throw Error(ErrorKind::InvalidArgument, "layer " + std::to_string(l) + " of a model of " +
+                                                    std::to_string(qm.layers.size()) + " layers");
     // Groups of one layer: name and members, in the order the file and the scores use.
     std::vector<std::pair<std::string, std::vector<std::string>>> group_defs;
     if (shares_groups(o.method)) {
@@ -214,126 +190,138 @@ QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stat
     }
 
     const auto& modules = format::modules();
-    for (uint32_t l = 0; l < n_layers; ++l) {
-        const HostLayer& layer = w.layers[l];
-        std::vector<ModuleQuant> quants(modules.size());
-        std::vector<MatrixXd> error_list(modules.size());
-        parallel_for(modules.size(), o.threads, [&](size_t i) {
-            const std::string& m = modules[i];
-            const HostMatrix& wm = module_matrix(layer, m);
-            ModuleQuant& mq = quants[i];
-            if (o.base == Base::Gptq) {
-                const TapPoint point = module_input(m);
-                if (!stats || l >= stats->layers.size() ||
-                    stats->layers[l][size_t(point)].second_moment.rows() != Eigen::Index(wm.cols))
-                    throw Error(ErrorKind::InvalidArgument, "GPTQ of blk." + std::to_string(l) + "." + m +
-                                                                " needs calibration statistics of its input");
-                mq.q = quantize_gptq(wm.data.data(), wm.rows, wm.cols, o.group_size,
-                                     stats->layers[l][size_t(point)].second_moment, o.gptq);
-            } else {
-                mq.q = quantize_rtn(wm.data.data(), wm.rows, wm.cols, o.group_size);
-            }
-            if (has_correction(o.method)) {
-                const std::vector<float> wq = mq.q.dequantize();
-                MatrixXd& e = error_list[i];
-                e.resize(wm.rows, wm.cols);
-                for (uint32_t r = 0; r < wm.rows; ++r)
-                    for (uint32_t c = 0; c < wm.cols; ++c)
-                        e(r, c) = double(wm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
-            }
-        });
-        std::map<std::string, MatrixXd> errors;
-        for (size_t i = 0; i < modules.size(); ++i) {
-            qm.layers[l][modules[i]] = std::move(quants[i]);
-            if (has_correction(o.method)) errors[modules[i]] = std::move(error_list[i]);
+    std::vector<ModuleQuant> quants(modules.size());
+    std::vector<MatrixXd> error_list(modules.size());
+    parallel_for(modules.size(), o.threads, [&](size_t i) {
+        const std::string& m = modules[i];
+        const HostMatrix& wm = module_matrix(layer, m);
+        ModuleQuant& mq = quants[i];
+        if (o.base == Base::Gptq) {
+            const TapPoint point = module_input(m);
+            if (!stats || (*stats)[size_t(point)].second_moment.rows() != Eigen::Index(wm.cols))
+                throw Error(ErrorKind::InvalidArgument, "GPTQ of blk." + std::to_string(l) + "." + m +
+                                                            " needs calibration statistics of its input");
+            mq.q = quantize_gptq(wm.data.data(), wm.rows, wm.cols, o.group_size,
+                                 (*stats)[size_t(point)].second_moment, o.gptq);
+        } else {
+            mq.q = quantize_rtn(wm.data.data(), wm.rows, wm.cols, o.group_size);
         }
-        // One whitening per input point, shared by every group reading that input; their
-        // roots computed here, in parallel, before the fits read them.
-        std::map<TapPoint, Whitening> whitenings;
-        for (const auto& [gname, members] : group_defs) {
-            const TapPoint point = module_input(members[0]);
-            if (!whitenings.count(point))
-                whitenings[point] =
-                    whitening_for(o.method, stats, l, point, module_matrix(layer, members[0]).cols, o.alpha);
+        if (has_correction(o.method)) {
+            const std::vector<float> wq = mq.q.dequantize();
+            MatrixXd& e = error_list[i];
+            e.resize(wm.rows, wm.cols);
+            for (uint32_t r = 0; r < wm.rows; ++r)
+                for (uint32_t c = 0; c < wm.cols; ++c)
+                    e(r, c) = double(wm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
         }
-        std::vector<Whitening*> to_root;
-        for (auto& [point, wh] : whitenings) to_root.push_back(&wh);
-        parallel_for(to_root.size(), o.threads, [&](size_t i) { to_root[i]->root(); });
-
-        std::vector<CorrectionGroup> fitted(group_defs.size());
-        std::vector<LowRankFit> fits(group_defs.size());
-        parallel_for(group_defs.size(), o.threads, [&](size_t gi) {
-            const auto& [gname, members] = group_defs[gi];
-            const TapPoint point = module_input(members[0]);
-            const uint32_t cols = module_matrix(layer, members[0]).cols;
-            Eigen::Index rows = 0;
-            double w_norm2 = 0.0;
-            for (const auto& m : members) {
-                rows += errors.at(m).rows();
-                for (float v : module_matrix(layer, m).data) w_norm2 += double(v) * v;
-            }
-            // Each module is in one group: its error moves into the group's and is freed (the
-            // other groups only read their own members' entries).
-            MatrixXd e_cat;
-            if (members.size() == 1) {
-                e_cat = std::move(errors.at(members[0]));
-            } else {
-                e_cat.resize(rows, cols);
-                Eigen::Index at = 0;
-                for (const auto& m : members) {
-                    MatrixXd& e = errors.at(m);
-                    e_cat.middleRows(at, e.rows()) = e;
-                    at += e.rows();
-                    e = MatrixXd();
-                }
-            }
-            CorrectionGroup& g = fitted[gi];
-            g.layer = l;
-            g.name = gname;
-            g.members = members;
-            g.cols = cols;
-            g.rank = o.rank;
-            const std::string what = "correction of blk." + std::to_string(l) + "." + gname;
-            if (Eigen::Index(o.rank) > std::min(rows, Eigen::Index(cols)))
-                throw Error(ErrorKind::InvalidArgument, "rank " + std::to_string(o.rank) + " exceeds what " + what +
-                                                            " (" + std::to_string(rows) + "x" + std::to_string(cols) +
-                                                            ") allows");
-            RsvdOptions ro;
-            ro.seed = group_seed(o.seed, l, gname);
-            ro.energy = o.budget > 0.0;  // only the budget weighs by it
-            const LowRankFit& fit = fits[gi] = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
-            g.gsvd = fit.singular.sum();
-            g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());
-            g.error_energy = fit.energy;
-            g.norm_error = w_norm2 > 0.0 ? e_cat.norm() / std::sqrt(w_norm2) : 0.0;
-            g.b = to_fp16(fit.b, what + " (B)");
-            const Whitening& wh = whitenings.at(point);
-            g.whitening = wh.kind() == Whitening::Kind::Identity   ? "identity"
-                          : wh.kind() == Whitening::Kind::Diagonal ? "diagonal"
-                          : wh.root() == Whitening::Root::Cholesky ? "cholesky"
-                                                                   : "symmetric";
-        });
-        for (size_t gi = 0; gi < group_defs.size(); ++gi) {
-            CorrectionGroup& g = fitted[gi];
-            const std::string what = "correction of blk." + std::to_string(l) + "." + g.name;
-            Eigen::Index at = 0;
-            const int32_t index = int32_t(qm.groups.size());
-            for (const auto& m : g.members) {
-                ModuleQuant& mq = qm.layers[l][m];
-                const Eigen::Index rows = Eigen::Index(mq.q.rows);
-                mq.a = to_fp16(fits[gi].a.middleRows(at, rows), what + " (A of " + m + ")");
-                mq.group = index;
-                at += rows;
-            }
-            qm.groups.push_back(std::move(g));
-        }
-        if (progress) progress(l + 1, n_layers);
+    });
+    // The layer is built here and committed to qm only once complete: a throw (a rank too
+    // large, a factor fp16 cannot hold) leaves qm as it was.
+    std::map<std::string, ModuleQuant> layer_quants;
+    std::map<std::string, MatrixXd> errors;
+    for (size_t i = 0; i < modules.size(); ++i) {
+        layer_quants[modules[i]] = std::move(quants[i]);
+        if (has_correction(o.method)) errors[modules[i]] = std::move(error_list[i]);
     }
+    // One whitening per input point, shared by every group reading that input; their
+    // roots computed here, in parallel, before the fits read them.
+    std::map<TapPoint, Whitening> whitenings;
+    for (const auto& [gname, members] : group_defs) {
+        const TapPoint point = module_input(members[0]);
+        if (!whitenings.count(point))
+            whitenings[point] =
+                whitening_for(o.method, stats, l, point, module_matrix(layer, members[0]).cols, o.alpha);
+    }
+    std::vector<Whitening*> to_root;
+    for (auto& [point, wh] : whitenings) to_root.push_back(&wh);
+    parallel_for(to_root.size(), o.threads, [&](size_t i) { to_root[i]->root(); });
+
+    std::vector<CorrectionGroup> fitted(group_defs.size());
+    std::vector<LowRankFit> fits(group_defs.size());
+    parallel_for(group_defs.size(), o.threads, [&](size_t gi) {
+        const auto& [gname, members] = group_defs[gi];
+        const TapPoint point = module_input(members[0]);
+        const uint32_t cols = module_matrix(layer, members[0]).cols;
+        Eigen::Index rows = 0;
+        double w_norm2 = 0.0;
+        for (const auto& m : members) {
+            rows += errors.at(m).rows();
+            for (float v : module_matrix(layer, m).data) w_norm2 += double(v) * v;
+        }
+        // Each module is in one group: its error moves into the group's and is freed (the
+        // other groups only read their own members' entries).
+        MatrixXd e_cat;
+        if (members.size() == 1) {
+            e_cat = std::move(errors.at(members[0]));
+        } else {
+            e_cat.resize(rows, cols);
+            Eigen::Index at = 0;
+            for (const auto& m : members) {
+                MatrixXd& e = errors.at(m);
+                e_cat.middleRows(at, e.rows()) = e;
+                at += e.rows();
+                e = MatrixXd();
+            }
+        }
+        CorrectionGroup& g = fitted[gi];
+        g.layer = l;
+        g.name = gname;
+        g.members = members;
+        g.cols = cols;
+        g.rank = o.rank;
+        const std::string what = "correction of blk." + std::to_string(l) + "." + gname;
+        if (Eigen::Index(o.rank) > std::min(rows, Eigen::Index(cols)))
+            throw Error(ErrorKind::InvalidArgument, "rank " + std::to_string(o.rank) + " exceeds what " + what +
+                                                        " (" + std::to_string(rows) + "x" + std::to_string(cols) +
+                                                        ") allows");
+        RsvdOptions ro;
+        ro.seed = group_seed(o.seed, l, gname);
+        ro.energy = o.budget > 0.0;  // only the budget weighs by it
+        const LowRankFit& fit = fits[gi] = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
+        g.gsvd = fit.singular.sum();
+        g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());
+        g.error_energy = fit.energy;
+        g.norm_error = w_norm2 > 0.0 ? e_cat.norm() / std::sqrt(w_norm2) : 0.0;
+        g.b = to_fp16(fit.b, what + " (B)");
+        const Whitening& wh = whitenings.at(point);
+        g.whitening = wh.kind() == Whitening::Kind::Identity   ? "identity"
+                      : wh.kind() == Whitening::Kind::Diagonal ? "diagonal"
+                      : wh.root() == Whitening::Root::Cholesky ? "cholesky"
+                                                               : "symmetric";
+    });
+    for (size_t gi = 0; gi < group_defs.size(); ++gi) {
+        const CorrectionGroup& g = fitted[gi];
+        const std::string what = "correction of blk." + std::to_string(l) + "." + g.name;
+        Eigen::Index at = 0;
+        for (const auto& m : g.members) {
+            ModuleQuant& mq = layer_quants.at(m);
+            const Eigen::Index rows = Eigen::Index(mq.q.rows);
+            mq.a = to_fp16(fits[gi].a.middleRows(at, rows), what + " (A of " + m + ")");
+            mq.group = int32_t(qm.groups.size() + gi);
+            at += rows;
+        }
+    }
+    qm.layers[l] = std::move(layer_quants);
+    for (auto& g : fitted) qm.groups.push_back(std::move(g));
+}
+
+void finish_quantized_model(QuantizedModel& qm, const QuantizeOptions& o) {
     if (o.budget > 0.0 && has_correction(o.method)) {
         const uint64_t budget = uint64_t(o.budget * double(qm.int4_bytes()));
         apply_ranks(qm, allocate_ranks(rank_candidates(qm, o.budget_measure), budget, kRankStep));
     }
     qm.rank = qm.max_rank();
+}
+
+QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stats, const QuantizeOptions& o,
+                              const std::function<void(uint32_t, uint32_t)>& progress) {
+    const uint32_t n_layers = uint32_t(w.layers.size());
+    QuantizedModel qm = start_quantized_model(o, n_layers);
+    for (uint32_t l = 0; l < n_layers; ++l) {
+        quantize_layer(w.layers[l], l, stats && l < stats->layers.size() ? &stats->layers[l] : nullptr, o, qm);
+        if (progress) progress(l + 1, n_layers);
+    }
+    finish_quantized_model(qm, o);
     return qm;
 }
 

@@ -18,6 +18,8 @@ void dequantize_row(GgmlType t, const void* src, float* dst, uint64_t n);
 // Whole tensor, row-major with ne[0] fastest. Throws LoadError naming the file (if given),
 // the tensor and its type when the type has no decoder.
 std::vector<float> dequantize(const GgufTensor& t, const std::string& file_name = {});
+// dequantize's refusal without the decoding: throws its LoadError for a type without a decoder.
+void check_dequantizable(const GgufTensor& t, const std::string& file_name = {});
 
 namespace detail {
 // K-quant decoders (256-element super-blocks); n is a multiple of 256.

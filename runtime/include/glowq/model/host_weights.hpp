@@ -48,6 +48,20 @@ struct HostWeights {
     // tensor whose shape disagrees with the config, naming the file and tensor.
     static HostWeights load(const GgufFile& file);
     static HostWeights load(const std::string& path);
+    // load()'s checks without the decoding (every tensor there, with its shape and a type
+    // this loader decodes): work that reads one layer at a time refuses a malformed file
+    // before its first layer, not at its last. A GlowQ file's modules are not checked.
+    static void check(const GgufFile& file);
+
+    // The pieces load() reads, for work that holds one layer at a time (the streamed
+    // quantizer): a layer, the token embedding, the rope frequency divisors (empty when the
+    // model has none). The same errors as load(); decode = false checks as check() does.
+    static HostLayer load_layer(const GgufFile& file, const ModelConfig& config, uint32_t layer, bool decode = true);
+    static HostMatrix load_token_embd(const GgufFile& file, const ModelConfig& config);
+    static std::vector<float> load_rope_freqs(const GgufFile& file, const ModelConfig& config);
+
+private:
+    static HostWeights read(const GgufFile& file, bool decode);
 };
 
 }  // namespace glowq

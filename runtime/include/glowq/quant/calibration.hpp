@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "glowq/model/host_weights.hpp"
+#include "glowq/model/reference.hpp"
 
 namespace glowq::quant {
 
@@ -28,8 +29,11 @@ struct InputStats {
     uint64_t count = 0;             // N: token vectors seen
 };
 
+// One layer's four inputs, indexed by uint32_t(TapPoint).
+using LayerStats = std::array<InputStats, kTapPoints>;
+
 struct CalibrationStats {
-    std::vector<std::array<InputStats, kTapPoints>> layers;  // indexed by uint32_t(TapPoint)
+    std::vector<LayerStats> layers;
     uint64_t tokens = 0;    // tokens evaluated
     uint32_t window = 0;
     std::string text_sha256;  // provenance, filled by the caller
@@ -44,6 +48,23 @@ struct CalibrationStats {
 // `window`, starting at token `first`; bos >= 0 replaces each window's first token.
 std::vector<std::vector<int32_t>> calibration_windows(const std::vector<int32_t>& tokens, size_t first,
                                                       size_t max_tokens, uint32_t window, int32_t bos);
+
+// The statistics of one layer's four inputs as its taps arrive (fp64 sums of x xᵀ, lower
+// triangle, and of |x|); finish() divides by the count and fills both triangles. Shared by
+// collect_calibration and the streamed quantizer so both sum in the same order.
+class LayerStatsAccumulator {
+public:
+    LayerStatsAccumulator(const ModelConfig& config, uint32_t layer);
+    // Throws Error(Internal) for a dimension other than the model's at that point. Calls for
+    // different points may run at once (each has its own sums).
+    void add(TapPoint point, const float* x, uint32_t n_tokens, uint32_t dim);
+    LayerStats finish();
+
+private:
+    uint32_t layer_;
+    LayerStats stats_;
+    std::array<Eigen::VectorXd, kTapPoints> abs_sum_;  // kept apart so mean_abs is divided once
+};
 
 // Runs the fp32 CPU reference over the windows. progress(done, total) after each window.
 CalibrationStats collect_calibration(std::shared_ptr<const HostWeights> weights,

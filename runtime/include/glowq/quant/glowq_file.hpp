@@ -11,6 +11,7 @@
 #include "glowq/loader/gguf_writer.hpp"
 #include "glowq/loader/glowq_reader.hpp"
 #include "glowq/model/host_weights.hpp"
+#include "glowq/quant/int4_spill.hpp"
 #include "glowq/quant/quantize_model.hpp"
 
 namespace glowq::quant {
@@ -27,7 +28,10 @@ struct Provenance {
 // modules' `.weight`, which become .q4/.scale/.offset (+ .lr_a, and the group's .lr_b
 // before its first member). The input file must outlive the writer (tensor bytes are
 // copied from its mapping at write time). Same inputs give the same bytes.
-GgufWriter glowq_writer(const GgufFile& input, const QuantizedModel& model, const Provenance& provenance);
+// With a spill, modules whose codes were parked there (Int4Spill::put) are read back from
+// it at write time, so it must outlive the writer too.
+GgufWriter glowq_writer(const GgufFile& input, const QuantizedModel& model, const Provenance& provenance,
+                        const Int4Spill* spill = nullptr);
 
 // Module `module` of layer `layer` of a GlowQ file (format::read_int4 and read_lowrank, the
 // one reader), as effective weights: the correction added when the file has one.

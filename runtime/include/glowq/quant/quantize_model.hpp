@@ -117,6 +117,15 @@ TapPoint module_input(const std::string& module);
 QuantizedModel quantize_model(const HostWeights& weights, const CalibrationStats* stats, const QuantizeOptions& options,
                               const std::function<void(uint32_t, uint32_t)>& progress = {});
 
+// quantize_model's steps, for callers that hold one layer at a time (quantize_streamed.hpp):
+// the model's header fields for n_layers layers; then each layer in order, appending its
+// modules to qm.layers[l] and its groups to qm.groups (stats: the layer's statistics, or
+// null where the options need none); then the budget's ranks and qm.rank.
+QuantizedModel start_quantized_model(const QuantizeOptions& options, uint32_t n_layers);
+void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats, const QuantizeOptions& options,
+                    QuantizedModel& qm);
+void finish_quantized_model(QuantizedModel& qm, const QuantizeOptions& options);
+
 // The effective weights Wq + A B of one module (fp16 factors widened to fp32, product in
 // fp32); a and b null for plain int4. The same arithmetic serves the in-memory model and a
 // GlowQ file read back, so both evaluate identically.

@@ -1,0 +1,31 @@
+#!/bin/sh
+# `glowq quantize` end to end on a small synthetic f16 model: the streamed path (the
+# default) and --in-memory write the same bytes, the scratch file leaves nothing behind,
+# and a missing output directory is a clear error with a non-zero status.
+# Usage: quantize_streamed.sh GLOWQ WORK_DIR
+set -eu
+glowq=$1
+dir=$2
+text=/usr/share/common-licenses/GPL-3  # every Debian system has it (base-files)
+rm -rf "$dir"
+mkdir -p "$dir"
+"$glowq" synth --shape smollm2-135m --type f16 --layers 2 -o "$dir/in.gguf" >/dev/null
+for mode in streamed in-memory; do
+  flag=""
+  [ "$mode" = in-memory ] && flag=--in-memory
+  # shellcheck disable=SC2086
+  "$glowq" quantize -m "$dir/in.gguf" -o "$dir/$mode.gguf" --method glowq --rank 8 --base gptq --budget 10% \
+    --calib "$text" --calib-tokens 1024 --calib-window 256 --quiet $flag > "$dir/$mode.log"
+done
+cmp "$dir/streamed.gguf" "$dir/in-memory.gguf"
+grep -q "layer by layer" "$dir/streamed.log"
+! grep -q "layer by layer" "$dir/in-memory.log"
+leftover=$(ls "$dir" | grep -c scratch || true)
+[ "$leftover" = 0 ] || { echo "scratch files left in $dir" >&2; exit 1; }
+if "$glowq" quantize -m "$dir/in.gguf" -o "$dir/missing/out.gguf" --method rtn --quiet 2> "$dir/err.log"; then
+  echo "quantize into a missing directory succeeded" >&2
+  exit 1
+fi
+grep -q "missing/out.gguf" "$dir/err.log"
+rm -rf "$dir"
+echo "streamed and in-memory outputs identical"
