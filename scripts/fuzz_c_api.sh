@@ -18,6 +18,9 @@ cmake --build "$out" --target fuzz_c_api -j "${GLOWQ_JOBS:-2}" >/dev/null
 
 # Leaks inside the Vulkan loader and Mesa's drivers are theirs; any leak in glowq fails.
 export LSAN_OPTIONS="suppressions=$root/tests/api/lsan_suppressions.txt:print_suppressions=0"
+# Drivers stay mapped until exit, so their leaks keep their names (tests/api/keep_drivers_loaded.c).
+cc -shared -fPIC -o "$out/keep_drivers_loaded.so" "$root/tests/api/keep_drivers_loaded.c"
+export LD_PRELOAD="$out/keep_drivers_loaded.so" ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
 mkdir -p "$out/corpus-c-api"
 cd "$out"
 log=$out/fuzz_c_api.log

@@ -38,6 +38,9 @@ export LSAN_OPTIONS="suppressions=$root/tests/api/lsan_suppressions.txt:print_su
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 build_api "$root/build-asan-api" GLOWQ_SANITIZE ON
+# Drivers stay mapped until exit, so their leaks keep their names (tests/api/keep_drivers_loaded.c).
+cc -shared -fPIC -o "$root/build-asan-api/keep_drivers_loaded.so" "$root/tests/api/keep_drivers_loaded.c"
+export LD_PRELOAD="$root/build-asan-api/keep_drivers_loaded.so" ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0"
 run_cases "$root/build-asan-api" errors load_fd_memory state cancel_prefill cancel_decode two_threads
 # Injected device faults (this build only): every allocation, submit and fence wait of a
 # load and a short generation made to fail in turn, each a clear error, the engine reused.
@@ -53,6 +56,7 @@ echo "-- build-asan-api: shortened soak"
 "$root/build-asan-api/tests/glowq_soak" "$model" --tokens 200 --turn 50 --context 192 --sessions 8 --loads 8 \
   --max-growth 1000 >"$root/build-asan-api/soak.log" 2>&1 || { cat "$root/build-asan-api/soak.log"; exit 1; }
 
+unset LD_PRELOAD
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 build_api "$root/build-tsan" GLOWQ_SANITIZE_THREAD OFF
 # (ThreadSanitizer needs the address-space layout it knows: no randomization.)
