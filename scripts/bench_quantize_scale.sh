@@ -4,7 +4,8 @@
 # with GlowQ r64 and the randomized route on 512 calibration tokens of botchan. Prints one
 # table row per layer count and keeps the logs in $GLOWQ_CACHE/scale/.
 # Environment: SCALE_LAYERS ("2 4 32"), SCALE_SHAPE (llama2-7b), SCALE_THREADS (every core),
-# SCALE_ARGS (more quantize options: --in-memory for the path that decodes the whole model),
+# SCALE_ARGS (more quantize options: --in-memory for the path that decodes the whole model;
+# --calib-on cpu|vulkan to compare where calibration runs),
 # SCALE_KEEP=1 keeps the models (else each is deleted after its run: 32 layers are 12.6 GiB),
 # GLOWQ_BUILD_DIR, GLOWQ_CACHE.
 set -euo pipefail
@@ -17,8 +18,8 @@ threads=${SCALE_THREADS:-$(nproc)}
 [ -x /usr/bin/time ] || { echo "bench_quantize_scale: needs GNU time (apt-get install time)" >&2; exit 1; }
 text=$("$root/scripts/fetch_botchan.sh")
 dir=$cache/scale; mkdir -p "$dir"
-echo "| layers | model GiB | peak RSS GiB | calibration s | fitting s | writing s | total s | threads |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| layers | model GiB | peak RSS GiB | calibration s | on | fitting s | writing s | total s | threads |"
+echo "|---:|---:|---:|---:|---|---:|---:|---:|---:|"
 for n in ${SCALE_LAYERS:-2}; do
   model=$dir/$shape-${n}l.f16.gguf
   [ -s "$model" ] || "$glowq" synth --shape "$shape" --type f16 --layers "$n" -o "$model" > /dev/null
@@ -30,16 +31,12 @@ for n in ${SCALE_LAYERS:-2}; do
   "$glowq" info "$dir/$shape-${n}l.glowq.gguf" > "$dir/$shape-${n}l.info.log"
   rss_kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
   times=$(grep '^time:' "$log")
-  if grep -q 'calibration+fitting' <<< "$times"; then  # streamed: both, layer by layer
-    calib="(with fitting)"
-    fit=$(sed -E 's/.*calibration\+fitting ([0-9.]+) s.*/\1/' <<< "$times")
-  else
-    calib=$(sed -E 's/.*calibration ([0-9.]+) s.*/\1/' <<< "$times")
-    fit=$(sed -E 's/.*fitting ([0-9.]+) s.*/\1/' <<< "$times")
-  fi
+  calib=$(sed -E 's/.*calibration ([0-9.]+) s.*/\1/' <<< "$times")
+  fit=$(sed -E 's/.*fitting ([0-9.]+) s.*/\1/' <<< "$times")
+  where=$(sed -nE 's/^calibration: .* on (.*), text sha256.*/\1/p' "$log")
   write=$(sed -E 's/.*writing ([0-9.]+) s.*/\1/' <<< "$times")
   total=$(sed -E 's/.*total ([0-9.]+) s.*/\1/' <<< "$times")
-  printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s |\n' "$n" "$(stat -c %s "$model" | awk '{print $1 / 2^30}')" \
-    "$(awk -v k="$rss_kib" 'BEGIN {print k / 2^20}')" "$calib" "$fit" "$write" "$total" "$threads"
+  printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s |\n' "$n" "$(stat -c %s "$model" | awk '{print $1 / 2^30}')" \
+    "$(awk -v k="$rss_kib" 'BEGIN {print k / 2^20}')" "$calib" "$where" "$fit" "$write" "$total" "$threads"
   [ "${SCALE_KEEP:-0}" = 1 ] || rm -f "$model" "$dir/$shape-${n}l.glowq.gguf"
 done

@@ -5,7 +5,8 @@
 # logs and the raw runs. LENT_BENCH=0 runs the tests alone; LENT_SWEEP=LIST also times those
 # GEMV variants (glowq bench kernels --gemv-variants) on the Llama-3-8B shapes;
 # LENT_GEMM_TILES=LIST times the GEMM with those tiles (--gemm-tiles) at 16, 64 and 512 tokens;
-# LENT_AFTER=FILE runs that bash file last, with B (the binaries) and out set.
+# LENT_AFTER=FILE runs that bash file last, with B (the binaries) and out set
+# (scripts/lent_int_dot_onoff.sh, scripts/lent_calibration.sh).
 t0=$(date +%s)
 out=${OUT:-/tmp/lent-out}; mkdir -p "$out"
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig

@@ -11,6 +11,9 @@
 #include <thread>
 
 #include "args.hpp"
+#include "glowq/engine.hpp"
+#include "glowq/model/vulkan_llama.hpp"
+#include "model_options.hpp"
 #include "commands.hpp"
 #include "glowq/loader/tokenizer.hpp"
 #include "glowq/quant/glowq_file.hpp"
@@ -63,6 +66,12 @@ const char* kHelp =
     "  --alpha A           shrinkage of the second moment towards the identity (default 0.05)\n"
     "  --threads N         threads for the quantization and the fits of a layer (default:\n"
     "                      every core); the output does not depend on it\n"
+    "  --calib-on D        where calibration runs: auto (default): the Vulkan device when it\n"
+    "                      is a GPU that holds the unquantized model, else the CPU; cpu; or\n"
+    "                      vulkan: the Vulkan device (--device, else $GLOWQ_DEVICE), the\n"
+    "                      inference kernels with fp32 sums (statistics within about 1e-3 of\n"
+    "                      the CPU's, so the output may differ slightly from a CPU run)\n"
+    "  --device D          the Vulkan device, by index or name (glowq info --devices)\n"
     "glowq-s:\n"
     "  --restore auto|K    auto (default): the fewest units whose perplexity on held-out\n"
     "                      calibration text is within --tolerance of full glowq; K: the top K\n"
@@ -120,7 +129,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
                "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by",
-               "--threads"});
+               "--threads", "--calib-on", "--device"});
     if (args.has("--help") || args.has("-h")) {
         std::printf("%s", kHelp);
         return 0;
@@ -232,20 +241,63 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         }
     }
 
+    // Where calibration runs (the streamed path only).
+    const std::string calib_on = args.get("--calib-on", "auto");
+    if (calib_on != "auto" && calib_on != "cpu" && calib_on != "vulkan")
+        throw Error(ErrorKind::InvalidArgument, "--calib-on must be auto, cpu or vulkan, got '" + calib_on + "'");
+    if (calib_on == "vulkan" && (!streamed || !calibrate))
+        throw Error(ErrorKind::InvalidArgument, std::string("--calib-on vulkan needs ") +
+                                                    (calibrate ? "the streamed path (not --in-memory, --stats or --restore auto)"
+                                                               : "a method that calibrates"));
+    std::shared_ptr<Engine> engine;
+    std::string calib_where = "the CPU";
+    if (streamed && calibrate && calib_on != "cpu") {
+        std::string why_not;
+        try {
+            engine = make_engine(args);
+            const vk::Context& ctx = engine->context();
+            const uint64_t need = estimate_device_bytes(in), have = ctx.available_device_memory();
+            if (const std::string why = device_forward_unsupported(read_model_config(in)); !why.empty())
+                why_not = why;
+            else if (window > 4096)
+                why_not = "windows over 4096 tokens";
+            else if (calib_on == "auto" && ctx.caps().type == "cpu")
+                why_not = ctx.caps().name + " is a CPU driver";
+            else if (calib_on == "auto" && have && need + need / 8 > have)
+                why_not = ctx.caps().name + " has " + vk::format_mib(have) + " available, the model needs about " +
+                          vk::format_mib(need);
+        } catch (const Error& e) {
+            if (calib_on == "vulkan") throw;
+            why_not = e.what();
+        }
+        if (!why_not.empty() && calib_on == "vulkan")
+            throw Error(ErrorKind::Unsupported, "--calib-on vulkan: " + why_not);
+        if (why_not.empty()) calib_where = engine->device_name();
+        else {
+            engine.reset();
+            calib_where += " (" + why_not + ")";
+        }
+    }
+
     double calib_s = 0.0, fit_s = 0.0;
     QuantizedModel qm;
     std::unique_ptr<Int4Spill> spill;
     if (streamed) {
         // Calibration and fitting, layer by layer.
-        const auto t = Clock::now();
         spill = std::make_unique<Int4Spill>(out_path + ".int4-scratch");
         StreamedOptions so;
         so.windows = std::move(windows);
         Progress bar("layers", size_t(read_model_config(in).n_layers) * (so.windows.size() + 1), show);
         so.progress = [&](size_t, size_t, const std::string& what) { bar.step(what); };
+        if (engine) so.device = &engine->context();
+        StreamedOptions::Times times;
+        so.times = &times;
+        if (show && calibrate) std::fprintf(stderr, "quantize: calibration on %s\n", calib_where.c_str());
         qm = quantize_streamed(in, qo, *spill, so);
         bar.done();
-        fit_s = seconds_since(t);
+        engine.reset();  // the unquantized model leaves the device before writing
+        calib_s = times.calibration_s;
+        fit_s = times.layers_s;
     } else {
         std::unique_ptr<CalibrationStats> stats;
         if (calibrate) {
@@ -349,15 +401,15 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         std::printf("budget %.2f%% of int4: group ranks %s\n", qo.budget * 100.0, ranks.c_str());
     }
     if (calibrate)
-        std::printf("calibration: %llu tokens in windows of %u%s, text sha256 %s\n", (unsigned long long)prov.tokens, window,
-                    bos >= 0 ? " (BOS first)" : "", prov.text_sha256.c_str());
+        std::printf("calibration: %llu tokens in windows of %u%s on %s, text sha256 %s\n", (unsigned long long)prov.tokens,
+                    window, bos >= 0 ? " (BOS first)" : "", calib_where.c_str(), prov.text_sha256.c_str());
     if (!selection.empty()) std::printf("restored: %s\n", selection.c_str());
     std::printf("int4 weights %.2f MiB, corrections %.2f MiB (%.2f%% of int4), %zu units corrected\n", int4 / 1048576.0,
                 corr / 1048576.0, int4 > 0 ? 100.0 * corr / int4 : 0.0, qm.restored_units().size());
     if (streamed)
-        std::printf("time: load %.1f s, calibration+fitting %.1f s (layer by layer), selection %.1f s, writing %.1f s, "
-                    "total %.1f s\n",
-                    load_s, fit_s, select_s, write_s, seconds_since(t_start));
+        std::printf("time: load %.1f s, calibration %.1f s and fitting %.1f s (layer by layer), selection %.1f s, "
+                    "writing %.1f s, total %.1f s\n",
+                    load_s, calib_s, fit_s, select_s, write_s, seconds_since(t_start));
     else
         std::printf("time: load %.1f s, calibration %.1f s, fitting %.1f s, selection %.1f s, writing %.1f s, total %.1f s\n",
                     load_s, calib_s, fit_s, select_s, write_s, seconds_since(t_start));

@@ -69,6 +69,15 @@
  * rows' corrections together first (lowrank_input.glsl). */
 #define GQ_LR_COOP_SHARE 4u
 
+/* second_moments (the quantizer's calibration on a device): an input of dim features over
+ * n_tokens tokens; this dispatch's slice of the sums holds rows [row0, row0 + rows) of
+ * S = sum x x^T (dim floats each). Step word GQ_STEP_MOMENTS_ADD: 0 starts the sums afresh
+ * (a layer's first window), else they add (the graph is recorded once for every window).
+ * GQ_MOMENTS_TILE: S's tiles are that many rows and columns; a slice's rows start on one. */
+#define GQ_PUSH_MOMENTS uint dim, n_tokens, row0, rows;
+#define GQ_STEP_MOMENTS_ADD 1u
+#define GQ_MOMENTS_TILE 64u
+
 /* copy_bandwidth: uvec4 elements. */
 #define GQ_PUSH_COPY uint count;
 

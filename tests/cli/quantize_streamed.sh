@@ -1,7 +1,9 @@
 #!/bin/sh
 # `glowq quantize` end to end on a small synthetic f16 model: the streamed path (the
 # default) and --in-memory write the same bytes, the scratch file leaves nothing behind,
-# and a missing output directory is a clear error with a non-zero status.
+# and a missing output directory is a clear error with a non-zero status. Calibration on
+# the Vulkan device (--calib-on vulkan; auto keeps a CPU driver's runs on the CPU) writes a
+# model that loads, and is refused where it cannot apply.
 # Usage: quantize_streamed.sh GLOWQ WORK_DIR
 set -eu
 glowq=$1
@@ -20,6 +22,24 @@ done
 cmp "$dir/streamed.gguf" "$dir/in-memory.gguf"
 grep -q "layer by layer" "$dir/streamed.log"
 ! grep -q "layer by layer" "$dir/in-memory.log"
+grep -q "on the CPU (.* is a CPU driver)" "$dir/streamed.log"  # auto, on lavapipe
+"$glowq" quantize -m "$dir/in.gguf" -o "$dir/vulkan.gguf" --method glowq --rank 8 --base gptq --budget 10% \
+  --calib "$text" --calib-tokens 1024 --calib-window 256 --calib-on vulkan --quiet > "$dir/vulkan.log"
+grep -q "calibration: 1024 tokens in windows of 256.* on llvmpipe" "$dir/vulkan.log"
+"$glowq" info "$dir/vulkan.gguf" | grep -q "glowq"
+refuse() {  # the options, then a piece of the error it must print
+  want=$1
+  shift
+  if "$glowq" quantize -m "$dir/in.gguf" -o "$dir/refused.gguf" --quiet "$@" 2> "$dir/err.log"; then
+    echo "quantize $* succeeded" >&2
+    exit 1
+  fi
+  grep -q -- "$want" "$dir/err.log" || { cat "$dir/err.log" >&2; exit 1; }
+}
+refuse "auto, cpu or vulkan" --calib "$text" --calib-on gpu
+refuse "needs the streamed path" --calib "$text" --calib-on vulkan --in-memory
+refuse "a method that calibrates" --method rtn --calib-on vulkan
+refuse "windows over 4096" --calib "$text" --calib-window 5000 --calib-tokens 5000 --calib-on vulkan
 leftover=$(ls "$dir" | grep -c scratch || true)
 [ "$leftover" = 0 ] || { echo "scratch files left in $dir" >&2; exit 1; }
 if "$glowq" quantize -m "$dir/in.gguf" -o "$dir/missing/out.gguf" --method rtn --quiet 2> "$dir/err.log"; then

@@ -18,6 +18,7 @@
 #include "glowq/quant/restore.hpp"
 #include "support/calibration_text.hpp"
 #include "support/model_files.hpp"
+#include "support/vk_fixture.hpp"
 
 using namespace glowq;
 using namespace glowq::quant;
@@ -58,9 +59,12 @@ struct Model {
     }
 
     std::vector<uint8_t> streamed(const QuantizeOptions& o, std::vector<LayerStats>* stats_out = nullptr,
-                                  size_t restore_k = 0) const {
+                                  size_t restore_k = 0, vk::Context* device = nullptr,
+                                  uint64_t slice_bytes = 0) const {
         Int4Spill spill(glowq_test::temp_path("streamed.int4-scratch"));
         StreamedOptions so;
+        so.device = device;
+        so.moments_slice_bytes = slice_bytes;
         so.windows = windows;
         so.keep_stats = stats_out;
         size_t steps = 0, total = 0;
@@ -113,6 +117,44 @@ TEST_CASE("streamed calibration gives the in-memory statistics exactly", "[glowq
                 CHECK(layers[l][p].second_moment.norm() > 0.0);
             }
     }
+}
+
+// Calibration on a device runs the same layers through the inference kernels, whose KV
+// cache is fp16 and whose sums are fp32: the statistics agree within those roundings.
+TEST_CASE("calibration on a device gives the CPU's statistics", "[glowq][streamed][device]") {
+    const Model qwen(glowq_test::write_tiny_arch_model("device_qwen2.gguf", "qwen2", {2, 64, 4, 2, 96, 300, 64}, 0, 0,
+                                                       13));
+    const Model gemma(glowq_test::write_tiny_arch_model("device_gemma3.gguf", "gemma3", {6, 64, 4, 2, 96, 300, 64},
+                                                        32, 5, 11));
+    for (const Model* m : {&llama(), &qwen, &gemma}) {
+        CAPTURE(m->path);
+        std::vector<LayerStats> cpu, dev;
+        const auto cpu_file = m->streamed(options(Method::Glowq), &cpu);
+        // Slices of one tile row of the widest input (160): the wider inputs' sums come in several.
+        const auto dev_file = m->streamed(options(Method::Glowq), &dev, 0, &glowq::test::context(), 160 * 4 * 64);
+        REQUIRE(dev.size() == cpu.size());
+        for (size_t l = 0; l < cpu.size(); ++l)
+            for (size_t p = 0; p < kTapPoints; ++p) {
+                CAPTURE(l, p);
+                const InputStats &c = cpu[l][p], &d = dev[l][p];
+                CHECK(d.count == c.count);
+                REQUIRE(d.second_moment.rows() == c.second_moment.rows());
+                CHECK(d.second_moment.isApprox(d.second_moment.transpose(), 0.0));  // both triangles
+                const double err = (d.second_moment - c.second_moment).norm() / c.second_moment.norm();
+                const double abs_err = (d.mean_abs - c.mean_abs).norm() / c.mean_abs.norm();
+                CHECK(err < 2e-3);
+                CHECK(abs_err < 2e-3);
+                CHECK(c.second_moment.norm() > 0.0);
+            }
+        CHECK(dev_file.size() == cpu_file.size());  // the same model, fitted on near-equal statistics
+    }
+    // Windows past the largest chunk are refused before the model is loaded.
+    QuantizeOptions o = options(Method::Glowq);
+    Int4Spill spill(glowq_test::temp_path("device.int4-scratch"));
+    StreamedOptions so;
+    so.device = &glowq::test::context();
+    so.windows = {std::vector<int32_t>(5000, 1)};
+    CHECK_THROWS_WITH(quantize_streamed(llama().file, o, spill, so), Catch::Contains("at most 4096"));
 }
 
 TEST_CASE("the streamed quantizer writes the in-memory quantizer's file byte for byte", "[glowq][streamed]") {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "glowq/error.hpp"
+#include "glowq/ops/push_constants.hpp"
 #include "vulkan_weights.hpp"
 
 namespace glowq {
@@ -36,6 +37,13 @@ uint64_t estimate_device_bytes(const GgufFile& file) {
         }
     }
     return total;
+}
+
+std::string device_forward_unsupported(const ModelConfig& c) {
+    if (c.rope_scaling.type != "none" && c.rope_scaling.type != "linear")
+        return "RoPE scaling '" + c.rope_scaling.type + "' is not supported yet";
+    if (c.has_rope_freqs) return "per-dimension RoPE frequencies (rope_freqs) are not supported yet";
+    return "";
 }
 
 namespace {
@@ -84,10 +92,8 @@ void VulkanLlamaWeights::load_qkv_sections(const GgufFile& file, uint32_t l, Dev
 
 VulkanLlamaWeights::VulkanLlamaWeights(vk::Context& ctx, const GgufFile& file, const LoadProgress& progress)
     : ctx_(ctx), cfg_(read_model_config(file)), alloc_(ctx) {
-    if (cfg_.rope_scaling.type != "none" && cfg_.rope_scaling.type != "linear")
-        throw Error(ErrorKind::Unsupported, file.name() + ": RoPE scaling '" + cfg_.rope_scaling.type + "' is not supported yet");
-    if (cfg_.has_rope_freqs)
-        throw Error(ErrorKind::Unsupported, file.name() + ": per-dimension RoPE frequencies (rope_freqs) are not supported yet");
+    if (const std::string why = device_forward_unsupported(cfg_); !why.empty())
+        throw Error(ErrorKind::Unsupported, file.name() + ": " + why);
     check_fits(ctx, file);
     const uint32_t steps = cfg_.n_layers + 2;
     auto report = [&](uint32_t done) {
@@ -214,6 +220,11 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     act_ = alloc_.allocate(C * cfg_.n_ff * 4);
     if (weights_->max_lowrank()) lowrank_r_ = alloc_.allocate(C * weights_->max_lowrank() * 4);
 
+    if (options_.calibration) {
+        for (size_t p = 0; p < kTapPoints; ++p)
+            moments_.push_back(ops::allocate_moments(alloc_, tap_dim(cfg_, TapPoint(p)), options_.moments_slice_bytes));
+        return;
+    }
     // Record the decode graph and a prefill graph now: this compiles every pipeline they
     // use at load time rather than inside the first prompt's time to first token.
     graph(1, Logits::Last);
@@ -283,6 +294,7 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
 // Whether a group after a norm runs with the norm folded into its GEMV: q/k/v or gate/up
 // with the fused variants, uncorrected or with one B to compute as extra rows.
 bool VulkanLlama::folds_norm(const DeviceProjection& p, uint32_t T) const {
+    if (options_.calibration) return false;  // the normalized input must land in xn_ for its sums
     ops::MatmulOptions o;
     o.norm_input = true;
     const bool fuse_b = p.corrected() && p.w.parts.size() == 1 && p.b.parts.size() == 1 && p.b.type == ops::WeightType::F16;
@@ -298,7 +310,8 @@ bool VulkanLlama::folds_norm(const DeviceProjection& p, uint32_t T) const {
 std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g, const DeviceProjection& p,
                                                                     const vk::Buffer& norm, const vk::Buffer& y,
                                                                     uint32_t T, const std::string& label,
-                                                                    std::optional<uint32_t> pre_partials) {
+                                                                    std::optional<uint32_t> pre_partials,
+                                                                    const ops::DeviceMoments* tap) {
     if (folds_norm(p, T)) {
         ops::MatmulOptions o;
         o.int_dot = options_.int_dot;
@@ -325,11 +338,17 @@ std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g
     vk::Dispatch n = ops::rmsnorm(ctx_, x_, norm, xn_, cfg_.n_embd, T, 0, cfg_.rms_eps);
     n.label = label + "_norm:" + n.label;
     g.add(std::move(n));
+    if (tap)
+        for (auto& d : ops::accumulate_moments(ctx_, g.step_buffer(), xn_, T, *tap)) {
+            d.label = label + "_moments:" + d.label;
+            g.add(std::move(d));
+        }
     add_projection(g, p, xn_, y, T, false, label);
     return std::nullopt;
 }
 
-void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
+std::optional<uint32_t> VulkanLlama::add_layer(vk::Graph& g, uint32_t l, uint32_t T, std::optional<uint32_t> pre,
+                                               bool taps) {
     const uint32_t d = cfg_.n_embd;
     const uint32_t splits = T == 1 ? splits_ : 1;
     const float rope_scale = cfg_.rope_scaling.type == "linear" ? 1.0f / cfg_.rope_scaling.factor : 1.0f;
@@ -340,6 +359,9 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
             g.add(std::move(n));
         }
     };
+    auto tap = [&](TapPoint point, const vk::Buffer& x, const std::string& label) {
+        if (taps) add(ops::accumulate_moments(ctx_, g.step_buffer(), x, T, moments_[size_t(point)]), label);
+    };
     // A block's output: added to the residual stream by its product, or with post-norms
     // written to xn_ and added normalized by the norm's dispatch.
     auto add_block_output = [&](const DeviceProjection& p, const vk::Buffer& in, const vk::Buffer& post_norm,
@@ -349,38 +371,81 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
         add({ops::rmsnorm(ctx_, xn_, post_norm, x_, d, T, 0, cfg_.rms_eps, true)}, label + "_post_norm");
         return std::nullopt;
     };
+    const DeviceLayer& L = weights_->layers()[l];
+    const std::string p = "L" + std::to_string(l);
+    const bool local = cfg_.layer_is_local(l);
+    const ops::AttentionShape shape{cfg_.n_heads,  cfg_.n_kv_heads,
+                                    cfg_.head_dim, cfg_.rope_dim,
+                                    cfg_.layer_rope_base(l), local ? 1.0f : rope_scale,
+                                    cfg_.arch.rope == RopeStyle::Neox, cfg_.attn_scale,
+                                    cfg_.layer_window(l)};
+    const ops::QkvSections sections{L.sections_binding(), L.qkv_bias_word, L.qk_norm_word, cfg_.rms_eps};
+    const auto tap_of = [&](TapPoint point) { return taps ? &moments_[size_t(point)] : nullptr; };
+    const auto qkv_lr =
+        add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv", pre, tap_of(TapPoint::AttnInput));
+    const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
+    add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},
+        p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
+    add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_)}, p + ".attn");
+    tap(TapPoint::AttnOutput, attn_, p + ".o_moments");
+    pre = add_block_output(L.o, attn_, L.attn_post_norm, &L.gate_up, p + ".o");
+    const auto gate_up_lr =
+        add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre, tap_of(TapPoint::FfnInput));
+    const bool gelu = cfg_.arch.activation == Activation::GeluTanh;
+    add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr, gelu)},
+        p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul"));
+    tap(TapPoint::FfnDownInput, act_, p + ".down_moments");
+    const bool last = l + 1 == cfg_.n_layers;
+    return add_block_output(L.down, act_, L.ffn_post_norm, last ? nullptr : &weights_->layers()[l + 1].qkv, p + ".down");
+}
+
+void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
+    const uint32_t d = cfg_.n_embd;
+    auto add = [&](std::vector<vk::Dispatch> ds, const std::string& label) {
+        for (auto& n : ds) {
+            n.label = label + ":" + n.label;
+            g.add(std::move(n));
+        }
+    };
     ops::MatmulOptions plain;
     plain.int_dot = options_.int_dot;
     add(ops::embed(ctx_, tokens_, weights_->embed(), x_, T, cfg_.embd_scale), "embed");
     // Set when the last product into x_ also wrote x_ times the next norm's weights.
     std::optional<uint32_t> pre;
-    for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
-        const DeviceLayer& L = weights_->layers()[l];
-        const std::string p = "L" + std::to_string(l);
-        const bool local = cfg_.layer_is_local(l);
-        const ops::AttentionShape shape{cfg_.n_heads,  cfg_.n_kv_heads,
-                                        cfg_.head_dim, cfg_.rope_dim,
-                                        cfg_.layer_rope_base(l), local ? 1.0f : rope_scale,
-                                        cfg_.arch.rope == RopeStyle::Neox, cfg_.attn_scale,
-                                        cfg_.layer_window(l)};
-        const ops::QkvSections sections{L.sections_binding(), L.qkv_bias_word, L.qk_norm_word, cfg_.rms_eps};
-        const auto qkv_lr = add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv", pre);
-        const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
-        add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},
-            p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
-        add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_)}, p + ".attn");
-        pre = add_block_output(L.o, attn_, L.attn_post_norm, &L.gate_up, p + ".o");
-        const auto gate_up_lr = add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre);
-        const bool gelu = cfg_.arch.activation == Activation::GeluTanh;
-        add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr, gelu)},
-            p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul"));
-        const bool last = l + 1 == cfg_.n_layers;
-        pre = add_block_output(L.down, act_, L.ffn_post_norm, last ? nullptr : &weights_->layers()[l + 1].qkv, p + ".down");
-    }
+    for (uint32_t l = 0; l < cfg_.n_layers; ++l) pre = add_layer(g, l, T, pre, false);
     if (mode == Logits::None) return;
     const uint32_t rows = mode == Logits::All ? T : 1;
     add({ops::rmsnorm(ctx_, x_, weights_->out_norm(), xn_, d, rows, T - rows, cfg_.rms_eps)}, "output_norm");
     add(ops::matmul(ctx_, weights_->lm_head(), xn_, logits_buffer(mode), rows, plain), "lm_head");
+}
+
+void VulkanLlama::run_layer_calibration(uint32_t l, float* x, bool first) {
+    if (!options_.calibration)
+        throw Error(ErrorKind::InvalidArgument, "run_layer_calibration needs an executor made for calibration");
+    if (l >= cfg_.n_layers) throw Error(ErrorKind::InvalidArgument, "no layer " + std::to_string(l));
+    const uint32_t T = options_.chunk;
+    if (T > max_context_)
+        throw Error(ErrorKind::InvalidArgument, "calibration windows of " + std::to_string(T) +
+                                                    " tokens exceed the context of " + std::to_string(max_context_));
+    auto& g = layer_graphs_[l];
+    if (!g) {
+        g = std::make_unique<vk::Graph>(ctx_, alloc_, vk::GraphOptions{}, &stream_);
+        add_layer(*g, l, T, std::nullopt, true);
+        g->record();
+    }
+    const uint64_t bytes = uint64_t(T) * cfg_.n_embd * 4;
+    alloc_.write(x_, x, bytes);
+    g->step()[0] = 0;
+    g->step()[GQ_STEP_MOMENTS_ADD] = first ? 0 : 1;
+    g->run();
+    alloc_.read(x_, x, bytes);
+    cached_ = 0;  // the cache holds this layer's window only
+}
+
+void VulkanLlama::read_moments(TapPoint point, const ops::MomentsSlice& slice, float* abs_out) {
+    if (!options_.calibration)
+        throw Error(ErrorKind::InvalidArgument, "read_moments needs an executor made for calibration");
+    ops::read_moments(alloc_, moments_[size_t(point)], slice, abs_out);
 }
 
 // Every token's logits (perplexity) need chunk x vocabulary floats, 262 MB for Llama 3 at a

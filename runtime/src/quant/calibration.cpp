@@ -25,10 +25,10 @@ std::vector<std::vector<int32_t>> calibration_windows(const std::vector<int32_t>
 }
 
 LayerStatsAccumulator::LayerStatsAccumulator(const ModelConfig& c, uint32_t layer) : layer_(layer) {
-    const uint32_t dims[kTapPoints] = {c.n_embd, c.n_heads * c.head_dim, c.n_embd, c.n_ff};
     for (size_t p = 0; p < kTapPoints; ++p) {
-        stats_[p].second_moment = MatrixXd::Zero(dims[p], dims[p]);
-        abs_sum_[p] = VectorXd::Zero(dims[p]);
+        const uint32_t dim = tap_dim(c, TapPoint(p));
+        stats_[p].second_moment = MatrixXd::Zero(dim, dim);
+        abs_sum_[p] = VectorXd::Zero(dim);
     }
 }
 
@@ -46,6 +46,25 @@ void LayerStatsAccumulator::add(TapPoint point, const float* x, uint32_t n, uint
     st.second_moment.selfadjointView<Eigen::Lower>().rankUpdate(x64.transpose());
     abs_sum_[size_t(point)] += x64.cwiseAbs().colwise().sum().transpose();
     st.count += n;
+}
+
+void LayerStatsAccumulator::add_sum_rows(TapPoint point, uint32_t row0, uint32_t rows, const float* s) {
+    Eigen::MatrixXd& sm = stats_[size_t(point)].second_moment;
+    const uint64_t dim = uint64_t(sm.rows());
+    if (uint64_t(row0) + rows > dim)
+        throw Error(ErrorKind::Internal, "second-moment rows " + std::to_string(row0) + "+" + std::to_string(rows) +
+                                             " past an input of " + std::to_string(dim) + " at layer " +
+                                             std::to_string(layer_));
+    for (uint32_t r = 0; r < rows; ++r) {
+        const uint32_t i = row0 + r;
+        for (uint32_t j = 0; j <= i; ++j) sm(i, j) += double(s[size_t(r) * dim + j]);
+    }
+}
+
+void LayerStatsAccumulator::add_abs_sums(TapPoint point, const float* abs, uint64_t count) {
+    VectorXd& a = abs_sum_[size_t(point)];
+    for (Eigen::Index j = 0; j < a.size(); ++j) a(j) += double(abs[j]);
+    stats_[size_t(point)].count += count;
 }
 
 LayerStats LayerStatsAccumulator::finish() {

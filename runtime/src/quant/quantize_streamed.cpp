@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 #include <optional>
 
 #include "glowq/error.hpp"
 #include "glowq/loader/glowq_format.hpp"
 #include "glowq/model/reference.hpp"
+#include "glowq/model/vulkan_llama.hpp"
 #include "glowq/quant/parallel_for.hpp"
 
 namespace glowq::quant {
@@ -37,6 +39,9 @@ void evict_layer(const GgufFile& in, uint32_t l) {
 
 QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, Int4Spill& spill,
                                  const StreamedOptions& so) {
+    using Clock = std::chrono::steady_clock;
+    const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+    const auto t_start = Clock::now();
     const ModelConfig c = read_model_config(in);
     const bool calibrate = needs_statistics(o);
     const auto& windows = so.windows;
@@ -50,6 +55,8 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
     HostWeights::check(in);
     // The forward only where statistics are needed: rtn and lqer quantize models whose rope
     // scaling the reference does not implement.
+    auto t_calib = Clock::now();
+    double calib_s = 0.0;
     std::optional<ReferenceLayer> math;
     std::vector<std::vector<float>> stream(n_windows);  // each window's residual stream
     if (calibrate) {
@@ -75,7 +82,25 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
         std::array<std::vector<float>, kTapPoints> x;
         std::array<uint32_t, kTapPoints> n{}, dim{};
     };
-    std::vector<Taps> taps(calibrate ? chunk : 0);
+    // On a device: the whole model goes there once; each layer then runs every window.
+    std::unique_ptr<VulkanLlama> device;
+    if (calibrate && so.device) {
+        if (window > 4096)
+            throw Error(ErrorKind::InvalidArgument, "calibration on a device takes windows of at most 4096 tokens, got " +
+                                                        std::to_string(window));
+        VulkanModelOptions vo;
+        vo.max_context = window;
+        vo.chunk = window;
+        vo.calibration = true;
+        vo.moments_slice_bytes = so.moments_slice_bytes;
+        device = std::make_unique<VulkanLlama>(*so.device, in, vo);
+        if (device->max_context() < window)
+            throw Error(ErrorKind::InvalidArgument, "calibration windows of " + std::to_string(window) +
+                                                        " tokens exceed the model's context of " +
+                                                        std::to_string(device->max_context()));
+    }
+    calib_s += seconds_since(t_calib);
+    std::vector<Taps> taps(calibrate && !device ? chunk : 0);
     std::vector<std::vector<float>> k_cache(taps.size()), v_cache(taps.size());
     for (size_t i = 0; i < taps.size(); ++i) {
         k_cache[i].resize(size_t(window) * kv_dim);
@@ -86,7 +111,24 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
         HostLayer layer = HostWeights::load_layer(in, c, l);
         evict_layer(in, l);
         std::unique_ptr<LayerStats> stats;
-        if (calibrate) {
+        t_calib = Clock::now();
+        if (device) {
+            LayerStatsAccumulator acc(c, l);
+            for (size_t i = 0; i < n_windows; ++i) {
+                device->run_layer_calibration(l, stream[i].data(), i == 0);
+                step(l, "calibration");
+            }
+            std::vector<float> abs;
+            for (size_t p = 0; p < kTapPoints; ++p) {
+                const TapPoint point = TapPoint(p);
+                abs.resize(tap_dim(c, point));
+                device->read_moments(point, [&](uint32_t row0, uint32_t rows, const float* s) {
+                    acc.add_sum_rows(point, row0, rows, s);
+                }, abs.data());
+                acc.add_abs_sums(point, abs.data(), uint64_t(n_windows) * window);
+            }
+            stats = std::make_unique<LayerStats>(acc.finish());
+        } else if (calibrate) {
             LayerStatsAccumulator acc(c, l);
             for (size_t first = 0; first < n_windows; first += chunk) {
                 const size_t count = std::min(chunk, n_windows - first);
@@ -110,6 +152,7 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
             for (Taps& t : taps)  // not held through the fits (48 MiB a window on a 7B layer)
                 for (auto& x : t.x) std::vector<float>().swap(x);
         }
+        calib_s += seconds_since(t_calib);
         quantize_layer(layer, l, stats.get(), o, qm);
         layer = HostLayer();
         for (const auto& m : format::modules()) spill.put(l, m, qm.layers[l].at(m).q);
@@ -117,6 +160,7 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
         step(l, "fits");
     }
     finish_quantized_model(qm, o);
+    if (so.times) *so.times = {calib_s, seconds_since(t_start) - calib_s};
     return qm;
 }
 

@@ -2,12 +2,26 @@
 // tests) and the Vulkan forward graph. Generation, chat, perplexity and calibration are
 // written once against it.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "glowq/loader/model_config.hpp"
 
 namespace glowq {
+
+// The activations a tap sees: the inputs of the layer's linear projections.
+enum class TapPoint {
+    AttnInput,     // attention-norm output, the input of q/k/v (dim n_embd)
+    AttnOutput,    // attention output, the input of o_proj (dim n_heads * head_dim)
+    FfnInput,      // ffn-norm output, the input of gate/up (dim n_embd)
+    FfnDownInput,  // act(gate) * up, the input of down (dim n_ff)
+};
+constexpr size_t kTapPoints = 4;  // TapPoint::AttnInput .. FfnDownInput
+inline uint32_t tap_dim(const ModelConfig& c, TapPoint p) {
+    return p == TapPoint::AttnOutput ? c.n_heads * c.head_dim : p == TapPoint::FfnDownInput ? c.n_ff : c.n_embd;
+}
+
 
 class Forward {
 public:

@@ -15,14 +15,6 @@
 
 namespace glowq {
 
-// The activations a tap sees: the inputs of the layer's linear projections.
-enum class TapPoint {
-    AttnInput,     // attention-norm output, the input of q/k/v (dim n_embd)
-    AttnOutput,    // attention output, the input of o_proj (dim n_heads * head_dim)
-    FfnInput,      // ffn-norm output, the input of gate/up (dim n_embd)
-    FfnDownInput,  // act(gate) * up, the input of down (dim n_ff)
-};
-
 // Called during eval with n_tokens rows of dim floats, row-major, valid only for the call.
 using TapFn = std::function<void(uint32_t layer, TapPoint point, const float* x, uint32_t n_tokens, uint32_t dim)>;
 

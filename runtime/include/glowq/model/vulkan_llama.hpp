@@ -19,6 +19,7 @@
 #include "glowq/loader/gguf.hpp"
 #include "glowq/model/forward.hpp"
 #include "glowq/ops/matmul.hpp"
+#include "glowq/ops/moments.hpp"
 #include "glowq/ops/transformer_ops.hpp"
 #include "glowq/vk/context.hpp"
 #include "glowq/vk/graph.hpp"
@@ -30,6 +31,11 @@ struct VulkanModelOptions {
     uint32_t max_context = 2048;  // KV cache positions (capped by the model's trained context)
     uint32_t chunk = 0;           // prefill tokens per graph replay; 0: default_chunk() for the device
     ops::IntDot int_dot = ops::IntDot::Auto;  // the decode GEMVs' products (ops/int_dot.hpp)
+    // The quantizer's calibration (run_layer_calibration): every group input is written to
+    // a buffer of its own (no norm folded into a GEMV) and summed there, and no generation
+    // graph is recorded. moments_slice_bytes: see ops::allocate_moments (tests).
+    bool calibration = false;
+    uint64_t moments_slice_bytes = 0;
 };
 
 // Prefill tokens per graph replay when none is asked for: 512 on GPUs, where each chunk
@@ -98,6 +104,9 @@ private:
     uint32_t max_r_ = 0;
 };
 
+// Why the device forward cannot run a model (RoPE it does not implement), or "" when it can.
+std::string device_forward_unsupported(const ModelConfig& config);
+
 // Device bytes a model file will need as weights (an estimate from its tensors, within a
 // few percent), for refusing a model before allocating it.
 uint64_t estimate_device_bytes(const GgufFile& file);
@@ -133,6 +142,14 @@ public:
 
     // Frees the recorded graphs; the next eval records afresh (tests compare the two).
     void drop_graphs() { graphs_.clear(); }
+    // Calibration (options.calibration; GLOWQ.md section 4): layer l alone over chunk()
+    // tokens of residual stream x (host, chunk() x n_embd floats, replaced by the layer's
+    // output) from an empty cache, summing its four group inputs' x x^T and |x| on the
+    // device: afresh when first, else added to the sums since. read_moments then hands them
+    // back (ops::read_moments) for one input, by TapPoint.
+    void run_layer_calibration(uint32_t l, float* x, bool first);
+    void read_moments(TapPoint point, const ops::MomentsSlice& slice, float* abs_out);
+
     // Where a step's time goes, without profiling the model's own graphs: a graph for n
     // tokens (1: a decode step; at most the prefill chunk) recorded apart with a timestamp
     // and a barrier after every dispatch (so each time is the dispatch's own) is replayed
@@ -144,6 +161,10 @@ private:
     enum class Logits { None, Last, All };
     vk::Graph& graph(uint32_t tokens, Logits mode);
     void build(vk::Graph& g, uint32_t tokens, Logits mode);
+    // Layer l's dispatches (taps: calibration's sums of its four inputs); pre as for
+    // add_normed_projection, and returned for the next layer.
+    std::optional<uint32_t> add_layer(vk::Graph& g, uint32_t l, uint32_t tokens, std::optional<uint32_t> pre,
+                                      bool taps);
     const vk::Buffer& logits_buffer(Logits mode);
     // A product that adds to the residual stream x_; with next (the group reading the next
     // norm of x_, when it folds that norm in) it also writes x_ times that norm's weights
@@ -158,7 +179,8 @@ private:
     std::optional<ops::LowrankInput> add_normed_projection(vk::Graph& g, const DeviceProjection& p,
                                                            const vk::Buffer& norm, const vk::Buffer& y,
                                                            uint32_t tokens, const std::string& label,
-                                                           std::optional<uint32_t> pre_partials);
+                                                           std::optional<uint32_t> pre_partials,
+                                                           const ops::DeviceMoments* tap = nullptr);
     void check_tokens(const int32_t* tokens, uint32_t n) const;
 
     std::shared_ptr<const VulkanLlamaWeights> weights_;
@@ -178,6 +200,8 @@ private:
     uint32_t splits_ = 1;
     std::map<std::pair<uint32_t, int>, std::unique_ptr<vk::Graph>> graphs_;
     std::map<uint32_t, std::unique_ptr<vk::Graph>> profile_graphs_;  // profile_step's, by tokens
+    std::map<uint32_t, std::unique_ptr<vk::Graph>> layer_graphs_;    // run_layer_calibration's, by layer
+    std::vector<ops::DeviceMoments> moments_;                         // by TapPoint (calibration)
 };
 
 }  // namespace glowq

@@ -16,6 +16,7 @@ struct RopeKv { GQ_PUSH_ROPE_KV };
 struct Attention { GQ_PUSH_ATTENTION };
 struct SiluMul { GQ_PUSH_SILU_MUL };
 struct Copy { GQ_PUSH_COPY };
+struct Moments { GQ_PUSH_MOMENTS };
 
 // Every device takes 128 bytes of push constants (the Vulkan minimum maxPushConstantsSize).
 static_assert(sizeof(Matmul) <= 128 && sizeof(RopeKv) <= 128 && sizeof(Attention) <= 128,

@@ -21,8 +21,6 @@
 
 namespace glowq::quant {
 
-constexpr size_t kTapPoints = 4;  // TapPoint::AttnInput .. FfnDownInput
-
 struct InputStats {
     Eigen::MatrixXd second_moment;  // C, n x n, symmetric (both triangles filled)
     Eigen::VectorXd mean_abs;       // mean |x_j|
@@ -58,6 +56,11 @@ public:
     // Throws Error(Internal) for a dimension other than the model's at that point. Calls for
     // different points may run at once (each has its own sums).
     void add(TapPoint point, const float* x, uint32_t n_tokens, uint32_t dim);
+    // Sums gathered elsewhere (a device's, ops::DeviceMoments), in fp32: rows [row0, row0 +
+    // rows) of the sum of x x^T (dim floats each, read on and below the diagonal), and the
+    // sums of |x| over `count` token vectors. Throws Error(Internal) for rows past the input.
+    void add_sum_rows(TapPoint point, uint32_t row0, uint32_t rows, const float* s);
+    void add_abs_sums(TapPoint point, const float* abs, uint64_t count);
     LayerStats finish();
 
 private:

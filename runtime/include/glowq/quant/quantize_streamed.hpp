@@ -7,8 +7,8 @@
 // codes go to `spill` as soon as it is done; the corrections (a few percent of the bytes)
 // stay in memory until the budget has chosen the ranks.
 //
-// The result equals quantize_model(HostWeights::load(in), collect_calibration(...)) bit
-// for bit: the same layer arithmetic (ReferenceLayer) and the same sums in the same order.
+// On the CPU, the result equals quantize_model(HostWeights::load(in), collect_calibration(...))
+// bit for bit: the same layer arithmetic (ReferenceLayer) and the same sums in the same order.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "glowq/loader/gguf.hpp"
+#include "glowq/vk/context.hpp"
 #include "glowq/quant/calibration.hpp"
 #include "glowq/quant/int4_spill.hpp"
 #include "glowq/quant/quantize_model.hpp"
@@ -34,6 +35,18 @@ struct StreamedOptions {
     // When set, each layer's statistics are kept here too (their memory then grows with the
     // layer count): the tests compare them with collect_calibration's.
     std::vector<LayerStats>* keep_stats = nullptr;
+    // When set, calibration runs on this Vulkan device through the inference kernels
+    // (VulkanLlama::run_layer_calibration), with the whole unquantized model on the device
+    // and each input's sums in fp32 there until its layer is done. The statistics then agree
+    // with the CPU's within fp32 rounding and the device's fp16 KV cache, not bit for bit
+    // (docs/quantize-scale.md). Windows of at most 4096 tokens (the largest chunk).
+    vk::Context* device = nullptr;
+    uint64_t moments_slice_bytes = 0;  // ops::allocate_moments (tests: several slices)
+    // When set: wall seconds spent on calibration (the windows' forward and the sums,
+    // loading the model onto a device included) and on everything else per layer.
+    struct Times {
+        double calibration_s = 0.0, layers_s = 0.0;
+    }* times = nullptr;
 };
 
 // Throws Error(InvalidArgument) for windows missing, of mixed lengths or with tokens outside

@@ -1,0 +1,66 @@
+// Allocation, dispatch and read-back of the calibration's device sums.
+#include "glowq/ops/moments.hpp"
+
+#include <algorithm>
+
+#include "glowq/error.hpp"
+#include "glowq/ops/push_constants.hpp"
+#include "glowq/vk/context.hpp"
+#include "glowq/vk/kernel.hpp"
+
+namespace glowq::ops {
+
+DeviceMoments allocate_moments(vk::Allocator& alloc, uint32_t dim, uint64_t max_slice_bytes) {
+    if (dim == 0) throw Error(ErrorKind::InvalidArgument, "second moments of a zero-width input");
+    uint64_t limit = alloc.context().caps().max_storage_buffer_range;
+    if (max_slice_bytes) limit = std::min(limit, max_slice_bytes);
+    const uint64_t row_bytes = uint64_t(dim) * 4;
+    const uint64_t tiles = limit / (row_bytes * GQ_MOMENTS_TILE);
+    if (tiles == 0)
+        throw Error(ErrorKind::Unsupported, "second moments of a " + std::to_string(dim) + "-wide input need " +
+                                                std::to_string(row_bytes * GQ_MOMENTS_TILE) +
+                                                " bytes per binding; the device allows " + std::to_string(limit));
+    DeviceMoments m;
+    m.dim = dim;
+    m.slice_rows = uint32_t(std::min<uint64_t>(tiles * GQ_MOMENTS_TILE, (dim + GQ_MOMENTS_TILE - 1) / GQ_MOMENTS_TILE *
+                                                                            uint64_t(GQ_MOMENTS_TILE)));
+    for (uint32_t r0 = 0; r0 < dim; r0 += m.slice_rows)
+        m.slices.push_back(alloc.allocate(uint64_t(std::min(m.slice_rows, dim - r0)) * row_bytes));
+    m.abs_sum = alloc.allocate(row_bytes);
+    return m;
+}
+
+std::vector<vk::Dispatch> accumulate_moments(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& x,
+                                             uint32_t n_tokens, const DeviceMoments& m) {
+    if (n_tokens == 0 || x.size() < uint64_t(n_tokens) * m.dim * 4)
+        throw Error(ErrorKind::InvalidArgument, "second moments: " + std::to_string(n_tokens) + " tokens of " +
+                                                    std::to_string(m.dim) + " floats lie outside their buffer");
+    std::vector<vk::Dispatch> ds;
+    for (size_t k = 0; k < m.slices.size(); ++k) {
+        const uint32_t row0 = uint32_t(k) * m.slice_rows, rows = std::min(m.slice_rows, m.dim - row0);
+        push::Moments push{m.dim, n_tokens, row0, rows};
+        vk::Dispatch d;
+        d.kernel = &ctx.kernel({"second_moments", 4, sizeof(push), {}});
+        d.args = {vk::Arg::in(step), vk::Arg::in(x), vk::Arg::inout(m.slices[k]), vk::Arg::inout(m.abs_sum)};
+        d.push_constants(push);
+        // Column tiles up to the slice's last row's tile; those above the diagonal leave at once.
+        d.groups[0] = (row0 + rows + GQ_MOMENTS_TILE - 1) / GQ_MOMENTS_TILE;
+        d.groups[1] = (rows + GQ_MOMENTS_TILE - 1) / GQ_MOMENTS_TILE;
+        d.label = "moments";
+        ds.push_back(std::move(d));
+    }
+    return ds;
+}
+
+void read_moments(vk::Allocator& alloc, const DeviceMoments& m, const MomentsSlice& slice, float* abs_out) {
+    std::vector<float> s;
+    for (size_t k = 0; k < m.slices.size(); ++k) {
+        const uint32_t row0 = uint32_t(k) * m.slice_rows, rows = std::min(m.slice_rows, m.dim - row0);
+        s.resize(size_t(rows) * m.dim);
+        alloc.read(m.slices[k], s.data(), s.size() * 4);
+        slice(row0, rows, s.data());
+    }
+    alloc.read(m.abs_sum, abs_out, uint64_t(m.dim) * 4);
+}
+
+}  // namespace glowq::ops
