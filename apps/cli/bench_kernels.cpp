@@ -233,7 +233,7 @@ int bench_kernels(const std::vector<std::string>& argv) {
             std::string kernel;
             for (size_t c = 0; c < copies.size(); ++c)
                 for (auto& d : ops::matmul(ctx, copies[c], x, ys[c], tokens, mo)) {
-                    kernel = d.kernel->desc().shader;
+                    kernel = d.kernel->name();
                     g.add(std::move(d));
                 }
             if (gemm) {

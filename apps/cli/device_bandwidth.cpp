@@ -24,7 +24,7 @@ double copy_bandwidth_gbps(vk::Context& ctx, vk::Allocator& alloc, uint64_t byte
     vk::Graph g(ctx, alloc, {true});
     vk::Dispatch d;
     const uint32_t wg = std::min<uint32_t>(256, ctx.caps().max_workgroup_invocations);
-    d.kernel = &ctx.kernel({"copy_bandwidth", 2, sizeof(ops::push::Copy), {wg}});
+    d.kernel = &ctx.kernel({vk::ShaderId::copy_bandwidth, {wg}});
     d.args = {vk::Arg::in(src), vk::Arg::out(dst)};
     const uint32_t count = uint32_t(bytes / 16);
     d.push_constants(ops::push::Copy{count});

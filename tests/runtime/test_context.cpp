@@ -6,6 +6,7 @@
 #include "glowq/int4_matrix.hpp"
 #include "glowq/vk/kernel.hpp"
 #include "support/vk_fixture.hpp"
+#include "vk/spirv_footprint.hpp"
 
 using namespace glowq;
 
@@ -40,13 +41,16 @@ TEST_CASE("the validation layer reports misuse", "[vk]") {
     vk::Context& ctx = test::context();
     REQUIRE(ctx.validation_enabled());
     ctx.clear_validation_messages();
-    // A pipeline layout without the push constants the shader reads is invalid usage that
-    // the driver may accept silently; the layer must report it.
-    try {
-        ctx.kernel({"copy_bandwidth", 2, 0, {64}});
-    } catch (const Error&) {
-        // a driver may also refuse it outright; the layer's message is what counts
-    }
+    // A push-constant range whose size is not a multiple of 4 is invalid usage that the
+    // driver may accept silently; the layer must report it. (The kernels take their
+    // interfaces from the registry, so they cannot be asked for a wrong one.)
+    VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, 6};
+    VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    plci.pushConstantRangeCount = 1;
+    plci.pPushConstantRanges = &range;
+    VkPipelineLayout layout = VK_NULL_HANDLE;
+    if (vkCreatePipelineLayout(ctx.device(), &plci, nullptr, &layout) == VK_SUCCESS)
+        vkDestroyPipelineLayout(ctx.device(), layout, nullptr);
     CHECK(!ctx.validation_messages().empty());
     ctx.clear_validation_messages();
 }
@@ -85,24 +89,34 @@ TEST_CASE_METHOD(test::VkFixture, "sub-allocations share blocks, are aligned and
 }
 
 TEST_CASE_METHOD(test::VkFixture, "every embedded shader builds a pipeline", "[vk]") {
-    const auto names = vk::embedded_shader_names();
-    CHECK(names.size() >= 5);
-    for (const auto& n : names) {
-        const auto spirv = vk::embedded_shader(n);
+    CHECK(glowq_shaders::kShaderCount >= 5);
+    for (size_t i = 0; i < glowq_shaders::kShaderCount; ++i) {
+        const auto id = vk::ShaderId(i);
+        const std::string n = vk::shader_name(id);
+        INFO(n);
+        const auto spirv = vk::embedded_shader(id);
         CHECK(spirv.count > 5);
         CHECK(spirv.words[0] == 0x07230203u);  // SPIR-V magic
+        CHECK(vk::embedded_shader(n).words == spirv.words);
+        // The registry's interface is the shader's: as many bindings as it declares, push
+        // constants within the Vulkan minimum.
+        const auto& entry = glowq_shaders::get(id);
+        CHECK(vk::spirv_footprint(spirv.words, spirv.count, {}).storage_buffers == entry.bindings);
+        CHECK(entry.bindings <= GQ_MAX_BINDINGS);
+        CHECK(entry.push_bytes <= 128);
         // Variants that need subgroup operations only where the device has them.
         if ((n.find("subgroup") != std::string::npos || n.find("rows") != std::string::npos) &&
             !ctx.caps().subgroup_arithmetic)
             continue;
         if (n.find("bcast") != std::string::npos && !ctx.caps().subgroup_shuffle) continue;
-        // A layout with as many bindings as any shader uses (GQ_MAX_BINDINGS) and as many
-        // push-constant bytes as every device allows (maxPushConstantsSize is at least 128)
-        // is valid for all of them; the driver compiles each one here, the layer checks it.
-        INFO(n);
-        CHECK_NOTHROW(ctx.kernel({n, GQ_MAX_BINDINGS, 128, {}}));
+        // The driver compiles each one here with the registry's layout; the layer checks it.
+        CHECK_NOTHROW(ctx.kernel({id, {}}));
     }
-    // Fewer bindings than the shader declares is refused before the driver sees it.
-    CHECK_THROWS_AS(ctx.kernel({"matmul_q4_gemm_lr", 3, 128, {}}), Error);
+    // The GEMV table names the kernel of each form and variant.
+    CHECK(std::string(vk::shader_name(glowq_shaders::gemv(glowq_shaders::GemvForm::rows_dot,
+                                                          glowq_shaders::GemvVariant::pre_b))) ==
+          "matmul_q4_gemv_rows_dot_pre_b");
+    CHECK(std::string(vk::shader_name(glowq_shaders::gemv(glowq_shaders::GemvForm::plain,
+                                                          glowq_shaders::GemvVariant::plain))) == "matmul_q4_gemv");
     CHECK_THROWS_AS(vk::embedded_shader("no_such_shader"), Error);
 }

@@ -178,7 +178,7 @@ TEST_CASE("options force features off on the real device", "[vk][profile]") {
     CHECK_FALSE(ctx.caps().shader_float16);
     // A kernel that needs what was turned off is refused, naming what it needs.
     try {
-        ctx.kernel({"matmul_q4_gemv_rows", 3, sizeof(ops::MatmulPush), {64, 2, 1, 1, 1}});
+        ctx.kernel({vk::ShaderId::matmul_q4_gemv_rows, {64, 2, 1, 1, 1}});
         FAIL("expected the subgroup kernel to be refused");
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::Unsupported);

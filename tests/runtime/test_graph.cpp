@@ -15,7 +15,7 @@ namespace {
 vk::Dispatch axpy(vk::Context& ctx, const vk::Graph& g, const vk::Buffer& x, const vk::Buffer& y, uint32_t n,
                   VkDeviceSize y_off = 0, VkDeviceSize y_range = 0) {
     vk::Dispatch d;
-    d.kernel = &ctx.kernel({"test_step_axpy", 3, 0, {}});
+    d.kernel = &ctx.kernel({vk::ShaderId::test_step_axpy, {}});
     d.args = {Arg::in(g.step_buffer()), Arg::in(x), Arg::inout(y, y_off, y_range)};
     d.groups[0] = (n + 63) / 64;
     return d;

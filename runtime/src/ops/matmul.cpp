@@ -10,8 +10,11 @@
 
 namespace glowq::ops {
 
+using glowq_shaders::GemvForm;
+using glowq_shaders::GemvVariant;
 using vk::Arg;
 using vk::Dispatch;
+using vk::ShaderId;
 
 static uint32_t rows_per_part(const vk::DeviceCaps& caps, uint64_t bytes_per_row, uint64_t max_part_bytes) {
     uint64_t limit = std::min<uint64_t>(caps.max_storage_buffer_range, uint64_t(1) << 31);
@@ -358,6 +361,33 @@ bool resid_out_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t
     return resolve_path(ctx, w, tokens, options) == MatmulPath::Gemv;
 }
 
+// The variant of an int4 product's kernel (shader_list.cmake): its epilogue (A R with
+// lowrank), B's rows, the folded norm, the residual's outputs. Combinations no kernel has
+// are refused here.
+static GemvVariant gemv_variant(bool lowrank, bool b_rows, const MatmulOptions& o) {
+    const bool resid = o.resid_out;
+    if (lowrank && !b_rows && !o.norm_input) return resid ? GemvVariant::lr_res : GemvVariant::lr;
+    if (!lowrank && !resid) {
+        if (b_rows && o.norm_input) return o.norm_pre ? GemvVariant::pre_b : GemvVariant::norm_b;
+        if (!b_rows) return o.norm_input ? (o.norm_pre ? GemvVariant::pre : GemvVariant::norm) : GemvVariant::plain;
+    }
+    if (!lowrank && !b_rows && !o.norm_input && resid) return GemvVariant::res;
+    throw Error(ErrorKind::Unsupported, "matmul: no int4 kernel combines these options (low-rank epilogue, B rows, "
+                                        "input norm, residual outputs)");
+}
+
+// The dense products' kernels: fp32, fp16 or Q8 weights, in the Lanes kernel's forms; no
+// variants.
+static ShaderId dense_kernel(WeightType type, GemvForm form, GemvVariant variant) {
+    if (variant != GemvVariant::plain)
+        throw Error(ErrorKind::Unsupported, "matmul: dense weights have no fused or corrected kernels");
+    const size_t f = form == GemvForm::subgroup ? 1 : form == GemvForm::bcast ? 2 : 0;
+    static constexpr ShaderId f32[] = {ShaderId::matmul_f32, ShaderId::matmul_f32_subgroup, ShaderId::matmul_f32_bcast};
+    static constexpr ShaderId f16[] = {ShaderId::matmul_f16, ShaderId::matmul_f16_subgroup, ShaderId::matmul_f16_bcast};
+    static constexpr ShaderId q8[] = {ShaderId::matmul_q8, ShaderId::matmul_q8_subgroup, ShaderId::matmul_q8_bcast};
+    return type == WeightType::Q8 ? q8[f] : type == WeightType::F16 ? f16[f] : f32[f];
+}
+
 std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
                              uint32_t tokens, const MatmulOptions& options) {
     if (tokens == 0) throw Error(ErrorKind::InvalidArgument, "matmul with zero tokens");
@@ -414,13 +444,14 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                         part.out_norm_word, options.xg_word, options.ss_word, options.n_partials};
         if (b) push.r_stride = b->rows;
         d.push_constants(push);
-        const std::string norm = options.norm_pre ? "_pre" : "_norm";
-        const std::string lr = (lowrank ? "_lr" : b ? norm + "_b" : options.norm_input ? norm : "") +
-                               (options.resid_out ? "_res" : "");
-        const uint32_t bindings = lowrank || b ? 4 : 3;  // W, X, Y (, R or B)
+        const GemvVariant variant = gemv_variant(lowrank, b != nullptr, options);
         if (path == MatmulPath::Gemm) {
+            if (variant != GemvVariant::plain && variant != GemvVariant::lr)
+                throw Error(ErrorKind::Unsupported, "matmul: the GEMM has no kernel that folds the norm in, computes B's "
+                                                    "rows or finishes the residual stream");
             const uint32_t bt = gemm_tile_tokens(part.rows, tokens, options);
-            d.kernel = &ctx.kernel({"matmul_q4_gemm" + lr, bindings, sizeof(MatmulPush), {bt / 8}});
+            d.kernel = &ctx.kernel({variant == GemvVariant::lr ? ShaderId::matmul_q4_gemm_lr : ShaderId::matmul_q4_gemm,
+                                    {bt / 8}});
             d.groups[0] = (part.rows + kGemmTileRows - 1) / kGemmTileRows;
             d.groups[1] = (tokens + bt - 1) / bt;
         } else {
@@ -444,27 +475,25 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                 }
             }
             const GemvShape s = gemv_shape(ctx.caps(), part.rows, w.cols, tokens, gemv_options);
-            std::string name;
+            ShaderId shader;
             uint32_t spec1 = s.rows;
             if (s.rows_kernel) {
-                name = gemv_int_dot(ctx.caps(), options.int_dot) ? "matmul_q4_gemv_rows_dot" : "matmul_q4_gemv_rows";
+                shader = glowq_shaders::gemv(gemv_int_dot(ctx.caps(), options.int_dot) ? GemvForm::rows_dot : GemvForm::rows,
+                                             variant);
                 spec1 = s.nr;
             } else {
-                name = w.type == WeightType::Int4 ? "matmul_q4_gemv"
-                       : w.type == WeightType::Q8 ? "matmul_q8"
-                       : w.type == WeightType::F16 ? "matmul_f16"
-                                                   : "matmul_f32";
-                if (s.subgroup) name += "_subgroup";
                 // The int4 broadcast kernel finds a block's group with a shift.
                 const bool pow2_group = w.group_size >= 32 && (w.group_size & (w.group_size - 1)) == 0;
-                if (s.broadcast && (w.type != WeightType::Int4 || pow2_group)) name += "_bcast";
+                const bool bcast = s.broadcast && (w.type != WeightType::Int4 || pow2_group);
+                const GemvForm form = s.subgroup ? GemvForm::subgroup : bcast ? GemvForm::bcast : GemvForm::plain;
+                shader = w.type == WeightType::Int4 ? glowq_shaders::gemv(form, variant) : dense_kernel(w.type, form, variant);
             }
             std::vector<uint32_t> spec = {s.workgroup, spec1, s.tokens};
             if (s.rows_kernel) {
                 spec.push_back(s.ksplit);
                 spec.push_back(s.workgroup / ctx.caps().subgroup_size);
             }
-            d.kernel = &ctx.kernel({name + lr, bindings, sizeof(MatmulPush), spec});
+            d.kernel = &ctx.kernel({shader, spec});
             d.groups[0] = (part.rows + s.rows - 1) / s.rows;
             if (b) {  // B's rows: one per subgroup before W's (Rows), or W's shape after them (Lanes)
                 const uint32_t b_rows_per_group = s.rows_kernel ? s.workgroup / ctx.caps().subgroup_size : s.rows;
@@ -479,7 +508,7 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
         d.args.push_back(options.accumulate ? Arg::inout(y) : Arg::out(y));
         if (lowrank) d.args.push_back(Arg::in(*options.lowrank_r));
         if (b) d.args.push_back(Arg::in(b->parts[0].weights));
-        d.label = d.kernel->desc().shader;
+        d.label = d.kernel->name();
         d.weight_bytes = part.weights.size();
         out.push_back(std::move(d));
     }

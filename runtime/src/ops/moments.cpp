@@ -40,7 +40,7 @@ std::vector<vk::Dispatch> accumulate_moments(vk::Context& ctx, const vk::Buffer&
         const uint32_t row0 = uint32_t(k) * m.slice_rows, rows = std::min(m.slice_rows, m.dim - row0);
         push::Moments push{m.dim, n_tokens, row0, rows};
         vk::Dispatch d;
-        d.kernel = &ctx.kernel({"second_moments", 4, sizeof(push), {}});
+        d.kernel = &ctx.kernel({vk::ShaderId::second_moments, {}});
         d.args = {vk::Arg::in(step), vk::Arg::in(x), vk::Arg::inout(m.slices[k]), vk::Arg::inout(m.abs_sum)};
         d.push_constants(push);
         // Column tiles up to the slice's last row's tile; those above the diagonal leave at once.

@@ -12,6 +12,7 @@ namespace glowq::ops {
 
 using vk::Arg;
 using vk::Dispatch;
+using vk::ShaderId;
 
 // Workgroup size of the row-wise kernels (rmsnorm, rope_kv): 64 on CPU drivers, where a
 // workgroup runs on one core; up to 1024 on GPUs, where a decode step runs one workgroup
@@ -26,16 +27,16 @@ static uint32_t row_kernel_workgroup(const vk::DeviceCaps& caps) {
 
 std::vector<Dispatch> embed(vk::Context& ctx, const vk::Buffer& tokens, const DeviceMatrix& table,
                             const vk::Buffer& out, uint32_t n_tokens, float scale) {
-    const char* shader = table.type == WeightType::Int4 ? "embed_q4"
-                         : table.type == WeightType::Q8 ? "embed_q8"
-                         : table.type == WeightType::F16 ? "embed_f16"
-                                                         : nullptr;
-    if (!shader) throw Error(ErrorKind::Unsupported, "embedding tables must be int4, Q8 or fp16");
+    if (table.type != WeightType::Int4 && table.type != WeightType::Q8 && table.type != WeightType::F16)
+        throw Error(ErrorKind::Unsupported, "embedding tables must be int4, Q8 or fp16");
+    const ShaderId shader = table.type == WeightType::Int4 ? ShaderId::embed_q4
+                            : table.type == WeightType::Q8 ? ShaderId::embed_q8
+                                                           : ShaderId::embed_f16;
     std::vector<Dispatch> ds;
     for (const DeviceMatrixPart& part : table.parts) {
         push::Embed push{table.cols, part.rows, table.group_size, part.so_word, scale, part.row0, table.rows};
         Dispatch d;
-        d.kernel = &ctx.kernel({shader, 3, sizeof(push), {}});
+        d.kernel = &ctx.kernel({shader, {}});
         // Every part writes only its own tokens' rows: the dispatches may run in any order.
         d.args = {Arg::in(tokens), Arg::in(part.weights), ds.empty() ? Arg::out(out) : Arg::inout(out)};
         d.push_constants(push);
@@ -49,7 +50,7 @@ Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, con
                  uint32_t n_rows, uint32_t row0, float eps, bool add) {
     push::RmsNorm push{dim, row0, eps};
     Dispatch d;
-    d.kernel = &ctx.kernel({add ? "rmsnorm_add" : "rmsnorm", 3, sizeof(push), {row_kernel_workgroup(ctx.caps())}});
+    d.kernel = &ctx.kernel({add ? ShaderId::rmsnorm_add : ShaderId::rmsnorm, {row_kernel_workgroup(ctx.caps())}});
     d.args = {Arg::in(x), Arg::in(w), add ? Arg::inout(out) : Arg::out(out)};
     d.push_constants(push);
     d.groups[0] = n_rows;
@@ -127,10 +128,10 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
     // it is qkv again.
     if (binding3 || heads) d.args.push_back(Arg::in(binding3 ? *binding3 : qkv));
     const bool coop = lr && lowrank_cooperative(ctx, *lr, !heads);
-    const char* name = heads ? (lr ? "rope_kv_heads_lr" : "rope_kv_heads")
-                             : (lr ? (coop ? "rope_kv_lr_coop" : "rope_kv_lr") : "rope_kv");
+    const ShaderId shader = heads ? (lr ? ShaderId::rope_kv_heads_lr : ShaderId::rope_kv_heads)
+                                  : (lr ? (coop ? ShaderId::rope_kv_lr_coop : ShaderId::rope_kv_lr) : ShaderId::rope_kv);
     const uint32_t group_wg = coop ? kLowrankCoopWorkgroup : wg, pairs = coop ? group_wg / GQ_LR_COOP_SHARE : group_wg;
-    d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {group_wg}});
+    d.kernel = &ctx.kernel({shader, {group_wg}});
     d.push_constants(push);
     d.groups[0] = heads ? s.n_heads + s.n_kv : ((s.n_heads + s.n_kv) * s.head_dim / 2 + pairs - 1) / pairs;
     d.groups[1] = n_tokens;
@@ -156,7 +157,7 @@ Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& q
     const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(float(s.head_dim));
     push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, scale, kv.v_word, s.window, scratch_word};
     Dispatch a;
-    a.kernel = &ctx.kernel({"attention", 4, sizeof(push), {}});
+    a.kernel = &ctx.kernel({ShaderId::attention, {}});
     a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), splits > 1 ? Arg::inout(out) : Arg::out(out)};
     a.push_constants(push);
     a.groups[0] = s.n_heads;
@@ -179,8 +180,8 @@ Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer&
         d.args.push_back(Arg::in(part.weights));
     }
     const bool coop = lr && lowrank_cooperative(ctx, *lr, true);
-    const char* name = lr ? (coop ? "silu_mul_lr_coop" : "silu_mul_lr") : "silu_mul";
-    d.kernel = &ctx.kernel({name, uint32_t(d.args.size()), sizeof(push), {}});
+    const ShaderId shader = lr ? (coop ? ShaderId::silu_mul_lr_coop : ShaderId::silu_mul_lr) : ShaderId::silu_mul;
+    d.kernel = &ctx.kernel({shader, {}});
     d.push_constants(push);
     const uint32_t cols = GQ_SILU_MUL_WORKGROUP / (coop ? GQ_LR_COOP_SHARE : 1);
     d.groups[0] = (n_ff + cols - 1) / cols;

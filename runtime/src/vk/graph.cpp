@@ -50,35 +50,35 @@ Graph::~Graph() {
 size_t Graph::add(Dispatch d) {
     if (recorded_) throw Error(ErrorKind::InvalidArgument, "Graph::add after record(): build the graph first");
     if (!d.kernel) throw Error(ErrorKind::InvalidArgument, "Graph::add: dispatch without a kernel");
-    const auto& desc = d.kernel->desc();
-    if (d.args.size() != desc.bindings)
-        throw Error(ErrorKind::InvalidArgument, desc.shader + ": " + std::to_string(d.args.size()) +
-                                                    " buffers given, kernel has " + std::to_string(desc.bindings));
-    if (d.push.size() != desc.push_constant_bytes)
-        throw Error(ErrorKind::InvalidArgument, desc.shader + ": push constants are " + std::to_string(d.push.size()) +
-                                                    " bytes, kernel expects " + std::to_string(desc.push_constant_bytes));
+    const std::string name = d.kernel->name();
+    if (d.args.size() != d.kernel->bindings())
+        throw Error(ErrorKind::InvalidArgument, name + ": " + std::to_string(d.args.size()) + " buffers given, kernel has " +
+                                                    std::to_string(d.kernel->bindings()));
+    if (d.push.size() != d.kernel->push_constant_bytes())
+        throw Error(ErrorKind::InvalidArgument, name + ": push constants are " + std::to_string(d.push.size()) +
+                                                    " bytes, kernel expects " + std::to_string(d.kernel->push_constant_bytes()));
     const auto& caps = ctx_.caps();
     for (const Arg& a : d.args) {
-        if (!a.buffer || !a.buffer->valid()) throw Error(ErrorKind::InvalidArgument, desc.shader + ": empty buffer argument");
+        if (!a.buffer || !a.buffer->valid()) throw Error(ErrorKind::InvalidArgument, name + ": empty buffer argument");
         const VkDeviceSize size = a.range ? a.range : a.buffer->size() - a.offset;
         if (a.offset > a.buffer->size() || size > a.buffer->size() - a.offset)
-            throw Error(ErrorKind::InvalidArgument, desc.shader + ": argument range exceeds its buffer");
+            throw Error(ErrorKind::InvalidArgument, name + ": argument range exceeds its buffer");
         if (size > caps.max_storage_buffer_range)
-            throw Error(ErrorKind::Unsupported, desc.shader + ": binding of " + std::to_string(size) +
+            throw Error(ErrorKind::Unsupported, name + ": binding of " + std::to_string(size) +
                                                     " bytes exceeds maxStorageBufferRange (" +
                                                     std::to_string(caps.max_storage_buffer_range) + "); split the tensor");
         if ((a.buffer->offset() + a.offset) % std::max<VkDeviceSize>(1, caps.min_storage_buffer_offset_alignment))
-            throw Error(ErrorKind::InvalidArgument, desc.shader + ": argument offset is not aligned to " +
+            throw Error(ErrorKind::InvalidArgument, name + ": argument offset is not aligned to " +
                                                         std::to_string(caps.min_storage_buffer_offset_alignment));
     }
     for (int i = 0; i < 3; ++i)
         if (d.groups[i] == 0 || d.groups[i] > caps.max_workgroup_count[i])
-            throw Error(ErrorKind::InvalidArgument, desc.shader + ": workgroup count " + std::to_string(d.groups[i]) +
+            throw Error(ErrorKind::InvalidArgument, name + ": workgroup count " + std::to_string(d.groups[i]) +
                                                         " out of range in dimension " + std::to_string(i));
     if (d.indirect_step_offset >= 0 &&
         (d.indirect_step_offset % 4 || d.indirect_step_offset + 12 > int32_t(kStepWords * 4)))
-        throw Error(ErrorKind::InvalidArgument, desc.shader + ": indirect offset outside the step buffer");
-    if (d.label.empty()) d.label = desc.shader;
+        throw Error(ErrorKind::InvalidArgument, name + ": indirect offset outside the step buffer");
+    if (d.label.empty()) d.label = name;
     nodes_.push_back({std::move(d)});
     return nodes_.size() - 1;
 }

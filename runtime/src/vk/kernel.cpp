@@ -10,15 +10,24 @@ namespace glowq::vk {
 
 static constexpr uint32_t kSoftHalfConstantId = 31;  // half.glsl
 
+const char* shader_name(ShaderId id) { return glowq_shaders::get(id).name; }
+
 std::string KernelDesc::key() const {
-    std::string k = shader + "/" + std::to_string(bindings) + "/" + std::to_string(push_constant_bytes);
+    std::string k = std::to_string(unsigned(shader));
     for (uint32_t v : spec) k += ":" + std::to_string(v);
     return k;
 }
 
+uint32_t Kernel::bindings() const { return glowq_shaders::get(desc_.shader).bindings; }
+uint32_t Kernel::push_constant_bytes() const { return glowq_shaders::get(desc_.shader).push_bytes; }
+
+SpirvView embedded_shader(ShaderId id) {
+    const auto& s = glowq_shaders::get(id);
+    return {s.words, s.count};
+}
+
 SpirvView embedded_shader(const std::string& name) {
-    for (const auto& s : glowq_shaders::all())
-        if (name == s.name) return {s.words, s.count};
+    if (const auto* s = glowq_shaders::find(name.c_str())) return {s->words, s->count};
     throw Error(ErrorKind::Internal, "no embedded shader named '" + name + "'");
 }
 
@@ -29,23 +38,25 @@ std::vector<std::string> embedded_shader_names() {
 }
 
 Kernel::Kernel(Context& ctx, const KernelDesc& desc) : device_(ctx.device()), desc_(desc) {
-    if (desc.push_constant_bytes > ctx.caps().max_push_constants)
-        throw Error(ErrorKind::Unsupported, desc.shader + " needs " + std::to_string(desc.push_constant_bytes) +
+    const std::string name = shader_name(desc.shader);
+    const uint32_t n_bindings = bindings(), push_bytes = push_constant_bytes();
+    if (push_bytes > ctx.caps().max_push_constants)
+        throw Error(ErrorKind::Unsupported, name + " needs " + std::to_string(push_bytes) +
                                                 " bytes of push constants; the device allows " +
                                                 std::to_string(ctx.caps().max_push_constants));
-    if (desc.bindings > ctx.caps().max_storage_buffers_per_stage)
-        throw Error(ErrorKind::Unsupported, desc.shader + " needs " + std::to_string(desc.bindings) +
+    if (n_bindings > ctx.caps().max_storage_buffers_per_stage)
+        throw Error(ErrorKind::Unsupported, name + " needs " + std::to_string(n_bindings) +
                                                 " storage buffers; the device allows " +
                                                 std::to_string(ctx.caps().max_storage_buffers_per_stage) + " per stage");
     const SpirvView spirv = embedded_shader(desc.shader);
     const ShaderFootprint footprint = spirv_footprint(spirv.words, spirv.count, desc.spec);
-    if (footprint.storage_buffers > desc.bindings)
-        throw Error(ErrorKind::Internal, desc.shader + " declares " + std::to_string(footprint.storage_buffers) +
-                                             " storage buffers but is given " + std::to_string(desc.bindings));
+    if (footprint.storage_buffers != n_bindings)
+        throw Error(ErrorKind::Internal, name + " declares " + std::to_string(footprint.storage_buffers) +
+                                             " storage buffers; shader_list.cmake says " + std::to_string(n_bindings));
     if (const auto problems = footprint_violations(footprint, ctx.caps()); !problems.empty()) {
         std::string what;
         for (const auto& p : problems) what += (what.empty() ? "" : "; ") + p;
-        throw Error(ErrorKind::Unsupported, "kernel " + desc.key() + " cannot run on " + ctx.caps().name + ": needs " + what);
+        throw Error(ErrorKind::Unsupported, "kernel " + name + " cannot run on " + ctx.caps().name + ": needs " + what);
     }
     try {
         VkShaderModuleCreateInfo smci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
@@ -53,23 +64,23 @@ Kernel::Kernel(Context& ctx, const KernelDesc& desc) : device_(ctx.device()), de
         smci.pCode = spirv.words;
         check(vkCreateShaderModule(device_, &smci, nullptr, &module_), "vkCreateShaderModule");
 
-        std::vector<VkDescriptorSetLayoutBinding> bindings(desc.bindings);
-        for (uint32_t i = 0; i < desc.bindings; ++i) {
-            bindings[i].binding = i;
-            bindings[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-            bindings[i].descriptorCount = 1;
-            bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+        std::vector<VkDescriptorSetLayoutBinding> slots(n_bindings);
+        for (uint32_t i = 0; i < n_bindings; ++i) {
+            slots[i].binding = i;
+            slots[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            slots[i].descriptorCount = 1;
+            slots[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
         }
         VkDescriptorSetLayoutCreateInfo dslci{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-        dslci.bindingCount = desc.bindings;
-        dslci.pBindings = bindings.data();
+        dslci.bindingCount = n_bindings;
+        dslci.pBindings = slots.data();
         check(vkCreateDescriptorSetLayout(device_, &dslci, nullptr, &set_layout_), "vkCreateDescriptorSetLayout");
 
-        VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, desc.push_constant_bytes};
+        VkPushConstantRange pcr{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
         VkPipelineLayoutCreateInfo plci{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
         plci.setLayoutCount = 1;
         plci.pSetLayouts = &set_layout_;
-        plci.pushConstantRangeCount = desc.push_constant_bytes ? 1 : 0;
+        plci.pushConstantRangeCount = push_bytes ? 1 : 0;
         plci.pPushConstantRanges = &pcr;
         check(vkCreatePipelineLayout(device_, &plci, nullptr, &layout_), "vkCreatePipelineLayout");
 
@@ -95,7 +106,7 @@ Kernel::Kernel(Context& ctx, const KernelDesc& desc) : device_(ctx.device()), de
         cpci.stage.pSpecializationInfo = &si;
         cpci.layout = layout_;
         check(vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cpci, nullptr, &pipeline_),
-              ("vkCreateComputePipelines(" + desc.shader + ")").c_str());
+              ("vkCreateComputePipelines(" + name + ")").c_str());
     } catch (...) {
         release();
         throw;

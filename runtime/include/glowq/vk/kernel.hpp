@@ -1,6 +1,7 @@
 // A compute kernel: an embedded SPIR-V shader specialized into a pipeline. Every kernel's
 // interface is the same shape (N storage buffers at set 0, bindings 0..N-1, plus push
-// constants), which keeps descriptor handling to one code path.
+// constants; N and the push bytes from the registry), which keeps descriptor handling to
+// one code path.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -8,15 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "shaders_embedded.hpp"
+
 namespace glowq::vk {
 
 class Context;
 
+// The kernel registry generated from shaders/shader_list.cmake: every shader by name (an
+// enum, so a kernel that does not exist cannot be asked for), with its bindings and its
+// push-constant bytes.
+using ShaderId = glowq_shaders::Id;
+const char* shader_name(ShaderId id);
+
 struct KernelDesc {
-    std::string shader;             // name of the embedded shader (file stem, e.g. "matmul_q4_gemv")
-    uint32_t bindings = 1;          // storage buffers at set 0, bindings 0..bindings-1
-    uint32_t push_constant_bytes = 0;
-    std::vector<uint32_t> spec;     // specialization constants, constant_id 0..n-1
+    ShaderId shader;
+    std::vector<uint32_t> spec;  // specialization constants, constant_id 0..n-1
 
     std::string key() const;
 };
@@ -29,6 +36,9 @@ public:
     Kernel& operator=(const Kernel&) = delete;
 
     const KernelDesc& desc() const { return desc_; }
+    const char* name() const { return shader_name(desc_.shader); }
+    uint32_t bindings() const;             // storage buffers at set 0, bindings 0..bindings()-1
+    uint32_t push_constant_bytes() const;
     VkPipeline pipeline() const { return pipeline_; }
     VkPipelineLayout layout() const { return layout_; }
     VkDescriptorSetLayout set_layout() const { return set_layout_; }
@@ -43,11 +53,13 @@ private:
     VkPipeline pipeline_ = VK_NULL_HANDLE;
 };
 
-// The SPIR-V of an embedded shader; throws glowq::Error if there is none of that name.
+// The SPIR-V of an embedded shader; by name (tools and tests), throws glowq::Error if there
+// is none of that name.
 struct SpirvView {
     const uint32_t* words;
     size_t count;
 };
+SpirvView embedded_shader(ShaderId id);
 SpirvView embedded_shader(const std::string& name);
 std::vector<std::string> embedded_shader_names();
 
