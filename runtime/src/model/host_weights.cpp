@@ -93,13 +93,13 @@ HostLayer HostWeights::load_layer(const GgufFile& file, const ModelConfig& c, ui
     return l;
 }
 
-HostMatrix HostWeights::load_token_embd(const GgufFile& file, const ModelConfig& c) {
-    return TensorReader(file).matrix(tensor_name(Tensor::TokenEmbd), c.n_vocab, c.n_embd);
+HostMatrix HostWeights::load_token_embd(const GgufFile& file, const ModelConfig& c, bool decode) {
+    return TensorReader(file, decode).matrix(tensor_name(Tensor::TokenEmbd), c.n_vocab, c.n_embd);
 }
 
-std::vector<float> HostWeights::load_rope_freqs(const GgufFile& file, const ModelConfig& c) {
+std::vector<float> HostWeights::load_rope_freqs(const GgufFile& file, const ModelConfig& c, bool decode) {
     if (!c.has_rope_freqs) return {};
-    return TensorReader(file).vector(tensor_name(Tensor::RopeFreqs), c.rope_dim / 2);
+    return TensorReader(file, decode).vector(tensor_name(Tensor::RopeFreqs), c.rope_dim / 2);
 }
 
 HostWeights HostWeights::read(const GgufFile& file, bool decode) {
@@ -107,12 +107,12 @@ HostWeights HostWeights::read(const GgufFile& file, bool decode) {
     w.config = read_model_config(file);
     const ModelConfig& c = w.config;
     const TensorReader r(file, decode);
-    w.token_embd = r.matrix(tensor_name(Tensor::TokenEmbd), c.n_vocab, c.n_embd);
+    w.token_embd = load_token_embd(file, c, decode);
     w.layers.resize(c.n_layers);
     for (uint32_t i = 0; i < c.n_layers; ++i) w.layers[i] = load_layer(file, c, i, decode);
     w.output_norm = r.vector(tensor_name(Tensor::OutputNorm), c.n_embd);
     if (!c.tied_output) w.output = r.matrix(tensor_name(Tensor::Output), c.n_vocab, c.n_embd);
-    if (c.has_rope_freqs) w.rope_freqs = r.vector(tensor_name(Tensor::RopeFreqs), c.rope_dim / 2);
+    w.rope_freqs = load_rope_freqs(file, c, decode);
     return w;
 }
 

@@ -57,8 +57,8 @@ struct HostWeights {
     // quantizer): a layer, the token embedding, the rope frequency divisors (empty when the
     // model has none). The same errors as load(); decode = false checks as check() does.
     static HostLayer load_layer(const GgufFile& file, const ModelConfig& config, uint32_t layer, bool decode = true);
-    static HostMatrix load_token_embd(const GgufFile& file, const ModelConfig& config);
-    static std::vector<float> load_rope_freqs(const GgufFile& file, const ModelConfig& config);
+    static HostMatrix load_token_embd(const GgufFile& file, const ModelConfig& config, bool decode = true);
+    static std::vector<float> load_rope_freqs(const GgufFile& file, const ModelConfig& config, bool decode = true);
 
 private:
     static HostWeights read(const GgufFile& file, bool decode);
