@@ -67,7 +67,8 @@ const char* kHelp =
     "  --threads N         threads for the quantization and the fits of a layer (default:\n"
     "                      every core); the output does not depend on it\n"
     "  --calib-on D        where calibration runs: auto (default): the Vulkan device when it\n"
-    "                      is a GPU that holds the unquantized model, else the CPU; cpu; or\n"
+    "                      is a GPU that holds the unquantized model (else, or if it fails\n"
+    "                      before the first layer is done, the CPU); cpu; or\n"
     "                      vulkan: the Vulkan device (--device, else $GLOWQ_DEVICE), the\n"
     "                      inference kernels with fp32 sums (statistics within about 1e-3 of\n"
     "                      the CPU's, so the output may differ slightly from a CPU run)\n"
@@ -256,14 +257,17 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         try {
             engine = make_engine(args);
             const vk::Context& ctx = engine->context();
-            const uint64_t need = estimate_device_bytes(in), have = ctx.available_device_memory();
-            if (const std::string why = device_forward_unsupported(read_model_config(in)); !why.empty())
+            const ModelConfig config = read_model_config(in);
+            const uint64_t need = calibration_device_bytes(in, window), have = ctx.available_device_memory();
+            if (const std::string why = device_forward_unsupported(config); !why.empty())
                 why_not = why;
             else if (window > 4096)
                 why_not = "windows over 4096 tokens";
+            else if (config.n_ctx && window > config.n_ctx)
+                why_not = "windows longer than the model's context of " + std::to_string(config.n_ctx);
             else if (calib_on == "auto" && ctx.caps().type == "cpu")
                 why_not = ctx.caps().name + " is a CPU driver";
-            else if (calib_on == "auto" && have && need + need / 8 > have)
+            else if (calib_on == "auto" && have && need + need / 16 > have)
                 why_not = ctx.caps().name + " has " + vk::format_mib(have) + " available, the model needs about " +
                           vk::format_mib(need);
         } catch (const Error& e) {
@@ -288,12 +292,23 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         StreamedOptions so;
         so.windows = std::move(windows);
         Progress bar("layers", size_t(read_model_config(in).n_layers) * (so.windows.size() + 1), show);
-        so.progress = [&](size_t, size_t, const std::string& what) { bar.step(what); };
+        so.progress = [&](size_t done, size_t, const std::string& what) { bar.at(done, what); };
         if (engine) so.device = &engine->context();
         StreamedOptions::Times times;
         so.times = &times;
         if (show && calibrate) std::fprintf(stderr, "quantize: calibration on %s\n", calib_where.c_str());
-        qm = quantize_streamed(in, qo, *spill, so);
+        try {
+            qm = quantize_streamed(in, qo, *spill, so);
+        } catch (const Error& e) {
+            // auto: a device that fails before any layer is done (out of memory, a binding
+            // past its range) leaves the work to the CPU.
+            if (!so.device || calib_on != "auto" || spill->bytes() != 0 || e.kind() == ErrorKind::Cancelled) throw;
+            engine.reset();
+            so.device = nullptr;
+            calib_where = std::string("the CPU (the device failed: ") + e.what() + ")";
+            if (show) std::fprintf(stderr, "quantize: calibration on %s\n", calib_where.c_str());
+            qm = quantize_streamed(in, qo, *spill, so);
+        }
         bar.done();
         engine.reset();  // the unquantized model leaves the device before writing
         calib_s = times.calibration_s;

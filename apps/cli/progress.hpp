@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -24,8 +25,10 @@ public:
           start_(std::chrono::steady_clock::now()) {
         draw("");
     }
-    void step(const std::string& what) {
-        ++done_;
+    void step(const std::string& what) { at(done_ + 1, what); }
+    // Work that reports its own count (and may start over).
+    void at(size_t done, const std::string& what) {
+        done_ = std::min(done, total_);
         draw(what);
     }
     void done() {

@@ -148,13 +148,25 @@ TEST_CASE("calibration on a device gives the CPU's statistics", "[glowq][streame
             }
         CHECK(dev_file.size() == cpu_file.size());  // the same model, fitted on near-equal statistics
     }
-    // Windows past the largest chunk are refused before the model is loaded.
+    // One input's sums come from taps or from a device's rows, never both.
+    const ModelConfig cfg = read_model_config(llama().file);
+    LayerStatsAccumulator acc(cfg, 0);
+    const std::vector<float> x(size_t(2) * cfg.n_embd, 0.5f), row(cfg.n_embd, 1.0f);
+    acc.add(TapPoint::AttnInput, x.data(), 2, cfg.n_embd);
+    CHECK_THROWS_WITH(acc.add_sum_rows(TapPoint::AttnInput, 0, 1, row.data()), Catch::Contains("both"));
+    acc.add_sum_rows(TapPoint::FfnInput, 0, 1, row.data());
+    CHECK_THROWS_WITH(acc.add(TapPoint::FfnInput, x.data(), 2, cfg.n_embd), Catch::Contains("both"));
+    CHECK_THROWS_WITH(acc.add_sum_rows(TapPoint::FfnInput, cfg.n_embd, 1, row.data()), Catch::Contains("past"));
+    // Windows past the largest chunk, or the model's context, are refused before the model
+    // is loaded.
     QuantizeOptions o = options(Method::Glowq);
     Int4Spill spill(glowq_test::temp_path("device.int4-scratch"));
     StreamedOptions so;
     so.device = &glowq::test::context();
     so.windows = {std::vector<int32_t>(5000, 1)};
     CHECK_THROWS_WITH(quantize_streamed(llama().file, o, spill, so), Catch::Contains("at most 4096"));
+    so.windows = {std::vector<int32_t>(cfg.n_ctx + 1, 1)};
+    CHECK_THROWS_WITH(quantize_streamed(llama().file, o, spill, so), Catch::Contains("exceed the model's context"));
 }
 
 TEST_CASE("the streamed quantizer writes the in-memory quantizer's file byte for byte", "[glowq][streamed]") {

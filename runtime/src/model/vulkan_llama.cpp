@@ -46,6 +46,16 @@ std::string device_forward_unsupported(const ModelConfig& c) {
     return "";
 }
 
+uint64_t calibration_device_bytes(const GgufFile& file, uint32_t window) {
+    const ModelConfig c = read_model_config(file);
+    uint64_t sums = 0;
+    for (size_t p = 0; p < kTapPoints; ++p) sums += uint64_t(tap_dim(c, TapPoint(p))) * (tap_dim(c, TapPoint(p)) + 1) * 4;
+    const uint64_t kv = uint64_t(window) * c.n_kv_heads * c.head_dim * 4;
+    const uint64_t activations = uint64_t(window) * (4 * c.n_embd + (c.n_heads + 2 * c.n_kv_heads) * c.head_dim +
+                                                     c.n_heads * c.head_dim + 3 * c.n_ff) * 4;
+    return estimate_device_bytes(file) + sums + kv + activations;
+}
+
 namespace {
 
 void check_fits(const vk::Context& ctx, const GgufFile& file) {
@@ -196,7 +206,9 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
 
     const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
     kv_half_bytes_ = uint64_t(max_context_) * kvd * 2;  // K or V: fp16, kvd even
-    for (uint32_t l = 0; l < cfg_.n_layers; ++l) kv_.push_back(alloc_.allocate(2 * kv_half_bytes_));
+    // Calibration runs one layer at a time: one cache serves them all.
+    for (uint32_t l = 0; l < (options_.calibration ? 1 : cfg_.n_layers); ++l)
+        kv_.push_back(alloc_.allocate(2 * kv_half_bytes_));
     // One split per head on CPU devices; on GPUs split decode attention over the KV length
     // so a few heads still fill the device.
     splits_ = ctx_.caps().type == "cpu" ? 1 : 8;
@@ -241,6 +253,7 @@ uint64_t VulkanLlama::kv_bytes(uint32_t n) const {
 }
 
 void VulkanLlama::read_kv(uint32_t n, uint8_t* out) {
+    if (options_.calibration) throw Error(ErrorKind::InvalidArgument, "an executor made for calibration keeps no cache");
     if (n > cached_) throw Error(ErrorKind::InvalidArgument, "read_kv beyond the cached positions");
     const uint64_t per = uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2;
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
@@ -251,6 +264,7 @@ void VulkanLlama::read_kv(uint32_t n, uint8_t* out) {
 }
 
 void VulkanLlama::write_kv(uint32_t n, const uint8_t* in) {
+    if (options_.calibration) throw Error(ErrorKind::InvalidArgument, "an executor made for calibration keeps no cache");
     if (n > max_context_) throw Error(ErrorKind::ContextFull, "write_kv beyond the context");
     const uint64_t per = uint64_t(n) * cfg_.n_kv_heads * cfg_.head_dim * 2;
     for (uint32_t l = 0; l < cfg_.n_layers; ++l) {
@@ -383,7 +397,7 @@ std::optional<uint32_t> VulkanLlama::add_layer(vk::Graph& g, uint32_t l, uint32_
     const auto tap_of = [&](TapPoint point) { return taps ? &moments_[size_t(point)] : nullptr; };
     const auto qkv_lr =
         add_normed_projection(g, L.qkv, L.attn_norm, qkv_, T, p + ".qkv", pre, tap_of(TapPoint::AttnInput));
-    const ops::KvCache kv{&kv_[l], uint32_t(kv_half_bytes_ / 4)};
+    const ops::KvCache kv{&kv_[options_.calibration ? 0 : l], uint32_t(kv_half_bytes_ / 4)};
     add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},
         p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
     add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_)}, p + ".attn");

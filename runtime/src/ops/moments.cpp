@@ -12,7 +12,8 @@ namespace glowq::ops {
 
 DeviceMoments allocate_moments(vk::Allocator& alloc, uint32_t dim, uint64_t max_slice_bytes) {
     if (dim == 0) throw Error(ErrorKind::InvalidArgument, "second moments of a zero-width input");
-    uint64_t limit = alloc.context().caps().max_storage_buffer_range;
+    // At most 2 GiB a slice, as for matrices (rows_per_part): 32-bit word indices.
+    uint64_t limit = std::min<uint64_t>(alloc.context().caps().max_storage_buffer_range, uint64_t(1) << 31);
     if (max_slice_bytes) limit = std::min(limit, max_slice_bytes);
     const uint64_t row_bytes = uint64_t(dim) * 4;
     const uint64_t tiles = limit / (row_bytes * GQ_MOMENTS_TILE);
@@ -53,14 +54,21 @@ std::vector<vk::Dispatch> accumulate_moments(vk::Context& ctx, const vk::Buffer&
 }
 
 void read_moments(vk::Allocator& alloc, const DeviceMoments& m, const MomentsSlice& slice, float* abs_out) {
+    // In pieces of at most 64 MiB: a device with a 4 GiB binding range holds a 28672-wide S
+    // in one 3 GiB slice, which would otherwise be copied to the host whole.
+    const uint64_t row_bytes = uint64_t(m.dim) * 4;
+    const uint32_t piece_rows = uint32_t(std::max<uint64_t>(1, (uint64_t(64) << 20) / row_bytes));
     std::vector<float> s;
     for (size_t k = 0; k < m.slices.size(); ++k) {
         const uint32_t row0 = uint32_t(k) * m.slice_rows, rows = std::min(m.slice_rows, m.dim - row0);
-        s.resize(size_t(rows) * m.dim);
-        alloc.read(m.slices[k], s.data(), s.size() * 4);
-        slice(row0, rows, s.data());
+        for (uint32_t r = 0; r < rows; r += piece_rows) {
+            const uint32_t n = std::min(piece_rows, rows - r);
+            s.resize(size_t(n) * m.dim);
+            alloc.read(m.slices[k], s.data(), n * row_bytes, r * row_bytes);
+            slice(row0 + r, n, s.data());
+        }
     }
-    alloc.read(m.abs_sum, abs_out, uint64_t(m.dim) * 4);
+    alloc.read(m.abs_sum, abs_out, row_bytes);
 }
 
 }  // namespace glowq::ops

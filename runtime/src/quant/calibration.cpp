@@ -34,6 +34,9 @@ LayerStatsAccumulator::LayerStatsAccumulator(const ModelConfig& c, uint32_t laye
 
 void LayerStatsAccumulator::add(TapPoint point, const float* x, uint32_t n, uint32_t dim) {
     InputStats& st = stats_[size_t(point)];
+    if (triangle_[size_t(point)] == Eigen::Upper)
+        throw Error(ErrorKind::Internal, "one input's sums both from taps and from rows");
+    triangle_[size_t(point)] = Eigen::Lower;
     if (dim != uint32_t(st.second_moment.rows()))
         throw Error(ErrorKind::Internal, "tap of dimension " + std::to_string(dim) + " at layer " +
                                              std::to_string(layer_) + ", expected " +
@@ -55,9 +58,14 @@ void LayerStatsAccumulator::add_sum_rows(TapPoint point, uint32_t row0, uint32_t
         throw Error(ErrorKind::Internal, "second-moment rows " + std::to_string(row0) + "+" + std::to_string(rows) +
                                              " past an input of " + std::to_string(dim) + " at layer " +
                                              std::to_string(layer_));
+    if (triangle_[size_t(point)] == Eigen::Lower)
+        throw Error(ErrorKind::Internal, "one input's sums both from taps and from rows");
+    triangle_[size_t(point)] = Eigen::Upper;
+    // Row i of the sums (j <= i) goes into column i's first i + 1 entries: the upper
+    // triangle of the column-major matrix, written contiguously.
     for (uint32_t r = 0; r < rows; ++r) {
         const uint32_t i = row0 + r;
-        for (uint32_t j = 0; j <= i; ++j) sm(i, j) += double(s[size_t(r) * dim + j]);
+        sm.col(i).head(i + 1) += Eigen::Map<const Eigen::VectorXf>(s + size_t(r) * dim, i + 1).cast<double>();
     }
 }
 
@@ -71,7 +79,9 @@ LayerStats LayerStatsAccumulator::finish() {
     for (size_t p = 0; p < kTapPoints; ++p) {
         InputStats& st = stats_[p];
         const double inv = st.count ? 1.0 / double(st.count) : 0.0;
-        st.second_moment = MatrixXd(st.second_moment.selfadjointView<Eigen::Lower>()) * inv;
+        st.second_moment = (triangle_[p] == Eigen::Upper ? MatrixXd(st.second_moment.selfadjointView<Eigen::Upper>())
+                                                         : MatrixXd(st.second_moment.selfadjointView<Eigen::Lower>())) *
+                           inv;
         st.mean_abs = abs_sum_[p] * inv;
         abs_sum_[p] = VectorXd();
     }

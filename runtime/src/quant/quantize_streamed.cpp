@@ -88,16 +88,16 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
         if (window > 4096)
             throw Error(ErrorKind::InvalidArgument, "calibration on a device takes windows of at most 4096 tokens, got " +
                                                         std::to_string(window));
+        if (c.n_ctx && c.n_ctx < window)
+            throw Error(ErrorKind::InvalidArgument, "calibration windows of " + std::to_string(window) +
+                                                        " tokens exceed the model's context of " + std::to_string(c.n_ctx) +
+                                                        " (the device's forward keeps within it)");
         VulkanModelOptions vo;
         vo.max_context = window;
         vo.chunk = window;
         vo.calibration = true;
         vo.moments_slice_bytes = so.moments_slice_bytes;
         device = std::make_unique<VulkanLlama>(*so.device, in, vo);
-        if (device->max_context() < window)
-            throw Error(ErrorKind::InvalidArgument, "calibration windows of " + std::to_string(window) +
-                                                        " tokens exceed the model's context of " +
-                                                        std::to_string(device->max_context()));
     }
     calib_s += seconds_since(t_calib);
     std::vector<Taps> taps(calibrate && !device ? chunk : 0);

@@ -110,6 +110,9 @@ std::string device_forward_unsupported(const ModelConfig& config);
 // Device bytes a model file will need as weights (an estimate from its tensors, within a
 // few percent), for refusing a model before allocating it.
 uint64_t estimate_device_bytes(const GgufFile& file);
+// And for calibration with windows of `window` tokens (VulkanModelOptions::calibration):
+// the weights, one layer's KV cache and activations, and the four inputs' sums.
+uint64_t calibration_device_bytes(const GgufFile& file, uint32_t window);
 
 class VulkanLlama : public Forward {
 public:

@@ -19,8 +19,8 @@ struct DeviceMoments {
     vk::Buffer abs_sum;               // dim floats
 };
 
-// Slices of at most max_slice_bytes (0: the device's binding range; tests ask for less, to
-// have several). Throws Error(Unsupported) where one tile of rows exceeds a binding.
+// Slices of at most max_slice_bytes (0: the device's binding range, at most 2 GiB; tests
+// ask for less, to have several). Throws Error(Unsupported) where one tile of rows exceeds a binding.
 DeviceMoments allocate_moments(vk::Allocator& alloc, uint32_t dim, uint64_t max_slice_bytes = 0);
 
 // Adds the sums over the first n_tokens rows of x (dim floats each, from word 0) to m, or
@@ -28,8 +28,9 @@ DeviceMoments allocate_moments(vk::Allocator& alloc, uint32_t dim, uint64_t max_
 std::vector<vk::Dispatch> accumulate_moments(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& x,
                                              uint32_t n_tokens, const DeviceMoments& m);
 
-// Reads the sums back: slice(row0, rows, s) for each slice (rows x dim floats, valid on and
-// below the diagonal: columns j <= row), then abs_out (dim floats).
+// Reads the sums back: slice(row0, rows, s) for the rows in order, a piece of at most
+// 64 MiB at a time (rows x dim floats, valid on and below the diagonal: columns j <= row),
+// then abs_out (dim floats).
 using MomentsSlice = std::function<void(uint32_t row0, uint32_t rows, const float* s)>;
 void read_moments(vk::Allocator& alloc, const DeviceMoments& m, const MomentsSlice& slice, float* abs_out);
 

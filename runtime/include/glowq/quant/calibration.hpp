@@ -58,7 +58,8 @@ public:
     void add(TapPoint point, const float* x, uint32_t n_tokens, uint32_t dim);
     // Sums gathered elsewhere (a device's, ops::DeviceMoments), in fp32: rows [row0, row0 +
     // rows) of the sum of x x^T (dim floats each, read on and below the diagonal), and the
-    // sums of |x| over `count` token vectors. Throws Error(Internal) for rows past the input.
+    // sums of |x| over `count` token vectors. Throws Error(Internal) for rows past the input,
+    // or for an input that add() has summed too.
     void add_sum_rows(TapPoint point, uint32_t row0, uint32_t rows, const float* s);
     void add_abs_sums(TapPoint point, const float* abs, uint64_t count);
     LayerStats finish();
@@ -67,6 +68,9 @@ private:
     uint32_t layer_;
     LayerStats stats_;
     std::array<Eigen::VectorXd, kTapPoints> abs_sum_;  // kept apart so mean_abs is divided once
+    // Which triangle each input's sums are in: add's rank updates fill the lower one,
+    // add_sum_rows the upper one (contiguous there); one input takes one or the other.
+    std::array<int, kTapPoints> triangle_{};  // 0: no sums yet
 };
 
 // Runs the fp32 CPU reference over the windows. progress(done, total) after each window.
