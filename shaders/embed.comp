@@ -31,7 +31,9 @@ void main() {
     for (uint k = gl_LocalInvocationID.x; k < p.dim; k += gl_WorkGroupSize.x) {
 #ifdef EMBED_Q4
         const uint code = (w[row * GQ_ROW_WORDS(p.dim) + k / 8] >> (4 * (k % 8))) & 15u;
-        const vec2 sm = gq_unpack_half2(w[p.so_word + row * GQ_GROUPS(p.dim, p.G) + k / p.G]);
+        const bool so = p.scale_only != 0u;
+        const vec2 sm = gq_scale_offset(w[p.so_word + row * GQ_SO_ROW_WORDS(p.dim, p.G, so) + GQ_SO_COL(k / p.G, so)],
+                                        k / p.G, so);
         const float v = float(code) * sm.x + sm.y;
 #elif defined(EMBED_Q8)
         const int word = int(w[row * GQ_Q8_ROW_WORDS(p.dim) + k / 4]);

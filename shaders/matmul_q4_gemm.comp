@@ -67,7 +67,8 @@ void main() {
     const uint tt = tid / RT;  // its tokens: tok0 + tt + j*8
     const uint nsteps = (p.K + BK - 1) / BK;
     const uint nblocks = GQ_ROW_BLOCKS(p.K);
-    const uint ngroups = GQ_GROUPS(p.K, p.G);
+    const bool so = p.scale_only != 0u;
+    const uint so_row = GQ_SO_ROW_WORDS(p.K, p.G, so);
     const uint my_row = row0 + tid;  // the row this invocation dequantizes (BM == 128)
 
     float acc[TM][TT];
@@ -102,7 +103,7 @@ void main() {
             if (my_row < p.N) {
                 const uvec4 block = codes[my_row * nblocks + k0 / GQ_BLOCK_COLS];
                 q = (k0 % GQ_BLOCK_COLS) == 0 ? block.xy : block.zw;
-                sm = gq_unpack_half2(w_words[p.so_word + my_row * ngroups + k0 / p.G]);
+                sm = gq_scale_offset(w_words[p.so_word + my_row * so_row + GQ_SO_COL(k0 / p.G, so)], k0 / p.G, so);
             }
             for (uint r = 0; r < XS_PER_LANE; ++r) {
                 const uint e = tid + r * 128, tok = tok0 + e / BK, k = k0 + e % BK;

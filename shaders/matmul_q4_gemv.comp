@@ -266,7 +266,8 @@ void main() {
     {
         const uint rowc = min(row, p.N - 1);
         const uint nblocks = GQ_ROW_BLOCKS(p.K);
-        const uint ngroups = GQ_GROUPS(p.K, p.G);
+        const bool so = p.scale_only != 0u;
+        const uint so_row = GQ_SO_ROW_WORDS(p.K, p.G, so);
         const uint gshift = findMSB(p.G) - 5;  // blocks per group = 2^gshift (no division)
         const bool aligned = p.x_stride % 4 == 0;
         const uint sl = gl_SubgroupInvocationID % 8;
@@ -274,7 +275,7 @@ void main() {
             const uvec4 q = codes[rowc * nblocks + b];
             vec4 c[8];
             unpack_block(q, c);
-            const vec2 sm = gq_unpack_half2(w_words[p.so_word + rowc * ngroups + (b >> gshift)]);
+            const vec2 sm = gq_scale_offset(w_words[p.so_word + rowc * so_row + GQ_SO_COL(b >> gshift, so)], b >> gshift, so);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             const vec4 gl = input_scale4(k0 + 4 * sl);
@@ -305,13 +306,15 @@ void main() {
 #else
     if (row < p.N) {
         const uint nblocks = GQ_ROW_BLOCKS(p.K);
-        const uint ngroups = GQ_GROUPS(p.K, p.G);
+        const bool so = p.scale_only != 0u;
+        const uint so_row = GQ_SO_ROW_WORDS(p.K, p.G, so);
         const bool aligned = p.x_stride % 4 == 0;
         for (uint b = lane; b < nblocks; b += TPR) {
             const uvec4 q = codes[row * nblocks + b];
             vec4 c[8];
             unpack_block(q, c);
-            const vec2 sm = gq_unpack_half2(w_words[p.so_word + row * ngroups + (b * GQ_BLOCK_COLS) / p.G]);
+            const uint j = (b * GQ_BLOCK_COLS) / p.G;
+            const vec2 sm = gq_scale_offset(w_words[p.so_word + row * so_row + GQ_SO_COL(j, so)], j, so);
             const uint k0 = b * GQ_BLOCK_COLS;
             const uint valid = min(GQ_BLOCK_COLS, p.K - k0);
             for (uint t = 0; t < NTOK; ++t) {

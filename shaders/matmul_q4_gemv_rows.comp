@@ -217,7 +217,9 @@ void main() {
     const uint TL = SG * KSPLIT;                               // lanes per team
     const uint row0 = (wg * (NSG / KSPLIT) + team) * NR;
     const uint t0 = gl_WorkGroupID.y * NTOK;
-    const uint nblocks = GQ_ROW_BLOCKS(p.K), ngroups = GQ_GROUPS(p.K, p.G);
+    const uint nblocks = GQ_ROW_BLOCKS(p.K);
+    const bool so = p.scale_only != 0u;
+    const uint so_row = GQ_SO_ROW_WORDS(p.K, p.G, so);
     const bool aligned = p.x_stride % 4 == 0;
 
     float acc[NSUM * NTOK];  // [r * NTOK + t], then the sums of x^2 at [NR * NTOK + t]
@@ -244,7 +246,8 @@ void main() {
         for (uint r = 0; r < NR; ++r) {  // rows past N read row N - 1 and store nothing
             const uint row = min(row0 + r, p.N - 1);
             q[r] = codes[row * nblocks + b];
-            sm[r] = gq_unpack_half2(w_words[p.so_word + row * ngroups + b * GQ_BLOCK_COLS / p.G]);
+            const uint j = b * GQ_BLOCK_COLS / p.G;
+            sm[r] = gq_scale_offset(w_words[p.so_word + row * so_row + GQ_SO_COL(j, so)], j, so);
         }
         const uint k0 = b * GQ_BLOCK_COLS;
         const uint valid = min(GQ_BLOCK_COLS, p.K - k0);

@@ -40,6 +40,16 @@
 #define GQ_MAX_RANK 128u
 #define GQ_ALIGN_WORDS(n) ((((n) + 3u) / 4u) * 4u)
 
+/* The scale-only form of the scale/offset section, for a matrix whose every offset is -8
+ * times its scale (llama.cpp's Q4_0): GQ_SCALE_WORDS(K, g) words per row, group j's fp16
+ * scale in half j % 2 of word j / 2, and m = -8 s (exact: the host keeps -8 s in fp16, where
+ * a power-of-two multiple is exact). A Q4_0 file's matrices are read at its 4.5 bits per
+ * weight instead of 5. The kernels take the form from the push constant scale_only:
+ * GQ_SO_ROW_WORDS words per row, group j's in word GQ_SO_COL(j) of the row. */
+#define GQ_SCALE_WORDS(K, G) ((GQ_GROUPS(K, G) + 1u) / 2u)
+#define GQ_SO_ROW_WORDS(K, G, scale_only) ((scale_only) ? GQ_SCALE_WORDS(K, G) : GQ_GROUPS(K, G))
+#define GQ_SO_COL(j, scale_only) ((scale_only) ? (j) / 2u : (j))
+
 /* Storage buffers per shader stage that every kernel stays within (Vulkan 1.x minimum
  * maxPerStageDescriptorStorageBuffers, also the Android Baseline Profile 2022's). */
 #define GQ_MAX_BINDINGS 4u

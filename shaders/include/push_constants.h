@@ -20,7 +20,8 @@
  * from word r_word, rows r_stride long. RESID_OUT variants (the products that finish the
  * residual stream): Y times the next norm's weights (from word out_norm_word of the matrix
  * binding) also goes to Y from word xg_word, and each workgroup's sum of Y^2 over its rows
- * to word ss_word + t * (workgroups) + workgroup of Y. */
+ * to word ss_word + t * (workgroups) + workgroup of Y. scale_only: int4 scale/offset words in the
+ * scale-only form (int4_layout.h). */
 #define GQ_PUSH_MATMUL \
     uint N, K, G, T;   \
     uint x_stride, y_stride; \
@@ -30,12 +31,14 @@
     uint so_word, a_word; \
     uint norm_word; float eps; \
     uint b_rows, r_word; \
-    uint x_word, out_norm_word, xg_word, ss_word, n_partials;
+    uint x_word, out_norm_word, xg_word, ss_word, n_partials; \
+    uint scale_only;
 
 /* embed: dim columns, n_rows rows of this part of the table (rows row0.. of total_rows:
  * tables larger than a binding come in parts, one dispatch each), group size G and
- * scale/offset start (int4 table); every value times scale (gemma's sqrt(dim)). */
-#define GQ_PUSH_EMBED uint dim, n_rows, G, so_word; float scale; uint row0, total_rows;
+ * scale/offset start (int4 table; scale_only: their form, int4_layout.h); every value times
+ * scale (gemma's sqrt(dim)). */
+#define GQ_PUSH_EMBED uint dim, n_rows, G, so_word; float scale; uint row0, total_rows, scale_only;
 
 /* rmsnorm: out[t] = norm(x[row0 + t]); the ADD variant adds it to out[t]. */
 #define GQ_PUSH_RMSNORM uint dim, row0; float eps;

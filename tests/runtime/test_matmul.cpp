@@ -1,5 +1,6 @@
 // int4 and dense matmul kernels against a CPU loop (double accumulation) over awkward
-// shapes: odd N, K not a multiple of the group size (and not of 32 or 8), 1 to 300 tokens.
+// shapes: odd N, K not a multiple of the group size (and not of 32 or 8), 1 to 300 tokens;
+// int4 in both forms of its scale/offset words (the scale-only one: Q4_0's offsets).
 #include <cmath>
 
 #include "glowq/int4_matrix.hpp"
@@ -7,6 +8,7 @@
 #include "glowq/ops/matmul.hpp"
 #include "glowq/vk/graph.hpp"
 #include "support/int8_rounding.hpp"
+#include "support/q4_0_offsets.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -87,7 +89,7 @@ TEST_CASE("RTN quantizer: codes in range, error at most half a step", "[int4]") 
 }
 
 TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", "[int4][matmul]") {
-    for (const Shape& s : kShapes) {
+    for (const Shape& s : kShapes) for (bool q4_0 : {false, true}) {
         for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm}) {
             // GEMV lanes per row: the device's choice, one, and a reduction over 16 lanes
             // with and without subgroup arithmetic; then the Rows kernel with 1 and 3 rows
@@ -109,14 +111,21 @@ TEST_CASE_METHOD(test::VkFixture, "int4 GEMV and GEMM match the CPU reference", 
                 }
                 DYNAMIC_SECTION("N=" << s.N << " K=" << s.K << " g=" << s.g << " T=" << s.T << " path="
                                      << int(path) << " tpr=" << tpr << " subgroup=" << subgroup << " rows kernel nr="
-                                     << opt.rows_per_subgroup << " gemm tile=" << opt.gemm_tile_tokens) {
+                                     << opt.rows_per_subgroup << " gemm tile=" << opt.gemm_tile_tokens
+                                     << " q4_0 offsets=" << q4_0) {
                     auto w = test::random_floats(size_t(s.N) * s.K, s.N * 7 + s.K);
                     auto x = test::random_floats(size_t(s.T) * s.K, s.T * 13 + s.K);
-                    const Int4Matrix m = quantize_rtn(w.data(), s.N, s.K, s.g);
+                    const Int4Matrix rtn = quantize_rtn(w.data(), s.N, s.K, s.g);
+                    const Int4Matrix m = q4_0 ? test::with_q4_0_offsets(rtn) : rtn;
                     const auto wq = m.dequantize();  // the reference uses the stored weights
                     std::vector<double> want, mag;
                     reference(wq, x, s.N, s.K, s.T, want, mag);
                     const auto dm = ops::DeviceMatrix::upload_int4(alloc, m);
+                    // RTN's offsets are -8 s only by chance (N=1 K=32: one group).
+                    CHECK(dm.scale_only == (q4_0 || s.N * m.groups() == 1));
+                    // The scale-only form holds half the scale/offset words (rounded up).
+                    const uint64_t so_words = uint64_t(s.N) * (dm.scale_only ? (m.groups() + 1) / 2 : m.groups());
+                    CHECK(dm.parts[0].weights.size() == (uint64_t(dm.parts[0].so_word) + so_words) * 4);
                     check_close(run(*this, dm, x, s.T, opt), want, mag, s.K);
                 }
             }
@@ -128,14 +137,18 @@ TEST_CASE_METHOD(test::VkFixture, "int4 matrices split by rows give the same pro
     const uint32_t N = 37, K = 300, T = 4;
     auto w = test::random_floats(size_t(N) * K, 1);
     auto x = test::random_floats(size_t(T) * K, 2);
-    const Int4Matrix m = quantize_rtn(w.data(), N, K, 64);
-    std::vector<double> want, mag;
-    reference(m.dequantize(), x, N, K, T, want, mag);
-    // 10 rows per part: four parts, the last one short.
-    const auto dm = ops::DeviceMatrix::upload_int4(alloc, m, ops::DeviceMatrix::int4_row_bytes(m) * 10);
-    REQUIRE(dm.parts.size() == 4);
-    for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm})
-        check_close(run(*this, dm, x, T, {path, true, 0}), want, mag, K);
+    for (bool q4_0 : {false, true}) {
+        const Int4Matrix rtn = quantize_rtn(w.data(), N, K, 64);
+        const Int4Matrix m = q4_0 ? test::with_q4_0_offsets(rtn) : rtn;
+        std::vector<double> want, mag;
+        reference(m.dequantize(), x, N, K, T, want, mag);
+        // 10 rows per part: four parts, the last one short.
+        const auto dm = ops::DeviceMatrix::upload_int4(alloc, m, ops::DeviceMatrix::int4_row_bytes(m) * 10);
+        REQUIRE(dm.parts.size() == 4);
+        CHECK(dm.scale_only == q4_0);
+        for (auto path : {ops::MatmulPath::Gemv, ops::MatmulPath::Gemm})
+            check_close(run(*this, dm, x, T, {path, true, 0}), want, mag, K);
+    }
 }
 
 TEST_CASE_METHOD(test::VkFixture, "dense fp32 and fp16 matmul match the CPU reference", "[dense][matmul]") {

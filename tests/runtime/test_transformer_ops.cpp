@@ -2,12 +2,14 @@
 // split attention (with GQA, causal masking, several splits), SiLU*mul; RoPE + KV store and
 // SiLU*mul adding a GlowQ correction A R to their inputs.
 #include <cmath>
+#include <tuple>
 
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
 #include "glowq/int4_matrix.hpp"
 #include "glowq/ops/transformer_ops.hpp"
 #include "support/rope_kv_check.hpp"
+#include "support/q4_0_offsets.hpp"
 #include "support/vk_fixture.hpp"
 
 using namespace glowq;
@@ -44,16 +46,21 @@ TEST_CASE_METHOD(test::VkFixture, "embedding gather from int4, Q8 and fp16 table
     auto w = test::random_floats(size_t(rows) * dim, 1);
     const std::vector<int32_t> ids = {3, 0, 49, 7, 3, -1, 50};  // the last two are out of range
     vk::Buffer tok = alloc.upload(ids.data(), ids.size() * 4);
-    const Int4Matrix q = quantize_rtn(w.data(), rows, dim, 32);
+    const Int4Matrix q_rtn = quantize_rtn(w.data(), rows, dim, 32);
+    const Int4Matrix q_sym = test::with_q4_0_offsets(q_rtn);  // the scale-only form
     const Q8Matrix q8 = quantize_q8(w.data(), rows, dim);
     const std::vector<float> q8w = q8.dequantize();
     // Parts of about 1 KiB: 12-20 rows each, so the ids fall in different parts.
-    for (auto [type, part_bytes] : {std::pair{ops::WeightType::Int4, 0}, {ops::WeightType::Q8, 0}, {ops::WeightType::F16, 0},
-                                    {ops::WeightType::Int4, 1024}, {ops::WeightType::Q8, 1024}, {ops::WeightType::F16, 4096}}) {
+    for (auto [type, part_bytes, sym] :
+         {std::tuple{ops::WeightType::Int4, 0, false}, {ops::WeightType::Q8, 0, false}, {ops::WeightType::F16, 0, false},
+          {ops::WeightType::Int4, 1024, false}, {ops::WeightType::Q8, 1024, false}, {ops::WeightType::F16, 4096, false},
+          {ops::WeightType::Int4, 0, true}, {ops::WeightType::Int4, 1024, true}}) {
+        const Int4Matrix& q = sym ? q_sym : q_rtn;
         const auto table = type == ops::WeightType::F16  ? ops::DeviceMatrix::upload_dense(alloc, w.data(), rows, dim, true, part_bytes)
                            : type == ops::WeightType::Q8 ? ops::DeviceMatrix::upload_q8(alloc, q8, part_bytes)
                                                          : ops::DeviceMatrix::upload_int4(alloc, q, part_bytes);
-        INFO("type " << int(type) << ", " << table.parts.size() << " parts");
+        INFO("type " << int(type) << ", " << table.parts.size() << " parts, q4_0 offsets " << sym);
+        CHECK(table.scale_only == sym);
         if (part_bytes) REQUIRE(table.parts.size() >= 3);
         const float scale = part_bytes ? 2.5f : 1.0f;
         vk::Buffer out = alloc.allocate(ids.size() * dim * 4);

@@ -68,6 +68,14 @@ struct Int4Matrix {
         return w;
     }
     size_t bytes() const { return (codes.size() + scale_offset.size()) * sizeof(uint32_t); }
+    // Whether every group's offset is -8 times its scale (llama.cpp's Q4_0): the device then
+    // holds the scales alone (int4_layout.h, the scale-only form).
+    bool offsets_are_minus_8_scales() const {
+        for (uint32_t n = 0; n < rows; ++n)
+            for (uint32_t j = 0; j < groups(); ++j)
+                if (!(offset(n, j) == -8.0f * scale(n, j))) return false;
+        return rows > 0;
+    }
 };
 
 // One group's asymmetric grid (GLOWQ.md section 3) from its values' range: the zero point z

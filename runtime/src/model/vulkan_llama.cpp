@@ -15,7 +15,9 @@ uint64_t estimate_device_bytes(const GgufFile& file) {
     uint64_t total = 0;
     for (const GgufTensor& t : file.tensors()) {
         switch (t.type) {
-            case GgmlType::Q4_0:
+            case GgmlType::Q4_0:  // int4 codes plus an fp16 scale per 32 (the scale-only form)
+                total += t.n_elements / 2 + t.n_elements / 32 * 2;
+                break;
             case GgmlType::Q4_1:  // int4 codes plus an fp16 scale and offset per 32
                 total += t.n_elements / 2 + t.n_elements / 32 * 4;
                 break;

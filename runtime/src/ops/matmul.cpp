@@ -37,16 +37,29 @@ uint64_t DeviceMatrix::lowrank_bytes() const {
 
 static uint32_t align_words(uint64_t words) { return uint32_t(GQ_ALIGN_WORDS(words)); }
 
-// One int4 part's buffer: codes, then scale/offset words (each section 16-byte aligned).
-static DeviceMatrixPart upload_int4_part(vk::Allocator& alloc, const Int4Matrix& m, uint32_t r0, uint32_t rows) {
+// One int4 part's buffer: codes, then scale/offset words (each section 16-byte aligned), in
+// the scale-only form where asked (the scales' fp16 halves two to a word).
+static DeviceMatrixPart upload_int4_part(vk::Allocator& alloc, const Int4Matrix& m, uint32_t r0, uint32_t rows,
+                                         bool scale_only) {
     DeviceMatrixPart part;
     part.row0 = r0;
     part.rows = rows;
-    const uint64_t code_words = uint64_t(rows) * m.row_words(), so_words = uint64_t(rows) * m.groups();
+    const uint32_t row_so = GQ_SO_ROW_WORDS(m.cols, m.group_size, scale_only);
+    const uint64_t code_words = uint64_t(rows) * m.row_words(), so_words = uint64_t(rows) * row_so;
     part.so_word = align_words(code_words);
     part.weights = alloc.allocate((uint64_t(part.so_word) + so_words) * 4);
     alloc.write(part.weights, m.codes.data() + size_t(r0) * m.row_words(), code_words * 4);
-    alloc.write(part.weights, m.scale_offset.data() + size_t(r0) * m.groups(), so_words * 4, uint64_t(part.so_word) * 4);
+    if (!scale_only) {
+        alloc.write(part.weights, m.scale_offset.data() + size_t(r0) * m.groups(), so_words * 4,
+                    uint64_t(part.so_word) * 4);
+        return part;
+    }
+    std::vector<uint32_t> scales(so_words, 0u);
+    for (uint32_t n = 0; n < rows; ++n)
+        for (uint32_t j = 0; j < m.groups(); ++j)
+            scales[size_t(n) * row_so + GQ_SO_COL(j, true)] |= (m.scale_offset[size_t(r0 + n) * m.groups() + j] & 0xffffu)
+                                                                << (16 * (j % 2));
+    alloc.write(part.weights, scales.data(), so_words * 4, uint64_t(part.so_word) * 4);
     return part;
 }
 
@@ -60,12 +73,14 @@ DeviceMatrix DeviceMatrix::upload_int4_members(vk::Allocator& alloc, const std::
     d.type = WeightType::Int4;
     d.cols = members[0].cols;
     d.group_size = members[0].group_size;
+    d.scale_only = true;
+    for (const Int4Matrix& m : members) d.scale_only = d.scale_only && m.offsets_are_minus_8_scales();
     for (const Int4Matrix& m : members) {
         if (m.cols != d.cols || m.group_size != d.group_size)
             throw Error(ErrorKind::InvalidArgument, "stacked int4 matrices differ in columns or group size");
         if (uint64_t(m.rows) * DeviceMatrix::int4_row_bytes(m) > alloc.context().caps().max_storage_buffer_range)
             throw Error(ErrorKind::Unsupported, "a member matrix exceeds one storage-buffer binding");
-        DeviceMatrixPart part = upload_int4_part(alloc, m, 0, m.rows);
+        DeviceMatrixPart part = upload_int4_part(alloc, m, 0, m.rows, d.scale_only);
         part.row0 = d.rows;
         d.parts.push_back(std::move(part));
         d.rows += m.rows;
@@ -145,9 +160,10 @@ DeviceMatrix DeviceMatrix::upload_int4(vk::Allocator& alloc, const Int4Matrix& m
     d.rows = m.rows;
     d.cols = m.cols;
     d.group_size = m.group_size;
+    d.scale_only = m.offsets_are_minus_8_scales();
     const uint32_t step = rows_per_part(alloc.context().caps(), DeviceMatrix::int4_row_bytes(m), max_part_bytes);
     for (uint32_t r0 = 0; r0 < m.rows; r0 += step)
-        d.parts.push_back(upload_int4_part(alloc, m, r0, std::min(step, m.rows - r0)));
+        d.parts.push_back(upload_int4_part(alloc, m, r0, std::min(step, m.rows - r0), d.scale_only));
     return d;
 }
 
@@ -441,7 +457,8 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                         w.rows,    part.row0, options.accumulate ? 1u : 0u, w.lr_rank, options.r_stride,
                         part.lr_r_offset, part.so_word, part.a_word, part.norm_word, options.norm_eps,
                         b ? b->rows : 0u, options.r_word, options.norm_pre ? options.x_word : 0u,
-                        part.out_norm_word, options.xg_word, options.ss_word, options.n_partials};
+                        part.out_norm_word, options.xg_word, options.ss_word, options.n_partials,
+                        w.scale_only ? 1u : 0u};
         if (b) push.r_stride = b->rows;
         d.push_constants(push);
         const GemvVariant variant = gemv_variant(lowrank, b != nullptr, options);

@@ -34,7 +34,8 @@ std::vector<Dispatch> embed(vk::Context& ctx, const vk::Buffer& tokens, const De
                                                            : ShaderId::embed_f16;
     std::vector<Dispatch> ds;
     for (const DeviceMatrixPart& part : table.parts) {
-        push::Embed push{table.cols, part.rows, table.group_size, part.so_word, scale, part.row0, table.rows};
+        push::Embed push{table.cols, part.rows, table.group_size, part.so_word, scale, part.row0, table.rows,
+                         table.scale_only ? 1u : 0u};
         Dispatch d;
         d.kernel = &ctx.kernel({shader, {}});
         // Every part writes only its own tokens' rows: the dispatches may run in any order.

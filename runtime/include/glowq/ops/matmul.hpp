@@ -35,6 +35,7 @@ enum class WeightType { Int4, Q8, F16, F32 };
 struct DeviceMatrix {
     WeightType type = WeightType::Int4;
     uint32_t rows = 0, cols = 0, group_size = 0;
+    bool scale_only = false;  // int4: scale/offset words in the scale-only form (int4_layout.h)
     std::vector<DeviceMatrixPart> parts;
     uint32_t lr_rank = 0;           // 0: no low-rank correction
     uint64_t weight_bytes() const;  // bytes a full product streams from memory (A included)
