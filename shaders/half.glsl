@@ -31,10 +31,12 @@ uint gq_pack_half2(vec2 v) {
     return gq_float_to_half(v.x) | (gq_float_to_half(v.y) << 16);
 }
 
+#include "int4_layout.h"
+
 // Group j's (scale, offset) from its scale/offset word, in either form (int4_layout.h: the
 // scale-only form holds two scales per word, and the offset is -8 s).
 vec2 gq_scale_offset(uint word, uint j, bool scale_only) {
     const vec2 h = gq_unpack_half2(word);
     const float s = scale_only && (j & 1u) != 0u ? h.y : h.x;
-    return vec2(s, scale_only ? -8.0 * s : h.y);
+    return vec2(s, scale_only ? -float(GQ_SYMMETRIC_ZERO) * s : h.y);
 }

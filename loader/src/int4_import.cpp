@@ -80,7 +80,7 @@ Int4Matrix int4_from_gguf(const GgufTensor& t, const std::string& file) {
                 // -8d is exact in fp16 (a power-of-two multiple) unless it overflows; with
                 // m = -8d, q*d + m equals ggml's (q - 8)*d exactly in fp32.
                 const float df = half_to_float(d);
-                off = float_to_half(-8.0f * df);
+                off = float_to_half(-float(GQ_SYMMETRIC_ZERO) * df);
                 if (std::isfinite(df) && !std::isfinite(half_to_float(off)))
                     throw LoadError(where(file, t) + ": Q4_0 scale " + std::to_string(df) + " in row " +
                                     std::to_string(n) + " is too large for an exact fp16 offset");

@@ -46,6 +46,7 @@
  * a power-of-two multiple is exact). A Q4_0 file's matrices are read at its 4.5 bits per
  * weight instead of 5. The kernels take the form from the push constant scale_only:
  * GQ_SO_ROW_WORDS words per row, group j's in word GQ_SO_COL(j) of the row. */
+#define GQ_SYMMETRIC_ZERO 8u /* the code of zero in a symmetric group: m = -8 s */
 #define GQ_SCALE_WORDS(K, G) ((GQ_GROUPS(K, G) + 1u) / 2u)
 #define GQ_SO_ROW_WORDS(K, G, scale_only) ((scale_only) ? GQ_SCALE_WORDS(K, G) : GQ_GROUPS(K, G))
 #define GQ_SO_COL(j, scale_only) ((scale_only) ? (j) / 2u : (j))

@@ -10,7 +10,7 @@ inline Int4Matrix with_q4_0_offsets(Int4Matrix m) {
     for (uint32_t n = 0; n < m.rows; ++n)
         for (uint32_t j = 0; j < m.groups(); ++j) {
             const uint16_t s = uint16_t(m.scale_offset[size_t(n) * m.groups() + j] & 0xffffu);
-            m.set_scale_offset(n, j, s, float_to_half(-8.0f * half_to_float(s)));
+            m.set_scale_offset(n, j, s, float_to_half(-float(GQ_SYMMETRIC_ZERO) * half_to_float(s)));
         }
     return m;
 }

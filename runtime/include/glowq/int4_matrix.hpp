@@ -73,7 +73,7 @@ struct Int4Matrix {
     bool offsets_are_minus_8_scales() const {
         for (uint32_t n = 0; n < rows; ++n)
             for (uint32_t j = 0; j < groups(); ++j)
-                if (!(offset(n, j) == -8.0f * scale(n, j))) return false;
+                if (!(offset(n, j) == -float(GQ_SYMMETRIC_ZERO) * scale(n, j))) return false;
         return rows > 0;
     }
 };
