@@ -259,12 +259,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
             const vk::Context& ctx = engine->context();
             const ModelConfig config = read_model_config(in);
             const uint64_t need = calibration_device_bytes(in, window), have = ctx.available_device_memory();
-            if (const std::string why = device_forward_unsupported(config); !why.empty())
+            if (const std::string why = device_calibration_unsupported(config, window); !why.empty())
                 why_not = why;
-            else if (window > 4096)
-                why_not = "windows over 4096 tokens";
-            else if (config.n_ctx && window > config.n_ctx)
-                why_not = "windows longer than the model's context of " + std::to_string(config.n_ctx);
             else if (calib_on == "auto" && ctx.caps().type == "cpu")
                 why_not = ctx.caps().name + " is a CPU driver";
             else if (calib_on == "auto" && have && need + need / 16 > have)

@@ -26,7 +26,7 @@ grep -q "on the CPU (.* is a CPU driver)" "$dir/streamed.log"  # auto, on lavapi
 "$glowq" quantize -m "$dir/in.gguf" -o "$dir/vulkan.gguf" --method glowq --rank 8 --base gptq --budget 10% \
   --calib "$text" --calib-tokens 1024 --calib-window 256 --calib-on vulkan --quiet > "$dir/vulkan.log"
 grep -q "calibration: 1024 tokens in windows of 256.* on llvmpipe" "$dir/vulkan.log"
-"$glowq" info "$dir/vulkan.gguf" | grep -q "glowq"
+"$glowq" info "$dir/vulkan.gguf" | grep -q "^glowq  *method glowq on gptq int4"
 refuse() {  # the options, then a piece of the error it must print
   want=$1
   shift

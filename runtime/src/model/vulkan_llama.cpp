@@ -48,6 +48,13 @@ std::string device_forward_unsupported(const ModelConfig& c) {
     return "";
 }
 
+std::string device_calibration_unsupported(const ModelConfig& c, uint32_t window) {
+    if (const std::string why = device_forward_unsupported(c); !why.empty()) return why;
+    if (window > kMaxChunk) return "windows over " + std::to_string(kMaxChunk) + " tokens";
+    if (c.n_ctx && window > c.n_ctx) return "windows longer than the model's context of " + std::to_string(c.n_ctx);
+    return "";
+}
+
 uint64_t calibration_device_bytes(const GgufFile& file, uint32_t window) {
     const ModelConfig c = read_model_config(file);
     uint64_t sums = 0;
@@ -200,9 +207,9 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
       stream_(ctx_),
       alloc_(ctx_) {
     if (options_.chunk == 0) options_.chunk = default_chunk(ctx_.caps());
-    if (options_.chunk > 4096)
-        throw Error(ErrorKind::InvalidArgument,
-                    "prefill chunk must be in 1..4096 (0: the device's default), got " + std::to_string(options_.chunk));
+    if (options_.chunk > kMaxChunk)
+        throw Error(ErrorKind::InvalidArgument, "prefill chunk must be in 1.." + std::to_string(kMaxChunk) +
+                                                    " (0: the device's default), got " + std::to_string(options_.chunk));
     max_context_ = std::max(1u, options_.max_context);
     if (cfg_.n_ctx) max_context_ = std::min(max_context_, cfg_.n_ctx);
 

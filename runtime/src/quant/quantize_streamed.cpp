@@ -85,13 +85,8 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
     // On a device: the whole model goes there once; each layer then runs every window.
     std::unique_ptr<VulkanLlama> device;
     if (calibrate && so.device) {
-        if (window > 4096)
-            throw Error(ErrorKind::InvalidArgument, "calibration on a device takes windows of at most 4096 tokens, got " +
-                                                        std::to_string(window));
-        if (c.n_ctx && c.n_ctx < window)
-            throw Error(ErrorKind::InvalidArgument, "calibration windows of " + std::to_string(window) +
-                                                        " tokens exceed the model's context of " + std::to_string(c.n_ctx) +
-                                                        " (the device's forward keeps within it)");
+        if (const std::string why = device_calibration_unsupported(c, window); !why.empty())
+            throw Error(ErrorKind::Unsupported, "calibration on a device: " + why);
         VulkanModelOptions vo;
         vo.max_context = window;
         vo.chunk = window;

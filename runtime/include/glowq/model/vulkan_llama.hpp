@@ -43,6 +43,7 @@ struct VulkanModelOptions {
 // 128-token chunks; llama.cpp's ubatch is 512 too), 128 on CPU drivers, whose products
 // take the GEMV path at any token count and where a chunk is the cancel latency.
 constexpr uint32_t kDefaultChunkGpu = 512, kDefaultChunkCpu = 128;
+constexpr uint32_t kMaxChunk = 4096;  // the largest chunk an executor takes
 uint32_t default_chunk(const vk::DeviceCaps& caps);
 
 // The modules of one input-sharing group, fused by rows, and the group's low-rank
@@ -106,6 +107,9 @@ private:
 
 // Why the device forward cannot run a model (RoPE it does not implement), or "" when it can.
 std::string device_forward_unsupported(const ModelConfig& config);
+// The same for calibration with windows of `window` tokens (VulkanModelOptions::
+// calibration): also windows past kMaxChunk or the model's context.
+std::string device_calibration_unsupported(const ModelConfig& config, uint32_t window);
 
 // Device bytes a model file will need as weights (an estimate from its tensors, within a
 // few percent), for refusing a model before allocating it.

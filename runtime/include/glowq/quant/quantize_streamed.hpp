@@ -39,8 +39,8 @@ struct StreamedOptions {
     // (VulkanLlama::run_layer_calibration), with the whole unquantized model on the device
     // and each input's sums in fp32 there until its layer is done. The statistics then agree
     // with the CPU's within fp32 rounding, the device's fp16 KV cache and its fp16 copy of
-    // bf16 or f32 weights, not bit for bit (docs/quantize-scale.md). Windows of at most
-    // 4096 tokens (the largest chunk) and within the model's context.
+    // bf16 or f32 weights, not bit for bit (docs/quantize-scale.md). What the device cannot
+    // calibrate (device_calibration_unsupported) is refused before anything is loaded.
     vk::Context* device = nullptr;
     uint64_t moments_slice_bytes = 0;  // ops::allocate_moments (tests: several slices)
     // When set: wall seconds spent on calibration (the windows' forward and the sums,
