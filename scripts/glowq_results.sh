@@ -53,6 +53,11 @@ rows_smollm2=(
   "glowq-s 25% r64|glowq-s|64|--restore-fraction 0.25"
   "glowq-s 50% r64|glowq-s|64|--restore-fraction 0.5"
   "glowq-s 75% r64|glowq-s|64|--restore-fraction 0.75"
+  "rtn, searched grids|rtn|0|--grid search"
+  "qera r16, searched grids|qera|16|--grid search"
+  "glowq r20, searched grids|glowq|20|--grid search"
+  "glowq budget 18%, searched grids|glowq|64|--budget 18% --grid search"
+  "glowq, qera r16's bytes per unit, searched grids|glowq|16|--unit-rank qkv=28,gate_up=18 --grid search"
 )
 rows_gemma3=(
   "unquantized|none|0|"
@@ -69,6 +74,10 @@ rows_gemma3=(
   "glowq budget 18%|glowq|64|--budget 18%"
   "gptq + glowq budget 18%|glowq|64|--base gptq --budget 18%"
   "glowq-s auto r32|glowq-s|32|--restore auto"
+  "rtn, searched grids|rtn|0|--grid search"
+  "qera r20, searched grids|qera|20|--grid search"
+  "glowq r24, searched grids|glowq|24|--grid search"
+  "glowq budget 18%, searched grids|glowq|64|--budget 18% --grid search"
 )
 
 # Quantizes, evaluates and benchmarks every row of model $1 not yet in its TSV.
@@ -93,6 +102,12 @@ run_model() {
     # Statistics are cached per calibration length (quantize recomputes them otherwise).
     tokens=$(echo "$extra" | sed -n 's/.*--calib-tokens \([0-9]*\).*/\1/p')
     stats=$work/calib-stats${tokens:+-$tokens}.bin
+    # Rows that do not name a grid are min-max RTN under the correction, as they were
+    # computed before searched grids became glowq quantize's default.
+    case "$extra" in *--grid*|*--base\ gptq*) ;; *) extra="$extra --grid minmax" ;; esac
+    # Error propagation needs the streamed path: its statistics are the quantized stream's.
+    stats_opt="--stats $stats"
+    case "$extra" in *--propagate*) stats_opt="" ;; esac
     if [ "$method" = none ]; then
       out=$model
     else
@@ -100,12 +115,13 @@ run_model() {
       [ "$rank" != 0 ] && rank_opt="--rank $rank"
       # shellcheck disable=SC2086
       "$glowq" quantize -m "$model" -o "$out" --method "$method" --group-size $group $rank_opt \
-        --calib "$calib" --stats "$stats" --quiet $extra >"$work/$slug.quantize.log"
+        --calib "$calib" $stats_opt --quiet $extra >"$work/$slug.quantize.log"
       qtime=$(sed -n 's/.*total \([0-9.]*\) s.*/\1/p' "$work/$slug.quantize.log")
       peak=$(sed -n 's/^peak memory: \([0-9.]*\) MiB.*/\1/p' "$work/$slug.quantize.log")
       ranks=$(sed -n 's/^budget .*: group ranks \(.*\)/\1/p' "$work/$slug.quantize.log")
       [ -n "$ranks" ] && restored="group ranks: $ranks"
-      restored=$(sed -n 's/^restored: \(.*\)/\1/p' "$work/$slug.quantize.log")
+      restored_units=$(sed -n 's/^restored: \(.*\)/\1/p' "$work/$slug.quantize.log")
+      [ -n "$restored_units" ] && restored=$restored_units
     fi
     "$glowq" ppl --cpu -m "$out" -f "$eval_text" --ctx $ctx --protocol llama.cpp --quiet >"$work/$slug.ppl.log"
     ppl=$(sed -n 's/^PPL = \([0-9.]*\) +\/- \([0-9.]*\).*/\1 ± \2/p' "$work/$slug.ppl.log")
@@ -171,7 +187,13 @@ were computed when its TSV was, see the reproduce line).
   instead of RTN under the correction. "budget F" rows: \`--rank 64 --budget F\`, each
   group's rank (0 to 64 in steps of 8) placed by the share of its own whitened error a
   step removes per byte ("by error": by that error itself); the last column gives how
-  many groups got each rank.
+  many groups got each rank. "searched grids" rows: \`--grid search\` (\`glowq quantize\`'s
+  default since these rows): each group's grid the best of 17 ranges narrowed by 0 to 32%,
+  scale and offset refitted to the codes by least squares, by the error weighted by each
+  input column's mean square on the calibration text (so "rtn, searched grids" is
+  calibrated too); every other RTN row used the group's min-max range (\`--grid minmax\`).
+  "qera r16's bytes per unit": \`--rank 16 --unit-rank qkv=28,gate_up=18\`, each shared
+  group given the rank whose bytes equal per-module r16's on its members.
 - Calibration: \`botchan.txt\` (PyPI \`sentencepiece==0.2.1\` source archive,
   \`scripts/fetch_botchan.sh\`), the first 4096 tokens in 8 windows of 512 (BOS first where
   the vocabulary adds one). glowq-s auto judges on the next 1024 tokens, tolerance 0.5%.

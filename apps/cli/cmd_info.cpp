@@ -100,7 +100,8 @@ int model(const std::string& path, bool json, bool all_tensors) {
           << "},\"parameters\":" << total_params << ",\"tensor_bytes\":" << total_bytes;
         if (format::is_glowq_file(f)) {
             const quant::GlowqSummary g = quant::summarize_glowq(f);
-            o << ",\"glowq\":{\"method\":" << json_str(g.method) << ",\"base\":" << json_str(g.base) << ",\"bits\":" << g.bits << ",\"group_size\":"
+            o << ",\"glowq\":{\"method\":" << json_str(g.method) << ",\"base\":" << json_str(g.base)
+              << ",\"grid\":" << json_str(g.grid) << ",\"propagation\":" << g.propagation << ",\"bits\":" << g.bits << ",\"group_size\":"
               << g.group_size << ",\"rank\":" << g.rank << ",\"restored_units\":[";
             for (size_t i = 0; i < g.restored_units.size(); ++i) o << (i ? "," : "") << json_str(g.restored_units[i]);
             o << "],\"calibration\":{\"text_sha256\":" << json_str(g.text_sha256) << ",\"tokens\":" << g.calib_tokens
@@ -142,6 +143,9 @@ int model(const std::string& path, bool json, bool all_tensors) {
         const quant::GlowqSummary g = quant::summarize_glowq(f);
         std::printf("glowq         method %s on %s int%u, group %u, rank %u%s\n", g.method.c_str(), g.base.c_str(), g.bits,
                     g.group_size, g.rank, g.method == "rtn" ? "" : " at most");
+        if (g.grid != "minmax" || g.propagation != 0.0)
+            std::printf("  base        %s grids, error propagation %.2f\n", g.grid == "search" ? "searched" : "min-max",
+                        g.propagation);
         std::printf("  corrected   %zu units", g.restored_units.size());
         for (size_t i = 0; i < g.restored_units.size() && i < 8; ++i)
             std::printf("%s%s", i ? ", " : ": ", g.restored_units[i].c_str());

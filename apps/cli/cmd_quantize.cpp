@@ -1,6 +1,7 @@
 // `glowq quantize`: int4 RTN of every linear module plus a low-rank correction fitted on
 // calibration statistics (GlowQ and the baselines of GLOWQ.md), written as a GlowQ GGUF.
 // Stages, each with a progress bar: calibration, fitting, selection (glowq-s), writing.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "glowq/model/vulkan_llama.hpp"
 #include "model_options.hpp"
 #include "commands.hpp"
+#include "glowq/loader/glowq_format.hpp"
 #include "glowq/loader/tokenizer.hpp"
 #include "glowq/quant/glowq_file.hpp"
 #include "glowq/quant/quantize_streamed.hpp"
@@ -45,6 +47,18 @@ const char* kHelp =
     "  --base B            rtn (default) | gptq: the int4 codes under the correction; gptq\n"
     "                      spreads each column's rounding error over the columns after it,\n"
     "                      weighted by the calibration inputs (needs --calib)\n"
+    "  --grid G            search (default with --calib) | minmax (default without): each RTN\n"
+    "                      group's grid the best of a few narrowed ranges with scale and offset\n"
+    "                      refitted, by the error weighted by the input's mean squares on the\n"
+    "                      calibration text (needs --calib); or from the group's range alone\n"
+    "  --propagate A       0 (default) to 1: quantize each layer for the inputs the quantized\n"
+    "                      layers before it produce (error propagation): its weights first move\n"
+    "                      by A times the least-squares step from those inputs to the\n"
+    "                      unquantized outputs (streamed, calibration on the CPU)\n"
+    "  --propagate-into P  correction (default): only the correction fits the moved weights;\n"
+    "                      codes: the int4 codes quantize them too\n"
+    "  --propagate-damp D  damping of the least-squares step, a fraction of the inputs' mean\n"
+    "                      square (default 0.01)\n"
     "  --gptq-order O      act (default): columns by decreasing input energy, each group's\n"
     "                      grid fixed from the weights first; natural: left to right, each\n"
     "                      grid from the weights as updated when reached\n"
@@ -54,6 +68,10 @@ const char* kHelp =
     "  --budget F          correction bytes at most F of the int4 bytes (0.18 or 18%): each\n"
     "                      group's rank (a multiple of 8 up to R, or none) chosen by the\n"
     "                      calibration-weighted error it removes per byte\n"
+    "  --unit-rank U=R,.. the rank of particular units in every layer, the others at --rank:\n"
+    "                      glowq's are qkv, gate_up, attn_output, ffn_down; the per-module\n"
+    "                      methods' are the modules (attn_q, ...); e.g. qkv=28,gate_up=18\n"
+    "                      spends QERA r16's bytes on each unit\n"
     "  --budget-by M       share (default): a rank's worth is the share of its group's\n"
     "                      weighted error it removes; error: that error itself\n"
     "  --calib TEXT        calibration text file (needed by l2qer, qera, glowq, glowq-s)\n"
@@ -130,7 +148,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
                "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by",
-               "--threads", "--calib-on", "--device"});
+               "--threads", "--calib-on", "--device", "--grid", "--propagate", "--propagate-into", "--propagate-damp", "--unit-rank"});
     if (args.has("--help") || args.has("-h")) {
         std::printf("%s", kHelp);
         return 0;
@@ -161,6 +179,12 @@ int cmd_quantize(const std::vector<std::string>& argv) {
             throw Error(ErrorKind::InvalidArgument, "--alpha needs a number in [0, 1], got '" + a + "'");
     }
     qo.base = parse_base(args.get("--base", "rtn"));
+    // Searched grids wherever there is calibration text: they recover more of RTN's gap at
+    // no cost in bytes or speed (docs/results.md); gptq chooses its codes its own way.
+    if (args.has("--grid") && qo.base != Base::Rtn)
+        throw Error(ErrorKind::InvalidArgument, "--grid applies to --base rtn only");
+    qo.grid = qo.base == Base::Rtn ? parse_grid(args.get("--grid", args.has("--calib") ? "search" : "minmax"))
+                                   : Grid::MinMax;
     if (qo.base != Base::Gptq && (args.has("--gptq-order") || args.has("--damp")))
         throw Error(ErrorKind::InvalidArgument, "--gptq-order and --damp apply to --base gptq only");
     const std::string order = args.get("--gptq-order", "act");
@@ -185,6 +209,32 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         if (qo.budget <= 0.0)
             throw Error(ErrorKind::InvalidArgument, "--budget must be above 0, got '" + args.get("--budget") + "'");
     }
+    if (args.has("--unit-rank")) {
+        if (!has_correction(qo.method) || qo.budget > 0.0)
+            throw Error(ErrorKind::InvalidArgument, "--unit-rank applies to the corrected methods, without --budget");
+        std::vector<std::string> names;  // what the method's units are called
+        if (shares_groups(qo.method))
+            for (const auto& [name, members] : format::units()) names.push_back(name);
+        else
+            names = format::modules();
+        std::stringstream list(args.get("--unit-rank"));
+        for (std::string item; std::getline(list, item, ',');) {
+            const size_t eq = item.find('=');
+            const std::string name = item.substr(0, eq);
+            char* end = nullptr;
+            const long r = eq == std::string::npos ? 0 : std::strtol(item.c_str() + eq + 1, &end, 10);
+            if (eq == std::string::npos || *end != '\0' || r < 1 || r > 65536)
+                throw Error(ErrorKind::InvalidArgument, "--unit-rank needs NAME=RANK pairs like qkv=28,gate_up=18, got '" +
+                                                            item + "'");
+            if (std::find(names.begin(), names.end(), name) == names.end()) {
+                std::string known;
+                for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+                throw Error(ErrorKind::InvalidArgument, "--unit-rank: " + std::string(method_name(qo.method)) +
+                                                            " has no unit '" + name + "' (its units: " + known + ")");
+            }
+            qo.unit_ranks[name] = uint32_t(r);
+        }
+    }
     const bool selective = qo.method == Method::GlowqS;
     if (!selective && (args.has("--restore") || args.has("--restore-fraction") || args.has("--tolerance") || args.has("--score")))
         throw Error(ErrorKind::InvalidArgument, "--restore, --restore-fraction, --tolerance and --score apply to --method glowq-s only");
@@ -197,8 +247,9 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     const uint32_t heldout_tokens = uint32_t(args.get_int("--heldout-tokens", 1024, 2, 1L << 30));
     const bool calibrate = needs_statistics(qo);
     if (calibrate && !args.has("--calib"))
-        throw Error(ErrorKind::InvalidArgument, (qo.base == Base::Gptq ? std::string("--base gptq")
-                                                                          : std::string("--method ") + method_name(qo.method)) +
+        throw Error(ErrorKind::InvalidArgument, (qo.base == Base::Gptq           ? std::string("--base gptq")
+                                                 : needs_calibration(qo.method) ? std::string("--method ") + method_name(qo.method)
+                                                                                : std::string("--grid search")) +
                                                     " needs calibration text: pass --calib TEXT");
 
     const auto t_start = Clock::now();
@@ -242,8 +293,34 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         }
     }
 
+    if (args.has("--propagate")) {
+        char* end = nullptr;
+        const std::string a = args.get("--propagate");
+        qo.propagation.alpha = std::strtod(a.c_str(), &end);
+        if (a.empty() || *end != '\0' || !(qo.propagation.alpha >= 0.0 && qo.propagation.alpha <= 1.0))
+            throw Error(ErrorKind::InvalidArgument, "--propagate needs a number in [0, 1], got '" + a + "'");
+        const std::string into = args.get("--propagate-into", "correction");
+        if (into != "correction" && into != "codes")
+            throw Error(ErrorKind::InvalidArgument, "--propagate-into must be correction or codes, got '" + into + "'");
+        qo.propagation.into_codes = into == "codes";
+        if (args.has("--propagate-damp")) {
+            const std::string d = args.get("--propagate-damp");
+            qo.propagation.damp = std::strtod(d.c_str(), &end);
+            if (d.empty() || *end != '\0' || !(qo.propagation.damp > 0.0 && qo.propagation.damp <= 1.0))
+                throw Error(ErrorKind::InvalidArgument, "--propagate-damp needs a number in (0, 1], got '" + d + "'");
+        }
+        if (!calibrate || !streamed)
+            throw Error(ErrorKind::InvalidArgument,
+                        "--propagate needs a method that calibrates and the streamed path (not --in-memory, --stats or "
+                        "--restore auto)");
+    }
+    const bool propagate = qo.propagation.alpha != 0.0;
+    if (!propagate && (args.has("--propagate-into") || args.has("--propagate-damp")))
+        throw Error(ErrorKind::InvalidArgument, "--propagate-into and --propagate-damp apply with --propagate only");
     // Where calibration runs (the streamed path only).
-    const std::string calib_on = args.get("--calib-on", "auto");
+    const std::string calib_on = args.get("--calib-on", propagate ? "cpu" : "auto");
+    if (propagate && calib_on == "vulkan")
+        throw Error(ErrorKind::InvalidArgument, "--propagate runs calibration on the CPU (not --calib-on vulkan)");
     if (calib_on != "auto" && calib_on != "cpu" && calib_on != "vulkan")
         throw Error(ErrorKind::InvalidArgument, "--calib-on must be auto, cpu or vulkan, got '" + calib_on + "'");
     if (calib_on == "vulkan" && (!streamed || !calibrate))
@@ -394,8 +471,11 @@ int cmd_quantize(const std::vector<std::string>& argv) {
 
     const double int4 = double(qm.int4_bytes()), corr = double(qm.correction_bytes());
     std::printf("%s -> %s\n", in_path.c_str(), out_path.c_str());
+    std::string base = base_name(qm.base);
+    if (qm.grid == Grid::Search) base += " (searched grids)";
+    if (qm.propagation != 0.0) base += ", error propagation " + std::to_string(qm.propagation).substr(0, 4);
     std::printf("method %s, base %s, int4 group %u, rank %u%s, route %s, %u thread%s\n", method_name(qm.method),
-                base_name(qm.base), qm.group_size, qm.rank, qo.budget > 0.0 ? " at most" : "", route.c_str(), qo.threads,
+                base.c_str(), qm.group_size, qm.rank, qo.budget > 0.0 ? " at most" : "", route.c_str(), qo.threads,
                 qo.threads == 1 ? "" : "s");
     if (!qm.groups.empty()) {  // which square root of Σ each group's input got
         std::map<std::string, size_t> by_root;

@@ -5,6 +5,7 @@
 #include "glowq/error.hpp"
 #include "glowq/fp16.hpp"
 #include "glowq/loader/glowq_format.hpp"
+#include "glowq/quant/grid_search.hpp"
 #include "glowq/quant/parallel_for.hpp"
 #include "glowq/quant/rank_budget.hpp"
 
@@ -81,13 +82,23 @@ Base parse_base(const std::string& name) {
 
 const char* base_name(Base b) { return b == Base::Gptq ? "gptq" : "rtn"; }
 
+Grid parse_grid(const std::string& name) {
+    if (name == "minmax") return Grid::MinMax;
+    if (name == "search") return Grid::Search;
+    throw Error(ErrorKind::InvalidArgument, "unknown grid '" + name + "' (expected minmax or search)");
+}
+
+const char* grid_name(Grid g) { return g == Grid::Search ? "search" : "minmax"; }
+
 BudgetMeasure parse_budget_measure(const std::string& name) {
     if (name == "error") return BudgetMeasure::Error;
     if (name == "share") return BudgetMeasure::Share;
     throw Error(ErrorKind::InvalidArgument, "unknown budget measure '" + name + "' (expected error or share)");
 }
 
-bool needs_statistics(const QuantizeOptions& o) { return needs_calibration(o.method) || o.base == Base::Gptq; }
+bool needs_statistics(const QuantizeOptions& o) {
+    return needs_calibration(o.method) || o.base == Base::Gptq || (o.base == Base::Rtn && o.grid == Grid::Search);
+}
 
 bool has_correction(Method m) { return m != Method::Rtn; }
 bool needs_calibration(Method m) { return m != Method::Rtn && m != Method::Lqer; }
@@ -171,13 +182,15 @@ QuantizedModel start_quantized_model(const QuantizeOptions& o, uint32_t n_layers
     QuantizedModel qm;
     qm.method = o.method;
     qm.base = o.base;
+    qm.grid = o.base == Base::Rtn ? o.grid : Grid::MinMax;
+    qm.propagation = o.propagation.alpha;
     qm.group_size = o.group_size;
     qm.layers.resize(n_layers);
     return qm;
 }
 
 void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats, const QuantizeOptions& o,
-                    QuantizedModel& qm) {
+                    QuantizedModel& qm, const HostLayer* target) {
     if (l >= qm.layers.size())
         throw Error(ErrorKind::InvalidArgument, "layer " + std::to_string(l) + " of a model of " +
                                                     std::to_string(qm.layers.size()) + " layers");
@@ -203,16 +216,26 @@ void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats,
                                                             " needs calibration statistics of its input");
             mq.q = quantize_gptq(wm.data.data(), wm.rows, wm.cols, o.group_size,
                                  (*stats)[size_t(point)].second_moment, o.gptq);
+        } else if (o.grid == Grid::Search) {
+            const TapPoint point = module_input(m);
+            if (!stats || (*stats)[size_t(point)].second_moment.rows() != Eigen::Index(wm.cols))
+                throw Error(ErrorKind::InvalidArgument, "searched grids of blk." + std::to_string(l) + "." + m +
+                                                            " need calibration statistics of its input");
+            const MatrixXd& h = (*stats)[size_t(point)].second_moment;
+            std::vector<double> d(wm.cols);
+            for (uint32_t k = 0; k < wm.cols; ++k) d[k] = h(k, k);
+            mq.q = quantize_rtn_searched(wm.data.data(), wm.rows, wm.cols, o.group_size, d.data());
         } else {
             mq.q = quantize_rtn(wm.data.data(), wm.rows, wm.cols, o.group_size);
         }
         if (has_correction(o.method)) {
             const std::vector<float> wq = mq.q.dequantize();
+            const HostMatrix& tm = target ? module_matrix(*target, m) : wm;
             MatrixXd& e = error_list[i];
             e.resize(wm.rows, wm.cols);
             for (uint32_t r = 0; r < wm.rows; ++r)
                 for (uint32_t c = 0; c < wm.cols; ++c)
-                    e(r, c) = double(wm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
+                    e(r, c) = double(tm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
         }
     });
     // The layer is built here and committed to qm only once complete: a throw (a rank too
@@ -268,16 +291,18 @@ void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats,
         g.name = gname;
         g.members = members;
         g.cols = cols;
-        g.rank = o.rank;
+        const auto unit_rank = o.unit_ranks.find(gname);
+        const uint32_t rank = unit_rank != o.unit_ranks.end() ? unit_rank->second : o.rank;
+        g.rank = rank;
         const std::string what = "correction of blk." + std::to_string(l) + "." + gname;
-        if (Eigen::Index(o.rank) > std::min(rows, Eigen::Index(cols)))
-            throw Error(ErrorKind::InvalidArgument, "rank " + std::to_string(o.rank) + " exceeds what " + what +
+        if (Eigen::Index(rank) > std::min(rows, Eigen::Index(cols)))
+            throw Error(ErrorKind::InvalidArgument, "rank " + std::to_string(rank) + " exceeds what " + what +
                                                         " (" + std::to_string(rows) + "x" + std::to_string(cols) +
                                                         ") allows");
         RsvdOptions ro;
         ro.seed = group_seed(o.seed, l, gname);
         ro.energy = o.budget > 0.0;  // only the budget weighs by it
-        const LowRankFit& fit = fits[gi] = fit_low_rank(e_cat, whitenings.at(point), o.rank, o.route, ro);
+        const LowRankFit& fit = fits[gi] = fit_low_rank(e_cat, whitenings.at(point), rank, o.route, ro);
         g.gsvd = fit.singular.sum();
         g.singular.assign(fit.singular.data(), fit.singular.data() + fit.singular.size());
         g.error_energy = fit.energy;
@@ -315,6 +340,8 @@ void finish_quantized_model(QuantizedModel& qm, const QuantizeOptions& o) {
 
 QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stats, const QuantizeOptions& o,
                               const std::function<void(uint32_t, uint32_t)>& progress) {
+    if (o.propagation.alpha != 0.0)
+        throw Error(ErrorKind::InvalidArgument, "error propagation needs the streamed quantizer (quantize_streamed)");
     const uint32_t n_layers = uint32_t(w.layers.size());
     QuantizedModel qm = start_quantized_model(o, n_layers);
     for (uint32_t l = 0; l < n_layers; ++l) {

@@ -20,6 +20,7 @@
 #include "glowq/quant/calibration.hpp"
 #include "glowq/quant/gptq.hpp"
 #include "glowq/quant/lowrank_fit.hpp"
+#include "glowq/quant/propagation.hpp"
 
 namespace glowq::quant {
 
@@ -29,6 +30,13 @@ enum class Method { Rtn, Lqer, L2qer, Qera, Glowq, GlowqS };
 enum class Base { Rtn, Gptq };
 Base parse_base(const std::string& name);  // "rtn" | "gptq"; throws Error(InvalidArgument)
 const char* base_name(Base b);
+
+// Each RTN group's grid: from its range (min-max), or searched (grid_search.hpp) by the error
+// weighted by the input's mean squares, which needs calibration statistics (unweighted, the
+// search made SmolLM2's RTN worse: it clips the large weights the loud inputs multiply).
+enum class Grid { MinMax, Search };
+Grid parse_grid(const std::string& name);  // "minmax" | "search"; throws Error(InvalidArgument)
+const char* grid_name(Grid g);
 
 // "rtn", "lqer", ...; parse throws Error(InvalidArgument) listing the methods.
 Method parse_method(const std::string& name);
@@ -51,11 +59,19 @@ struct QuantizeOptions {
     FitRoute route = FitRoute::Exact;
     uint64_t seed = 0;  // the randomized SVD's draws; each group derives its own stream
     Base base = Base::Rtn;
+    Grid grid = Grid::MinMax;
     GptqOptions gptq;
+    // Error propagation (propagation.hpp): the streamed quantizer only (quantize_streamed);
+    // quantize_model refuses it, as it has no quantized stream.
+    PropagationOptions propagation;
     // > 0: correction bytes at most this fraction of the int4 bytes, ranks chosen per group
     // (multiples of kRankStep up to `rank`, zero allowed) by what a step is worth per byte
     // under budget_measure (rank_budget.hpp); 0: every group at `rank`.
     double budget = 0.0;
+    // Ranks of particular units by name ("qkv", "gate_up", "attn_output", "ffn_down"; for the
+    // per-module methods a module's name), in every layer; the others get `rank`. Not with a
+    // budget, which chooses every unit's rank.
+    std::map<std::string, uint32_t> unit_ranks;
     BudgetMeasure budget_measure = BudgetMeasure::Share;
     // Threads for the modules' quantization, Σ's roots and the group fits of a layer (the
     // result does not depend on it: each piece is computed alone, from its own seed).
@@ -93,6 +109,8 @@ struct ModuleQuant {
 struct QuantizedModel {
     Method method = Method::Rtn;
     Base base = Base::Rtn;
+    Grid grid = Grid::MinMax;
+    double propagation = 0.0;  // error propagation's strength
     uint32_t group_size = 0;
     uint32_t rank = 0;  // the largest group's (max_rank() when quantize_model returns)
     std::vector<std::map<std::string, ModuleQuant>> layers;  // module name -> quantized
@@ -120,10 +138,11 @@ QuantizedModel quantize_model(const HostWeights& weights, const CalibrationStats
 // quantize_model's steps, for callers that hold one layer at a time (quantize_streamed.hpp):
 // the model's header fields for n_layers layers; then each layer in order, appending its
 // modules to qm.layers[l] and its groups to qm.groups (stats: the layer's statistics, or
-// null where the options need none); then the budget's ranks and qm.rank.
+// null where the options need none); then the budget's ranks and qm.rank. With `target`,
+// the corrections fit target - Wq instead of layer - Wq (the codes still come from layer).
 QuantizedModel start_quantized_model(const QuantizeOptions& options, uint32_t n_layers);
 void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats, const QuantizeOptions& options,
-                    QuantizedModel& qm);
+                    QuantizedModel& qm, const HostLayer* target = nullptr);
 void finish_quantized_model(QuantizedModel& qm, const QuantizeOptions& options);
 
 // The effective weights Wq + A B of one module (fp16 factors widened to fp32, product in
