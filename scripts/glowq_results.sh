@@ -105,9 +105,6 @@ run_model() {
     # Rows that do not name a grid are min-max RTN under the correction, as they were
     # computed before searched grids became glowq quantize's default.
     case "$extra" in *--grid*|*--base\ gptq*) ;; *) extra="$extra --grid minmax" ;; esac
-    # Error propagation needs the streamed path: its statistics are the quantized stream's.
-    stats_opt="--stats $stats"
-    case "$extra" in *--propagate*) stats_opt="" ;; esac
     if [ "$method" = none ]; then
       out=$model
     else
@@ -115,7 +112,7 @@ run_model() {
       [ "$rank" != 0 ] && rank_opt="--rank $rank"
       # shellcheck disable=SC2086
       "$glowq" quantize -m "$model" -o "$out" --method "$method" --group-size $group $rank_opt \
-        --calib "$calib" $stats_opt --quiet $extra >"$work/$slug.quantize.log"
+        --calib "$calib" --stats "$stats" --quiet $extra >"$work/$slug.quantize.log"
       qtime=$(sed -n 's/.*total \([0-9.]*\) s.*/\1/p' "$work/$slug.quantize.log")
       peak=$(sed -n 's/^peak memory: \([0-9.]*\) MiB.*/\1/p' "$work/$slug.quantize.log")
       ranks=$(sed -n 's/^budget .*: group ranks \(.*\)/\1/p' "$work/$slug.quantize.log")

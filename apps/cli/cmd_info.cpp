@@ -101,7 +101,7 @@ int model(const std::string& path, bool json, bool all_tensors) {
         if (format::is_glowq_file(f)) {
             const quant::GlowqSummary g = quant::summarize_glowq(f);
             o << ",\"glowq\":{\"method\":" << json_str(g.method) << ",\"base\":" << json_str(g.base)
-              << ",\"grid\":" << json_str(g.grid) << ",\"propagation\":" << g.propagation << ",\"bits\":" << g.bits << ",\"group_size\":"
+              << ",\"grid\":" << json_str(g.grid) << ",\"bits\":" << g.bits << ",\"group_size\":"
               << g.group_size << ",\"rank\":" << g.rank << ",\"restored_units\":[";
             for (size_t i = 0; i < g.restored_units.size(); ++i) o << (i ? "," : "") << json_str(g.restored_units[i]);
             o << "],\"calibration\":{\"text_sha256\":" << json_str(g.text_sha256) << ",\"tokens\":" << g.calib_tokens
@@ -143,9 +143,7 @@ int model(const std::string& path, bool json, bool all_tensors) {
         const quant::GlowqSummary g = quant::summarize_glowq(f);
         std::printf("glowq         method %s on %s int%u, group %u, rank %u%s\n", g.method.c_str(), g.base.c_str(), g.bits,
                     g.group_size, g.rank, g.method == "rtn" ? "" : " at most");
-        if (g.grid != "minmax" || g.propagation != 0.0)
-            std::printf("  base        %s grids, error propagation %.2f\n", g.grid == "search" ? "searched" : "min-max",
-                        g.propagation);
+        if (g.grid == "search") std::printf("  base        searched grids\n");
         std::printf("  corrected   %zu units", g.restored_units.size());
         for (size_t i = 0; i < g.restored_units.size() && i < 8; ++i)
             std::printf("%s%s", i ? ", " : ": ", g.restored_units[i].c_str());

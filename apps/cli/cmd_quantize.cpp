@@ -51,14 +51,6 @@ const char* kHelp =
     "                      group's grid the best of a few narrowed ranges with scale and offset\n"
     "                      refitted, by the error weighted by the input's mean squares on the\n"
     "                      calibration text (needs --calib); or from the group's range alone\n"
-    "  --propagate A       0 (default) to 1: quantize each layer for the inputs the quantized\n"
-    "                      layers before it produce (error propagation): its weights first move\n"
-    "                      by A times the least-squares step from those inputs to the\n"
-    "                      unquantized outputs (streamed, calibration on the CPU)\n"
-    "  --propagate-into P  correction (default): only the correction fits the moved weights;\n"
-    "                      codes: the int4 codes quantize them too\n"
-    "  --propagate-damp D  damping of the least-squares step, a fraction of the inputs' mean\n"
-    "                      square (default 0.01)\n"
     "  --gptq-order O      act (default): columns by decreasing input energy, each group's\n"
     "                      grid fixed from the weights first; natural: left to right, each\n"
     "                      grid from the weights as updated when reached\n"
@@ -148,7 +140,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
               {"-m", "--model", "-o", "--output", "--method", "--group-size", "--rank", "--calib", "--calib-tokens",
                "--calib-window", "--seed", "--route", "--alpha", "--restore", "--restore-fraction", "--tolerance",
                "--heldout-tokens", "--score", "--stats", "--base", "--budget", "--damp", "--gptq-order", "--budget-by",
-               "--threads", "--calib-on", "--device", "--grid", "--propagate", "--propagate-into", "--propagate-damp", "--unit-rank"});
+               "--threads", "--calib-on", "--device", "--grid", "--unit-rank"});
     if (args.has("--help") || args.has("-h")) {
         std::printf("%s", kHelp);
         return 0;
@@ -293,34 +285,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
         }
     }
 
-    if (args.has("--propagate")) {
-        char* end = nullptr;
-        const std::string a = args.get("--propagate");
-        qo.propagation.alpha = std::strtod(a.c_str(), &end);
-        if (a.empty() || *end != '\0' || !(qo.propagation.alpha >= 0.0 && qo.propagation.alpha <= 1.0))
-            throw Error(ErrorKind::InvalidArgument, "--propagate needs a number in [0, 1], got '" + a + "'");
-        const std::string into = args.get("--propagate-into", "correction");
-        if (into != "correction" && into != "codes")
-            throw Error(ErrorKind::InvalidArgument, "--propagate-into must be correction or codes, got '" + into + "'");
-        qo.propagation.into_codes = into == "codes";
-        if (args.has("--propagate-damp")) {
-            const std::string d = args.get("--propagate-damp");
-            qo.propagation.damp = std::strtod(d.c_str(), &end);
-            if (d.empty() || *end != '\0' || !(qo.propagation.damp > 0.0 && qo.propagation.damp <= 1.0))
-                throw Error(ErrorKind::InvalidArgument, "--propagate-damp needs a number in (0, 1], got '" + d + "'");
-        }
-        if (!calibrate || !streamed)
-            throw Error(ErrorKind::InvalidArgument,
-                        "--propagate needs a method that calibrates and the streamed path (not --in-memory, --stats or "
-                        "--restore auto)");
-    }
-    const bool propagate = qo.propagation.alpha != 0.0;
-    if (!propagate && (args.has("--propagate-into") || args.has("--propagate-damp")))
-        throw Error(ErrorKind::InvalidArgument, "--propagate-into and --propagate-damp apply with --propagate only");
     // Where calibration runs (the streamed path only).
-    const std::string calib_on = args.get("--calib-on", propagate ? "cpu" : "auto");
-    if (propagate && calib_on == "vulkan")
-        throw Error(ErrorKind::InvalidArgument, "--propagate runs calibration on the CPU (not --calib-on vulkan)");
+    const std::string calib_on = args.get("--calib-on", "auto");
     if (calib_on != "auto" && calib_on != "cpu" && calib_on != "vulkan")
         throw Error(ErrorKind::InvalidArgument, "--calib-on must be auto, cpu or vulkan, got '" + calib_on + "'");
     if (calib_on == "vulkan" && (!streamed || !calibrate))
@@ -473,7 +439,6 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     std::printf("%s -> %s\n", in_path.c_str(), out_path.c_str());
     std::string base = base_name(qm.base);
     if (qm.grid == Grid::Search) base += " (searched grids)";
-    if (qm.propagation != 0.0) base += ", error propagation " + std::to_string(qm.propagation).substr(0, 4);
     std::printf("method %s, base %s, int4 group %u, rank %u%s, route %s, %u thread%s\n", method_name(qm.method),
                 base.c_str(), qm.group_size, qm.rank, qo.budget > 0.0 ? " at most" : "", route.c_str(), qo.threads,
                 qo.threads == 1 ? "" : "s");

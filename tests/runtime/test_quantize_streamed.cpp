@@ -15,7 +15,6 @@
 #include "glowq/loader/tokenizer.hpp"
 #include "glowq/quant/glowq_file.hpp"
 #include "glowq/quant/quantize_streamed.hpp"
-#include "glowq/quant/propagation.hpp"
 #include "glowq/quant/restore.hpp"
 #include "support/calibration_text.hpp"
 #include "support/model_files.hpp"
@@ -327,71 +326,6 @@ TEST_CASE("a streamed model's parked codes are never read as if in memory", "[gl
     CHECK(qm.int4_bytes() > 0);  // from the shapes
     CHECK_THROWS_WITH(glowq_writer(m.file, qm, Provenance{}), Catch::Contains("pass the Int4Spill"));
     CHECK_THROWS_WITH(effective_weights(HostWeights::load(m.file), qm), Catch::Contains("without its codes"));
-}
-
-// Error propagation runs a second stream through the quantized layers: layer L's statistics
-// must be those the unquantized model's layer L takes from the output of the quantized
-// (and corrected) layers before it, computed here by collect_calibration over a model whose
-// layers before L are replaced by their effective weights.
-TEST_CASE("error propagation calibrates each layer on the quantized layers' output", "[glowq][streamed][propagation]") {
-    const Model& m = llama();
-    // The model with its codes back from the scratch file, and each layer's statistics.
-    const auto run = [&m](double alpha, std::vector<LayerStats>& seen, bool into_codes = true) {
-        QuantizeOptions o = options(Method::Glowq);
-        o.propagation.alpha = alpha;
-        o.propagation.into_codes = into_codes;
-        Int4Spill spill(glowq_test::temp_path("propagation.int4-scratch"));
-        StreamedOptions so;
-        so.windows = m.windows;
-        so.keep_stats = &seen;
-        QuantizedModel qm = quantize_streamed(m.file, o, spill, so);
-        for (uint32_t l = 0; l < qm.layers.size(); ++l)
-            for (auto& [name, mq] : qm.layers[l]) {
-                mq.q.codes.resize(size_t(mq.q.rows) * mq.q.row_words());
-                spill.read_codes(l, name, mq.q.codes.data(), mq.q.codes.size());
-                mq.q.scale_offset = spill.read_scale_offset(l, name);
-            }
-        return qm;
-    };
-    std::vector<LayerStats> seen, seen_plain, seen_corr;
-    const QuantizedModel qm = run(1.0, seen), plain = run(0.0, seen_plain), corr = run(1.0, seen_corr, false);
-    const HostWeights base = HostWeights::load(m.file);
-    for (const auto& [model, stats] : {std::make_pair(&qm, &seen), std::make_pair(&corr, &seen_corr)}) {
-        const HostWeights effective = effective_weights(base, *model);
-        REQUIRE(stats->size() == base.layers.size());
-        for (size_t l = 0; l < stats->size(); ++l) {
-            auto mixed = std::make_shared<HostWeights>(base);
-            for (size_t j = 0; j < l; ++j) mixed->layers[j] = effective.layers[j];
-            const CalibrationStats ref = collect_calibration(mixed, m.windows);
-            for (size_t p = 0; p < kTapPoints; ++p) {
-                CAPTURE(l, p);
-                const InputStats& st = (*stats)[l][p];
-                CHECK(st.count == ref.layers[l][p].count);
-                CHECK(st.second_moment == ref.layers[l][p].second_moment);  // the same sums, bit for bit
-                CHECK(st.mean_abs == ref.layers[l][p].mean_abs);
-                CHECK((st.second_moment == seen_plain[l][p].second_moment) == (l == 0));
-            }
-        }
-    }
-    // Layer 0 sees the unquantized inputs (G = 0), so its weights do not move; the later
-    // layers' do. Into the correction only: the codes stay RTN's of the unmoved weights,
-    // while the corrections fit the moved ones.
-    for (uint32_t l = 0; l < qm.layers.size(); ++l)
-        for (const auto& [name, mq] : qm.layers[l]) {
-            CAPTURE(l, name);
-            CHECK((mq.q.codes == plain.layers[l].at(name).q.codes) == (l == 0));
-            CHECK(corr.layers[l].at(name).q.codes == plain.layers[l].at(name).q.codes);
-            CHECK((corr.layers[l].at(name).a == plain.layers[l].at(name).a) == (l == 0));
-        }
-    // Where it cannot run.
-    QuantizeOptions o = options(Method::Glowq);
-    o.propagation.alpha = 0.5;
-    CHECK_THROWS_WITH(quantize_model(base, nullptr, o), Catch::Contains("streamed"));
-    Int4Spill spill(glowq_test::temp_path("propagation.int4-scratch"));
-    StreamedOptions so;
-    so.windows = m.windows;
-    so.device = &glowq::test::context();
-    CHECK_THROWS_WITH(quantize_streamed(m.file, o, spill, so), Catch::Contains("CPU only"));
 }
 
 TEST_CASE("unit ranks set particular units' ranks in every layer", "[glowq][streamed]") {

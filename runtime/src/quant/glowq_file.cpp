@@ -84,7 +84,6 @@ GgufWriter glowq_writer(const GgufFile& in, const QuantizedModel& qm, const Prov
     wr.set(format::kRank, qm.rank);
     wr.set(format::kBase, std::string(base_name(qm.base)));
     if (qm.grid != Grid::MinMax) wr.set(format::kGrid, std::string(grid_name(qm.grid)));
-    if (qm.propagation != 0.0) wr.set(format::kPropagation, float(qm.propagation));
     wr.set_array(format::kRestoredUnits, qm.restored_units());
     wr.set(format::kCalibTextSha256, p.text_sha256);
     wr.set(format::kCalibTokens, uint32_t(p.tokens));
@@ -136,7 +135,6 @@ GlowqSummary summarize_glowq(const GgufFile& f) {
     s.rank = uint32_t(f.get_uint(format::kRank));
     if (f.has(format::kBase)) s.base = f.get_string(format::kBase);
     if (f.has(format::kGrid)) s.grid = f.get_string(format::kGrid);
-    if (f.has(format::kPropagation)) s.propagation = f.get_float(format::kPropagation);
     s.group_size = uint32_t(f.get_uint(format::kGroupSize));
     s.bits = uint32_t(f.get_uint(format::kBits));
     if (f.has(format::kRestoredUnits)) s.restored_units = f.get_array<std::string>(format::kRestoredUnits);

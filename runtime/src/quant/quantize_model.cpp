@@ -183,14 +183,13 @@ QuantizedModel start_quantized_model(const QuantizeOptions& o, uint32_t n_layers
     qm.method = o.method;
     qm.base = o.base;
     qm.grid = o.base == Base::Rtn ? o.grid : Grid::MinMax;
-    qm.propagation = o.propagation.alpha;
     qm.group_size = o.group_size;
     qm.layers.resize(n_layers);
     return qm;
 }
 
 void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats, const QuantizeOptions& o,
-                    QuantizedModel& qm, const HostLayer* target) {
+                    QuantizedModel& qm) {
     if (l >= qm.layers.size())
         throw Error(ErrorKind::InvalidArgument, "layer " + std::to_string(l) + " of a model of " +
                                                     std::to_string(qm.layers.size()) + " layers");
@@ -230,12 +229,11 @@ void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats,
         }
         if (has_correction(o.method)) {
             const std::vector<float> wq = mq.q.dequantize();
-            const HostMatrix& tm = target ? module_matrix(*target, m) : wm;
             MatrixXd& e = error_list[i];
             e.resize(wm.rows, wm.cols);
             for (uint32_t r = 0; r < wm.rows; ++r)
                 for (uint32_t c = 0; c < wm.cols; ++c)
-                    e(r, c) = double(tm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
+                    e(r, c) = double(wm.data[size_t(r) * wm.cols + c]) - double(wq[size_t(r) * wm.cols + c]);
         }
     });
     // The layer is built here and committed to qm only once complete: a throw (a rank too
@@ -340,8 +338,6 @@ void finish_quantized_model(QuantizedModel& qm, const QuantizeOptions& o) {
 
 QuantizedModel quantize_model(const HostWeights& w, const CalibrationStats* stats, const QuantizeOptions& o,
                               const std::function<void(uint32_t, uint32_t)>& progress) {
-    if (o.propagation.alpha != 0.0)
-        throw Error(ErrorKind::InvalidArgument, "error propagation needs the streamed quantizer (quantize_streamed)");
     const uint32_t n_layers = uint32_t(w.layers.size());
     QuantizedModel qm = start_quantized_model(o, n_layers);
     for (uint32_t l = 0; l < n_layers; ++l) {

@@ -11,7 +11,6 @@
 #include "glowq/model/reference.hpp"
 #include "glowq/model/vulkan_llama.hpp"
 #include "glowq/quant/parallel_for.hpp"
-#include "glowq/quant/propagation.hpp"
 
 namespace glowq::quant {
 
@@ -85,8 +84,6 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
     };
     // On a device: the whole model goes there once; each layer then runs every window.
     std::unique_ptr<VulkanLlama> device;
-    if (calibrate && so.device && o.propagation.alpha != 0.0)
-        throw Error(ErrorKind::Unsupported, "error propagation runs on the CPU only (not with calibration on a device)");
     if (calibrate && so.device) {
         if (const std::string why = device_calibration_unsupported(c, window); !why.empty())
             throw Error(ErrorKind::Unsupported, "calibration on a device: " + why);
@@ -104,22 +101,11 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
         k_cache[i].resize(size_t(window) * kv_dim);
         v_cache[i].resize(size_t(window) * kv_dim);
     }
-    // Error propagation: each window's stream through the quantized layers too, and the
-    // taps the unquantized layer takes from it (a scratch copy: the stream itself moves on
-    // through the quantized layer once that is fitted).
-    const bool propagate = calibrate && o.propagation.alpha != 0.0;
-    std::vector<std::vector<float>> stream_q(propagate ? n_windows : 0), scratch(propagate ? chunk : 0);
-    std::vector<Taps> taps_q(propagate ? chunk : 0);
-    if (propagate) {
-        for (size_t i = 0; i < n_windows; ++i) stream_q[i] = stream[i];
-        for (auto& sc : scratch) sc.resize(size_t(window) * c.n_embd);
-    }
 
     for (uint32_t l = 0; l < c.n_layers; ++l) {
         HostLayer layer = HostWeights::load_layer(in, c, l);
         evict_layer(in, l);
         std::unique_ptr<LayerStats> stats;
-        std::optional<HostLayer> target;  // propagation into the correction only: the moved weights
         t_calib = Clock::now();
         if (device) {
             LayerStatsAccumulator acc(c, l);
@@ -139,69 +125,30 @@ QuantizedModel quantize_streamed(const GgufFile& in, const QuantizeOptions& o, I
             stats = std::make_unique<LayerStats>(acc.finish());
         } else if (calibrate) {
             LayerStatsAccumulator acc(c, l);
-            std::optional<PropagationAccumulator> cross;
-            if (propagate) cross.emplace(c, l);
-            const auto keep = [](Taps& t) {
-                return [&t](uint32_t, TapPoint p, const float* x, uint32_t n, uint32_t dim) {
-                    t.x[size_t(p)].assign(x, x + size_t(n) * dim);
-                    t.n[size_t(p)] = n;
-                    t.dim[size_t(p)] = dim;
-                };
-            };
             for (size_t first = 0; first < n_windows; first += chunk) {
                 const size_t count = std::min(chunk, n_windows - first);
                 parallel_for(count, o.threads, [&](size_t j) {
+                    Taps& t = taps[j];
                     math->run(l, layer, stream[first + j].data(), window, 0, k_cache[j].data(), v_cache[j].data(),
-                              keep(taps[j]));
-                    if (propagate) {
-                        scratch[j] = stream_q[first + j];
-                        math->run(l, layer, scratch[j].data(), window, 0, k_cache[j].data(), v_cache[j].data(),
-                                  keep(taps_q[j]));
-                    }
+                             [&t](uint32_t, TapPoint p, const float* x, uint32_t n, uint32_t dim) {
+                                 t.x[size_t(p)].assign(x, x + size_t(n) * dim);
+                                 t.n[size_t(p)] = n;
+                                 t.dim[size_t(p)] = dim;
+                             });
                 });
                 for (size_t j = 0; j < count; ++j) {
-                    // With propagation the statistics are the quantized stream's: the
-                    // inputs the quantized layer will see.
-                    const Taps& seen = propagate ? taps_q[j] : taps[j];
                     parallel_for(kTapPoints, o.threads, [&](size_t p) {
-                        acc.add(TapPoint(p), seen.x[p].data(), seen.n[p], seen.dim[p]);
-                        if (propagate)
-                            cross->add(TapPoint(p), taps[j].x[p].data(), taps_q[j].x[p].data(), seen.n[p], seen.dim[p]);
+                        acc.add(TapPoint(p), taps[j].x[p].data(), taps[j].n[p], taps[j].dim[p]);
                     });
                     step(l, "calibration");
                 }
             }
             stats = std::make_unique<LayerStats>(acc.finish());
-            if (propagate) {
-                if (!o.propagation.into_codes) target = layer;
-                propagate_layer(o.propagation.into_codes ? layer : *target, *stats, cross->finish(), o.propagation);
-            }
-            for (auto* set : {&taps, &taps_q})  // not held through the fits (48 MiB a window on a 7B layer)
-                for (Taps& t : *set)
-                    for (auto& x : t.x) std::vector<float>().swap(x);
+            for (Taps& t : taps)  // not held through the fits (48 MiB a window on a 7B layer)
+                for (auto& x : t.x) std::vector<float>().swap(x);
         }
         calib_s += seconds_since(t_calib);
-        quantize_layer(layer, l, stats.get(), o, qm, target ? &*target : nullptr);
-        target.reset();
-        if (propagate) {
-            // The quantized stream moves on through the layer as the file will hold it
-            // (int4 plus its correction at the fitted rank; a budget may cut ranks later).
-            t_calib = Clock::now();
-            HostLayer effective = std::move(layer);
-            for (const auto& [name, mq] : qm.layers[l]) {
-                const CorrectionGroup* g = qm.correction_of(l, name);
-                module_matrix(effective, name) =
-                    effective_matrix(mq.q, g ? mq.a.data() : nullptr, g ? g->b.data() : nullptr, g ? g->rank : 0);
-            }
-            for (size_t first = 0; first < n_windows; first += chunk) {
-                const size_t count = std::min(chunk, n_windows - first);
-                parallel_for(count, o.threads, [&](size_t j) {
-                    math->run(l, effective, stream_q[first + j].data(), window, 0, k_cache[j].data(), v_cache[j].data(),
-                              {});
-                });
-            }
-            calib_s += seconds_since(t_calib);
-        }
+        quantize_layer(layer, l, stats.get(), o, qm);
         layer = HostLayer();
         for (const auto& m : format::modules()) spill.put(l, m, qm.layers[l].at(m).q);
         if (so.keep_stats && stats) so.keep_stats->push_back(std::move(*stats));

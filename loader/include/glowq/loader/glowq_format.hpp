@@ -29,7 +29,6 @@ constexpr const char* kMethod = "glowq.method";                // string: rtn|lq
 constexpr const char* kRank = "glowq.rank";                    // u32, the largest (0 for rtn)
 constexpr const char* kBase = "glowq.base";                    // string: rtn|gptq (absent: rtn)
 constexpr const char* kGrid = "glowq.grid";                    // string: minmax|search (absent: minmax)
-constexpr const char* kPropagation = "glowq.propagation";      // f32, error propagation's strength (absent: 0)
 constexpr const char* kRestoredUnits = "glowq.restored_units";  // string array, "blk.N.qkv", ...
 constexpr const char* kCalibTextSha256 = "glowq.calibration.text_sha256";  // string
 constexpr const char* kCalibTokens = "glowq.calibration.tokens";           // u32

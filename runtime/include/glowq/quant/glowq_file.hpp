@@ -43,7 +43,6 @@ struct GlowqSummary {
     std::string method;
     std::string base = "rtn";  // the int4 quantizer under the correction
     std::string grid = "minmax";  // how RTN's group grids were chosen
-    double propagation = 0.0;  // error propagation's strength (0: none)
     uint32_t rank = 0, group_size = 0, bits = 0;
     std::vector<std::string> restored_units;
     std::string text_sha256;

@@ -20,7 +20,6 @@
 #include "glowq/quant/calibration.hpp"
 #include "glowq/quant/gptq.hpp"
 #include "glowq/quant/lowrank_fit.hpp"
-#include "glowq/quant/propagation.hpp"
 
 namespace glowq::quant {
 
@@ -61,9 +60,6 @@ struct QuantizeOptions {
     Base base = Base::Rtn;
     Grid grid = Grid::MinMax;
     GptqOptions gptq;
-    // Error propagation (propagation.hpp): the streamed quantizer only (quantize_streamed);
-    // quantize_model refuses it, as it has no quantized stream.
-    PropagationOptions propagation;
     // > 0: correction bytes at most this fraction of the int4 bytes, ranks chosen per group
     // (multiples of kRankStep up to `rank`, zero allowed) by what a step is worth per byte
     // under budget_measure (rank_budget.hpp); 0: every group at `rank`.
@@ -110,7 +106,6 @@ struct QuantizedModel {
     Method method = Method::Rtn;
     Base base = Base::Rtn;
     Grid grid = Grid::MinMax;
-    double propagation = 0.0;  // error propagation's strength
     uint32_t group_size = 0;
     uint32_t rank = 0;  // the largest group's (max_rank() when quantize_model returns)
     std::vector<std::map<std::string, ModuleQuant>> layers;  // module name -> quantized
@@ -138,11 +133,10 @@ QuantizedModel quantize_model(const HostWeights& weights, const CalibrationStats
 // quantize_model's steps, for callers that hold one layer at a time (quantize_streamed.hpp):
 // the model's header fields for n_layers layers; then each layer in order, appending its
 // modules to qm.layers[l] and its groups to qm.groups (stats: the layer's statistics, or
-// null where the options need none); then the budget's ranks and qm.rank. With `target`,
-// the corrections fit target - Wq instead of layer - Wq (the codes still come from layer).
+// null where the options need none); then the budget's ranks and qm.rank.
 QuantizedModel start_quantized_model(const QuantizeOptions& options, uint32_t n_layers);
 void quantize_layer(const HostLayer& layer, uint32_t l, const LayerStats* stats, const QuantizeOptions& options,
-                    QuantizedModel& qm, const HostLayer* target = nullptr);
+                    QuantizedModel& qm);
 void finish_quantized_model(QuantizedModel& qm, const QuantizeOptions& options);
 
 // The effective weights Wq + A B of one module (fp16 factors widened to fp32, product in
