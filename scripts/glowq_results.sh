@@ -78,6 +78,7 @@ rows_gemma3=(
   "qera r20, searched grids|qera|20|--grid search"
   "glowq r24, searched grids|glowq|24|--grid search"
   "glowq budget 18%, searched grids|glowq|64|--budget 18% --grid search"
+  "glowq, qera r20's bytes per unit, searched grids|glowq|20|--unit-rank qkv=32,gate_up=22 --grid search"
 )
 
 # Quantizes, evaluates and benchmarks every row of model $1 not yet in its TSV.
@@ -164,7 +165,7 @@ table() {
     IFS=$'\t' read -r name ppl corr tps qtime restored peak <<<"$line"
     p=${ppl%% *}
     rel=$(python3 -c "print('%+.2f%%' % (100.0*($p/$unq-1)))")
-    gap=$(python3 -c "print('—' if '$name' in ('unquantized', 'rtn') else '%.1f%%' % (100.0*($rtn-$p)/($rtn-$unq)))")
+    gap=$(python3 -c "import sys; print('—' if sys.argv[1] in ('unquantized', 'rtn') else '%.1f%%' % (100.0*($rtn-$p)/($rtn-$unq)))" "$name")
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$ppl" "$rel" "$gap" "$corr" "$tps" "$qtime" "${peak:-—}" "$restored"
   done
 }
@@ -189,8 +190,9 @@ were computed when its TSV was, see the reproduce line).
   scale and offset refitted to the codes by least squares, by the error weighted by each
   input column's mean square on the calibration text (so "rtn, searched grids" is
   calibrated too); every other RTN row used the group's min-max range (\`--grid minmax\`).
-  "qera r16's bytes per unit": \`--rank 16 --unit-rank qkv=28,gate_up=18\`, each shared
-  group given the rank whose bytes equal per-module r16's on its members.
+  "qera rN's bytes per unit": glowq at rank N with each shared group at the rank whose
+  bytes equal per-module rN's on its members (SmolLM2 r16: \`--unit-rank qkv=28,gate_up=18\`;
+  Gemma 3 r20: \`--unit-rank qkv=32,gate_up=22\`).
 - Calibration: \`botchan.txt\` (PyPI \`sentencepiece==0.2.1\` source archive,
   \`scripts/fetch_botchan.sh\`), the first 4096 tokens in 8 windows of 512 (BOS first where
   the vocabulary adds one). glowq-s auto judges on the next 1024 tokens, tolerance 0.5%.
