@@ -21,6 +21,43 @@ void lowrank_stage(uint t) {
     barrier();
 }
 
+#ifdef LR_BCAST
+// CPU drivers (lavapipe): a lane per row, and R shared across the subgroup's lanes as the
+// int4 GEMV's X_BROADCAST shares x: for each 16 ranks, lane l of every 8 reads R's pair l
+// and the lanes pass the pairs around with subgroupShuffle, instead of each lane reading
+// all of R from shared memory (lavapipe gathers those reads lane by lane: a GlowQ r64
+// SmolLM2's SiLU with A R took 10x the time of SiLU alone). Every lane must call it (rows
+// clamped by the caller); the includer enables GL_KHR_shader_subgroup_shuffle, and the
+// host picks it for subgroups of at least 8 lanes filling the workgroup.
+float lowrank_row(uint row) {
+    const uint sl = gl_SubgroupInvocationID % 8, first = p.a_word + row * (p.rank / 2);
+    const uint rfull = p.rank / 16 * 16;
+    float s = 0.0;
+    vec2 a[8];
+#define GQ_STEP(i) s += dot(a[i], subgroupShuffle(rl, i));
+#define GQ_LR_BCAST_LOOP(LOAD_A)                                                       \
+    for (uint j0 = 0; j0 < rfull; j0 += 16) {                                          \
+        const vec4 r4 = lr_r[j0 / 4 + sl / 2];                                         \
+        const vec2 rl = sl % 2 == 0 ? r4.xy : r4.zw;                                   \
+        LOAD_A                                                                         \
+        GQ_STEP(0) GQ_STEP(1) GQ_STEP(2) GQ_STEP(3) GQ_STEP(4) GQ_STEP(5) GQ_STEP(6) GQ_STEP(7) \
+    }
+    if (p.rank % 8 == 0) {  // rows start on 16 bytes: two uvec4 loads per 16 ranks
+        GQ_LR_BCAST_LOOP(const uvec4 a0 = lr_a4[(first + j0 / 2) / 4]; const uvec4 a1 = lr_a4[(first + j0 / 2) / 4 + 1];
+                         for (uint i = 0; i < 4; ++i) { a[i] = gq_unpack_half2(a0[i]); a[4 + i] = gq_unpack_half2(a1[i]); })
+    } else {
+        GQ_LR_BCAST_LOOP(for (uint i = 0; i < 8; ++i) a[i] = gq_unpack_half2(lr_a[first + j0 / 2 + i]);)
+    }
+#undef GQ_LR_BCAST_LOOP
+#undef GQ_STEP
+    for (uint j2 = rfull / 2; j2 < p.rank / 2; ++j2) {  // rank not a multiple of 16
+        const vec2 at = gq_unpack_half2(lr_a[first + j2]);
+        const vec4 r = lr_r[j2 / 2];
+        s += j2 % 2 == 0 ? dot(at, r.xy) : dot(at, r.zw);
+    }
+    return s;
+}
+#else
 // Eight columns of A per load where rows start on 16 bytes (rank a multiple of 8): a
 // quarter of the loads, which lavapipe issues lane by lane.
 float lowrank_row(uint row) {
@@ -41,6 +78,7 @@ float lowrank_row(uint row) {
     }
     return s;
 }
+#endif
 
 #ifdef LR_COOP
 // GPUs: the workgroup's lanes compute its input rows' corrections together, before any is

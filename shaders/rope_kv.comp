@@ -15,6 +15,12 @@
 // Without HEADS (Llama's adjacent pairs, nothing added), workgroups take WG pairs of q,
 // then of k and v together (x) per token (y).
 #extension GL_GOOGLE_include_directive : require
+#ifdef LR_BCAST
+#extension GL_KHR_shader_subgroup_shuffle : require
+#ifdef HEADS
+#error "LR_BCAST needs every lane at every lowrank_row: the adjacent-pairs form only"
+#endif
+#endif
 #include "push_constants.h"
 #include "half.glsl"
 #include "int4_layout.h"

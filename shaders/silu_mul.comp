@@ -5,6 +5,9 @@
 // token). LOWRANK: the group's correction A R is added to gate and up first
 // (lowrank_input.glsl; A in binding 2).
 #extension GL_GOOGLE_include_directive : require
+#ifdef LR_BCAST
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 #include "activations.h"
 #include "push_constants.h"
 #include "half.glsl"

@@ -262,6 +262,11 @@ double corrected(const std::vector<float>& in, uint32_t t, uint32_t in_stride, u
     return v;
 }
 
+// Whether the device can run the consumers' broadcast A R (subgroup shuffles over 8 lanes
+// or more; lavapipe can, the Android baseline limits cannot).
+bool broadcast_capable(const vk::Context& ctx) {
+    return ctx.caps().subgroup_shuffle && ctx.caps().subgroup_min_size >= 8;
+}
 }  // namespace
 
 TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q, k and v first", "[ops][lowrank]") {
@@ -271,7 +276,8 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q
     for (const auto& s : shapes) {
         for (uint32_t rank : {8u, 22u, 64u}) {
             for (uint32_t T : {1u, 5u, 64u}) {
-                for (ops::LowrankForm form : {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative}) {
+                for (ops::LowrankForm form :
+                     {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative, ops::LowrankForm::Broadcast}) {
                 DYNAMIC_SECTION("heads " << s.n_heads << "/" << s.n_kv << " hd " << s.head_dim << " rank " << rank
                                          << " T " << T << " form " << int(form)) {
                     const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
@@ -293,7 +299,8 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q
                             rope_cpu(&K[t * kvd + h * hd], hd, s.rope_dim, pos0 + t, s.freq_base, s.freq_scale);
                     }
                     const ops::LowrankInput lr{&am, r_word, r_stride, form};
-                    if (form == ops::LowrankForm::Cooperative && rank % 8) {
+                    if ((form == ops::LowrankForm::Cooperative && rank % 8) ||
+                        (form == ops::LowrankForm::Broadcast && !broadcast_capable(ctx))) {
                         CHECK_THROWS_AS(test::run_rope_kv(*this, in, s, T, pos0, &lr, nullptr, Q, K, V), Error);
                         continue;
                     }
@@ -313,7 +320,8 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up adds a GlowQ correction to gate
     for (uint32_t n_ff : {1u, 97u, 1536u}) {
         for (uint32_t rank : {8u, 30u, 64u}) {
             for (uint32_t T : {1u, 5u, 64u}) {
-                for (ops::LowrankForm form : {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative}) {
+                for (ops::LowrankForm form :
+                     {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative, ops::LowrankForm::Broadcast}) {
                 DYNAMIC_SECTION("n_ff " << n_ff << " rank " << rank << " T " << T << " form " << int(form)) {
                     const uint32_t r_word = T * 2 * n_ff, r_stride = rank;
                     auto in = test::random_floats(r_word + size_t(T) * r_stride, n_ff + rank + T, -3, 3);
@@ -322,7 +330,8 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up adds a GlowQ correction to gate
                     vk::Buffer inb = alloc.upload(in.data(), in.size() * 4), out = alloc.allocate(size_t(T) * n_ff * 4);
                     vk::Graph g(ctx, alloc);
                     const ops::LowrankInput lr{&am, r_word, r_stride, form};
-                    if (form == ops::LowrankForm::Cooperative && rank % 8) {
+                    if ((form == ops::LowrankForm::Cooperative && rank % 8) ||
+                        (form == ops::LowrankForm::Broadcast && !broadcast_capable(ctx))) {
                         CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, T, &lr), Error);
                         continue;
                     }

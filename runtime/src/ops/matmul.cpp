@@ -477,7 +477,14 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
             if (w.type != WeightType::Int4) {
                 gemv_options.gemv_kernel = GemvKernel::Lanes;
                 const auto& caps = ctx.caps();
-                if (caps.type != "cpu" && !options.threads_per_row && !options.gemv_workgroup && part.rows <= 512) {
+                if (caps.type == "cpu" && !options.threads_per_row && !options.gemv_workgroup && part.rows <= 256) {
+                    // CPU drivers run a workgroup on one core: a B projection's 64 rows in one
+                    // 64-lane workgroup left the other cores idle (lavapipe: 0.67 ms per layer for
+                    // down's B on SmolLM2). Workgroups of a subgroup or a few, 8 of them at least.
+                    const uint32_t sg = std::max<uint32_t>(8, caps.subgroup_max_size);
+                    gemv_options.gemv_workgroup = std::clamp<uint32_t>(pow2_floor(std::max<uint32_t>(1, part.rows / 8)), sg,
+                                                                       std::max(sg, 64u));
+                } else if (caps.type != "cpu" && !options.threads_per_row && !options.gemv_workgroup && part.rows <= 512) {
                     // Few long rows (the low-rank B projections, rank x K): one wide workgroup
                     // per row, each lane streaming a few words, instead of 64 lanes looping
                     // over K/128 4-byte loads (51 us for 64 x 14336 on an H100). The

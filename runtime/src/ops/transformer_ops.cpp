@@ -78,13 +78,22 @@ static const DeviceMatrixPart& lowrank_part(const LowrankInput& lr, uint32_t row
     return m->parts[0];
 }
 
-// Whether a consumer takes the cooperative LR_COOP variant (lowrank_input.glsl).
-static bool lowrank_cooperative(const vk::Context& ctx, const LowrankInput& lr, bool supported) {
-    supported = supported && lr.matrix->lr_rank % 8 == 0;
-    if (lr.form == LowrankForm::Cooperative && !supported)
+// The form a consumer's A R takes (lowrank_input.glsl). adjacent: Llama's RoPE pairs or
+// SiLU, whose lanes all reach every row's A R; workgroup: the per-lane variants' size.
+static LowrankForm lowrank_form(const vk::Context& ctx, const LowrankInput& lr, bool adjacent, uint32_t workgroup) {
+    const auto& caps = ctx.caps();
+    const bool coop = adjacent && lr.matrix->lr_rank % 8 == 0;
+    const bool bcast = adjacent && caps.subgroup_shuffle && caps.subgroup_min_size >= 8 &&
+                       caps.subgroup_max_size > 0 && workgroup % caps.subgroup_max_size == 0;
+    if (lr.form == LowrankForm::Cooperative && !coop)
         throw Error(ErrorKind::Unsupported, "the cooperative low-rank input needs a rank that is a multiple of 8 (got " +
                                                 std::to_string(lr.matrix->lr_rank) + ") and, for RoPE, adjacent pairs");
-    return lr.form == LowrankForm::Cooperative || (lr.form == LowrankForm::Auto && supported && ctx.caps().type != "cpu");
+    if (lr.form == LowrankForm::Broadcast && !bcast)
+        throw Error(ErrorKind::Unsupported, "the broadcast low-rank input needs subgroup shuffles over subgroups of at "
+                                            "least 8 lanes that fill the workgroup and, for RoPE, adjacent pairs");
+    if (lr.form != LowrankForm::Auto) return lr.form;
+    if (caps.type != "cpu") return coop ? LowrankForm::Cooperative : LowrankForm::PerLane;
+    return bcast ? LowrankForm::Broadcast : LowrankForm::PerLane;
 }
 
 // Workgroup of the cooperative consumers: a quarter of it holds pairs or columns, so 64
@@ -128,9 +137,13 @@ Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv
     // Binding 3 is declared by every variant but the plain one; with nothing to read there
     // it is qkv again.
     if (binding3 || heads) d.args.push_back(Arg::in(binding3 ? *binding3 : qkv));
-    const bool coop = lr && lowrank_cooperative(ctx, *lr, !heads);
+    const LowrankForm form = lr ? lowrank_form(ctx, *lr, !heads, wg) : LowrankForm::PerLane;
+    const bool coop = form == LowrankForm::Cooperative;
     const ShaderId shader = heads ? (lr ? ShaderId::rope_kv_heads_lr : ShaderId::rope_kv_heads)
-                                  : (lr ? (coop ? ShaderId::rope_kv_lr_coop : ShaderId::rope_kv_lr) : ShaderId::rope_kv);
+                            : !lr ? ShaderId::rope_kv
+                            : coop ? ShaderId::rope_kv_lr_coop
+                            : form == LowrankForm::Broadcast ? ShaderId::rope_kv_lr_bcast
+                                                              : ShaderId::rope_kv_lr;
     const uint32_t group_wg = coop ? kLowrankCoopWorkgroup : wg, pairs = coop ? group_wg / GQ_LR_COOP_SHARE : group_wg;
     d.kernel = &ctx.kernel({shader, {group_wg}});
     d.push_constants(push);
@@ -180,8 +193,12 @@ Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer&
         push.r_stride = lr->r_stride;
         d.args.push_back(Arg::in(part.weights));
     }
-    const bool coop = lr && lowrank_cooperative(ctx, *lr, true);
-    const ShaderId shader = lr ? (coop ? ShaderId::silu_mul_lr_coop : ShaderId::silu_mul_lr) : ShaderId::silu_mul;
+    const LowrankForm form = lr ? lowrank_form(ctx, *lr, true, GQ_SILU_MUL_WORKGROUP) : LowrankForm::PerLane;
+    const bool coop = form == LowrankForm::Cooperative;
+    const ShaderId shader = !lr ? ShaderId::silu_mul
+                            : coop ? ShaderId::silu_mul_lr_coop
+                            : form == LowrankForm::Broadcast ? ShaderId::silu_mul_lr_bcast
+                                                              : ShaderId::silu_mul_lr;
     d.kernel = &ctx.kernel({shader, {}});
     d.push_constants(push);
     const uint32_t cols = GQ_SILU_MUL_WORKGROUP / (coop ? GQ_LR_COOP_SHARE : 1);

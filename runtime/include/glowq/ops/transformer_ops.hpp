@@ -48,10 +48,11 @@ struct KvCache {
 // A corrected product whose consumer adds the correction A R (the GEMV wrote R after its
 // output, MatmulOptions::b_rows): the matrix holding A (one part) and where R lies in the
 // consumer's input buffer (token t's from word r_word + t * r_stride).
-// How the consumer computes A R: a lane per input row (CPU drivers), or the workgroup's
-// lanes together on each row (GPUs; rank a multiple of 8, Llama's RoPE pairs). Auto: by
-// the device.
-enum class LowrankForm { Auto, PerLane, Cooperative };
+// How the consumer computes A R: a lane per input row; the same with R passed between
+// the lanes by subgroup shuffles (CPU drivers; subgroups of 8 lanes or more, Llama's RoPE
+// pairs); or the workgroup's lanes together on each row (GPUs; rank a multiple of 8,
+// Llama's RoPE pairs). Auto: by the device.
+enum class LowrankForm { Auto, PerLane, Cooperative, Broadcast };
 
 struct LowrankInput {
     const DeviceMatrix* matrix = nullptr;
