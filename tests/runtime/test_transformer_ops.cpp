@@ -262,10 +262,12 @@ double corrected(const std::vector<float>& in, uint32_t t, uint32_t in_stride, u
     return v;
 }
 
-// Whether the device can run the consumers' broadcast A R (subgroup shuffles over 8 lanes
-// or more; lavapipe can, the Android baseline limits cannot).
+// Whether the device can run the consumers' broadcast A R: subgroup shuffles over 8 lanes
+// or more that fill the 64-lane workgroups (lavapipe can, the Android baseline limits
+// cannot).
 bool broadcast_capable(const vk::Context& ctx) {
-    return ctx.caps().subgroup_shuffle && ctx.caps().subgroup_min_size >= 8;
+    const auto& c = ctx.caps();
+    return c.subgroup_shuffle && c.subgroup_min_size >= 8 && c.subgroup_max_size > 0 && 64 % c.subgroup_max_size == 0;
 }
 }  // namespace
 
@@ -318,7 +320,8 @@ TEST_CASE_METHOD(test::VkFixture, "RoPE and KV store add a GlowQ correction to q
 
 TEST_CASE_METHOD(test::VkFixture, "SiLU times up adds a GlowQ correction to gate and up first", "[ops][lowrank]") {
     for (uint32_t n_ff : {1u, 97u, 1536u}) {
-        for (uint32_t rank : {8u, 30u, 64u}) {
+        // 40: whole 16-rank chunks, then a tail of 8 (the broadcast form's two loops)
+        for (uint32_t rank : {8u, 30u, 40u, 64u}) {
             for (uint32_t T : {1u, 5u, 64u}) {
                 for (ops::LowrankForm form :
                      {ops::LowrankForm::PerLane, ops::LowrankForm::Cooperative, ops::LowrankForm::Broadcast}) {

@@ -318,8 +318,8 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
 // with the fused variants, uncorrected or with one B to compute as extra rows.
 // A corrected group's prompt on a CPU driver keeps A R in its GEMV: the consumers add A R
 // with a workgroup per token, reading all of A once per token, where the GEMV reads it once
-// per 8; on lavapipe the fused form made a GlowQ r64 SmolLM2's 8-token prompt 20% slower
-// (docs/design-notes.md).
+// per 8; on lavapipe the fused form took a GlowQ r64 SmolLM2's 8-token prompt from 1.1 to
+// 1.5 s (docs/design-notes.md).
 bool VulkanLlama::folds_norm(const DeviceProjection& p, uint32_t T) const {
     if (options_.calibration) return false;  // the normalized input must land in xn_ for its sums
     if (p.corrected() && T > 1 && ctx_.caps().type == "cpu") return false;
