@@ -479,7 +479,7 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                 const auto& caps = ctx.caps();
                 if (caps.type == "cpu" && !options.threads_per_row && !options.gemv_workgroup && part.rows <= 256) {
                     // CPU drivers run a workgroup on one core: a B projection's 64 rows in one
-                    // 64-lane workgroup left the other cores idle (lavapipe: 0.67 ms per layer for
+                    // 64-lane workgroup left the other cores idle (lavapipe: 0.69 ms per layer for
                     // down's B on SmolLM2). Workgroups of rows / 8 lanes, at least a subgroup: 8
                     // of them for 64 rows with 8-lane subgroups, fewer for fewer rows.
                     const uint32_t sg = std::max<uint32_t>(8, caps.subgroup_max_size);
