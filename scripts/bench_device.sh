@@ -21,6 +21,9 @@
 #   BENCH_REAL          1: also the side-by-side on the real SmolLM2 file (default 1 on CPU)
 #   BENCH_REPS, BENCH_ROUNDS  repetitions per run (3 / 1 on CPU), alternating rounds (2)
 #   BENCH_OUT           the Markdown path (default docs/bench/<device>.md)
+#   BENCH_BEFORE        LABEL=GLOWQ_BINARY of an earlier build: also its decode against this
+#                       build's on the README's GlowQ file (scripts/bench_builds.sh, alternating;
+#                       BENCH_BEFORE_MODEL for another file, BENCH_BEFORE_ROUNDS rounds, default 6)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GLOWQ_CACHE:-$HOME/.cache/glowq}
@@ -77,10 +80,19 @@ for s in ${sxs_shapes//,/ }; do
   sxs "$s" BENCH_SHAPE="$s" BENCH_OWN=$own
 done
 [ "$real" = 1 ] && sxs smollm2-135m-real BENCH_OWN=1
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  before_model=${BENCH_BEFORE_MODEL:-$cache/models/SmolLM2-135M-Instruct.glowq-r64-g128.gguf}
+  [ -s "$before_model" ] || { echo "bench_device: no $before_model (bash scripts/run.sh makes it)" >&2; exit 1; }
+  this=$(git -C "$root" describe --always --dirty 2> /dev/null || echo this)
+  echo "bench_device: before and after, ${BENCH_BEFORE%%=*} against $this" >&2
+  cmds+=("BENCH_ROUNDS=${BENCH_BEFORE_ROUNDS:-6} scripts/bench_builds.sh $before_model $BENCH_BEFORE $this=$glowq")
+  BENCH_ROUNDS=${BENCH_BEFORE_ROUNDS:-6} BENCH_OUT="$runs/builds.json" \
+    "$root/scripts/bench_builds.sh" "$before_model" "$BENCH_BEFORE" "$this=$glowq" > /dev/null
+fi
 
 elapsed=$(( $(date +%s) - t_start ))
 cmdline="scripts/bench_device.sh"
-for v in GLOWQ_DEVICE BENCH_KERNEL_MODELS BENCH_LAYERS BENCH_MODE_SHAPES BENCH_SXS_SHAPES BENCH_REAL BENCH_REPS BENCH_ROUNDS; do
+for v in GLOWQ_DEVICE BENCH_BEFORE BENCH_BEFORE_ROUNDS BENCH_KERNEL_MODELS BENCH_LAYERS BENCH_MODE_SHAPES BENCH_SXS_SHAPES BENCH_REAL BENCH_REPS BENCH_ROUNDS; do
   [ -n "${!v:-}" ] && [ "$v" != GLOWQ_DEVICE ] && cmdline="$v=${!v} $cmdline"
 done
 printf '%s\n' "${cmds[@]}" > "$runs/commands.txt"

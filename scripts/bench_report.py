@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The device benchmark file of scripts/bench_device.sh: reads one run folder (info.json,
-kernels.json, modes-SHAPE.json, sxs-NAME.md, commands.txt) and writes the Markdown report,
+kernels.json, modes-SHAPE.json, sxs-NAME.md, builds.json, commands.txt) and writes the Markdown report,
 a JSON summary beside it and, where matplotlib imports, a PNG plot."""
 import argparse
 import datetime
@@ -41,6 +41,7 @@ def main():
     dev = kernels['device']
     modes = {os.path.basename(p)[6:-5]: load(p) for p in sorted(glob.glob(f'{runs}/modes-*.json'))}
     sxs = {os.path.basename(p)[4:-3]: open(p).read() for p in sorted(glob.glob(f'{runs}/sxs-*.md'))}
+    builds = load(f'{runs}/builds.json') if os.path.exists(f'{runs}/builds.json') else None
     commands = open(f'{runs}/commands.txt').read().strip().splitlines()
     home = os.path.expanduser('~')
 
@@ -72,6 +73,26 @@ def main():
                 P(f'| {name} Q4_0 | {test} | {lt:.2f} | {gt:.2f} | **{r:.2f}x** |')
                 summary['sxs'].setdefault(name, {})[test] = {'llama_cpp': lt, 'glowq': gt, 'ratio': r}
         P('')
+    if builds:
+        first = builds['builds'][0]
+        P(f"## Before and after: {os.path.basename(builds['model'])} (`scripts/bench_builds.sh`)")
+        P('')
+        P(f"The builds run alternately on the same file, {builds['rounds']} rounds (the order flips every "
+          f"round), each a `glowq bench model` of its own; the medians of those rounds, and each build's "
+          f"over the first's.")
+        P('')
+        P('| build | decode tok/s | tg tok/s | pp tok/s | TTFB ms | decode / first | tg / first |')
+        P('|---|---:|---:|---:|---:|---:|---:|')
+        for b in builds['builds']:
+            m = b['median']
+            P(f"| {b['label']} | {m['decode_tps']:.2f} | {m['tg_tps']:.2f} | {m['pp_tps']:.2f} | {m['ttfb_ms']:.1f} | "
+              f"**{m['decode_tps'] / first['median']['decode_tps']:.2f}x** | "
+              f"**{m['tg_tps'] / first['median']['tg_tps']:.2f}x** |")
+        P('')
+        P('tg tok/s of each round, in order: ' + '; '.join(
+            f"{b['label']} " + ', '.join(f'{v:.2f}' for v in b['rounds']['tg_tps']) for b in builds['builds']) + '.')
+        P('')
+        summary['builds'] = [{'label': b['label'], **b['median']} for b in builds['builds']]
     for shape, m in modes.items():
         base = m['runs'][0]
         for r in m['runs']:

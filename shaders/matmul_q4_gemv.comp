@@ -52,7 +52,8 @@ layout(std430, binding = 3) readonly buffer BRows { uint b_words[]; };
 
 #ifdef LOWRANK
 // GlowQ's correction: Y += A R, with R = X B^T computed once per group by its own
-// dispatch. The workgroup's tokens' R slices are loaded into shared memory once.
+// dispatch, or in parts by the dispatch that wrote X (r_parts). The workgroup's tokens' R
+// slices are loaded (summed) into shared memory once.
 const uint MAX_RANK = GQ_MAX_RANK;
 layout(std430, binding = 3) readonly buffer LrR { float lr_r[]; };  // T x r_stride
 shared float rs[NTOK * MAX_RANK];
@@ -212,7 +213,10 @@ void main() {
 #ifdef LOWRANK
     for (uint i = tid; i < NTOK * p.rank; i += WG) {
         const uint t = i / p.rank, j = i % p.rank;
-        rs[t * MAX_RANK + j] = t0 + t < p.T ? lr_r[(t0 + t) * p.r_stride + p.r_offset + j] : 0.0;
+        float r = 0.0;
+        if (t0 + t < p.T)
+            for (uint q = 0; q < max(p.r_parts, 1u); ++q) r += lr_r[q * p.r_part_stride + (t0 + t) * p.r_stride + p.r_offset + j];
+        rs[t * MAX_RANK + j] = r;
     }
     barrier();
 #ifdef X_BROADCAST

@@ -62,4 +62,7 @@ glowq_shader(silu_mul silu_mul.comp BINDINGS 2 PUSH GQ_PUSH_SILU_MUL)
 glowq_shader(silu_mul_lr silu_mul.comp BINDINGS 3 PUSH GQ_PUSH_SILU_MUL LOWRANK=1)
 glowq_shader(silu_mul_lr_coop silu_mul.comp BINDINGS 3 PUSH GQ_PUSH_SILU_MUL LOWRANK=1 LR_COOP=1)
 glowq_shader(silu_mul_lr_bcast silu_mul.comp BINDINGS 3 PUSH GQ_PUSH_SILU_MUL LOWRANK=1 LR_BCAST=1)
+# With the next product's R in parts (B_PARTIAL; CPU drivers' decode): B in the last binding.
+glowq_shader(silu_mul_bcast_bpart silu_mul.comp BINDINGS 3 PUSH GQ_PUSH_SILU_MUL B_PARTIAL=1)
+glowq_shader(silu_mul_lr_bcast_bpart silu_mul.comp BINDINGS 4 PUSH GQ_PUSH_SILU_MUL LOWRANK=1 LR_BCAST=1 B_PARTIAL=1)
 glowq_shader(second_moments second_moments.comp BINDINGS 4 PUSH GQ_PUSH_MOMENTS)

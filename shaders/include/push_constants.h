@@ -21,7 +21,8 @@
  * residual stream): Y times the next norm's weights (from word out_norm_word of the matrix
  * binding) also goes to Y from word xg_word, and each workgroup's sum of Y^2 over its rows
  * to word ss_word + t * (workgroups) + workgroup of Y. scale_only: int4 scale/offset words in the
- * scale-only form (int4_layout.h). */
+ * scale-only form (int4_layout.h). r_parts (the int4 Lanes GEMV's LOWRANK epilogue; 0 or 1:
+ * one): R is the sum of that many parts, r_part_stride words apart (silu_mul's B_PARTIAL). */
 #define GQ_PUSH_MATMUL \
     uint N, K, G, T;   \
     uint x_stride, y_stride; \
@@ -32,7 +33,8 @@
     uint norm_word; float eps; \
     uint b_rows, r_word; \
     uint x_word, out_norm_word, xg_word, ss_word, n_partials; \
-    uint scale_only;
+    uint scale_only; \
+    uint r_parts, r_part_stride;
 
 /* embed: dim columns, n_rows rows of this part of the table (rows row0.. of total_rows:
  * tables larger than a binding come in parts, one dispatch each), group size G and
@@ -63,8 +65,11 @@
     ((T) * (n_heads) * ((splits) * ((head_dim) + 2u) + 1u))
 
 /* silu_mul: n_ff columns of gate, then of up, per token; gelu: GELU (tanh form) instead
- * of SiLU. */
-#define GQ_PUSH_SILU_MUL uint n_ff; GQ_LOWRANK_INPUT uint gelu;
+ * of SiLU. B_PARTIAL: the next product's B (b_rank rows of n_ff fp16 columns) times this
+ * workgroup's columns of the output, for token t of workgroup g at word
+ * bp_word + (g * T + t) * b_rank of the output binding; that product sums the groups'
+ * parts as its R (GQ_PUSH_MATMUL's r_parts). */
+#define GQ_PUSH_SILU_MUL uint n_ff; GQ_LOWRANK_INPUT uint gelu, b_rank, bp_word;
 #define GQ_SILU_MUL_WORKGROUP 64u
 
 /* The cooperative low-rank input (LR_COOP variants of rope_kv and silu_mul): a workgroup

@@ -136,6 +136,94 @@ TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue matches Wq x + A (B x)", "[
     }
 }
 
+TEST_CASE_METHOD(test::VkFixture, "low-rank epilogue sums R from parts (silu_mul's PartialR)", "[lowrank][matmul]") {
+    const uint32_t K = 200, N = 37, g = 64;
+    for (uint32_t rank : {8u, 30u, 64u}) {
+        for (uint32_t T : {1u, 5u}) {
+            for (uint32_t parts : {1u, 3u, 24u}) {
+                for (uint32_t tpr : {0u, 16u}) {  // the device's Lanes GEMV; 16 lanes reducing a row
+                    DYNAMIC_SECTION("rank " << rank << " T " << T << " parts " << parts << " tpr " << tpr) {
+                        const uint32_t seed = rank * 1000 + T * 100 + parts;
+                        auto w = test::random_floats(size_t(N) * K, seed);
+                        const Int4Matrix q = quantize_rtn(w.data(), N, K, g);
+                        ops::DeviceMatrix dm = ops::DeviceMatrix::upload_int4(alloc, q);
+                        const auto a = random_half(size_t(N) * rank, seed + 1, 0.5f);
+                        dm.attach_lowrank(alloc, a, rank, {0});
+                        const auto x = test::random_floats(size_t(T) * K, seed + 2);
+                        // Parts at an odd base, 3 words apart beyond their T x rank.
+                        const ops::MatmulOptions::RParts rp{parts, T * rank + 3, 7};
+                        const auto rbuf = test::random_floats(rp.base + size_t(parts) * rp.stride, seed + 3);
+                        vk::Buffer xb = alloc.upload(x.data(), x.size() * 4), rb = alloc.upload(rbuf.data(), rbuf.size() * 4);
+                        vk::Buffer yb = alloc.allocate(uint64_t(T) * N * 4);
+                        ops::MatmulOptions mo;
+                        mo.path = ops::MatmulPath::Gemv;
+                        mo.gemv_kernel = ops::GemvKernel::Lanes;
+                        mo.threads_per_row = tpr;
+                        mo.lowrank_r = &rb;
+                        mo.r_stride = rank;
+                        mo.r_parts = rp;
+                        vk::Graph graph(ctx, alloc);
+                        for (auto& d : ops::matmul(ctx, dm, xb, yb, T, mo)) graph.add(std::move(d));
+                        graph.run();
+                        const auto got = alloc.read_all<float>(yb);
+                        double worst = 0;
+                        for (uint32_t t = 0; t < T; ++t)
+                            for (uint32_t n = 0; n < N; ++n) {
+                                double y = 0, mag = 0;
+                                for (uint32_t k = 0; k < K; ++k) {
+                                    const double p = double(q.weight(n, k)) * x[t * K + k];
+                                    y += p;
+                                    mag += std::fabs(p);
+                                }
+                                for (uint32_t j = 0; j < rank; ++j) {
+                                    double r = 0;
+                                    for (uint32_t part = 0; part < parts; ++part)
+                                        r += rbuf[rp.base + size_t(part) * rp.stride + t * rank + j];
+                                    const double p = double(half_to_float(a[size_t(n) * rank + j])) * r;
+                                    y += p;
+                                    mag += std::fabs(p);
+                                }
+                                worst = std::max(worst, std::fabs(got[t * N + n] - y) / (1e-6 + 1e-5 * mag));
+                            }
+                        INFO("worst error / tolerance " << worst);
+                        CHECK(worst <= 1.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "R in parts is refused where no kernel sums them", "[lowrank][matmul]") {
+    const uint32_t K = 128, N = 16, rank = 8, T = 2;
+    auto w = test::random_floats(size_t(N) * K, 5);
+    ops::DeviceMatrix dm = ops::DeviceMatrix::upload_int4(alloc, quantize_rtn(w.data(), N, K, 64));
+    dm.attach_lowrank(alloc, random_half(size_t(N) * rank, 6, 0.5f), rank, {0});
+    vk::Buffer xb = alloc.allocate(T * K * 4), yb = alloc.allocate(T * N * 4), rb = alloc.allocate(4 * T * rank * 4);
+    ops::MatmulOptions mo;
+    mo.lowrank_r = &rb;
+    mo.r_stride = rank;
+    mo.r_parts = {4, T * rank, 0};
+    mo.path = ops::MatmulPath::Gemv;
+    mo.gemv_kernel = ops::GemvKernel::Lanes;
+    CHECK(ops::r_parts_supported(ctx, dm, T, mo));
+    CHECK_NOTHROW(ops::matmul(ctx, dm, xb, yb, T, mo));
+    mo.r_parts = {4, T * rank - 1, 0};  // parts overlap
+    CHECK_THROWS_AS(ops::matmul(ctx, dm, xb, yb, T, mo), Error);
+    mo.r_parts = {5, T * rank, 0};  // the last part runs past the buffer
+    CHECK_THROWS_AS(ops::matmul(ctx, dm, xb, yb, T, mo), Error);
+    mo.r_parts = {4, T * rank, 0};
+    mo.path = ops::MatmulPath::Gemm;
+    CHECK_FALSE(ops::r_parts_supported(ctx, dm, T, mo));
+    CHECK_THROWS_AS(ops::matmul(ctx, dm, xb, yb, T, mo), Error);
+    if (ops::gemv_rows_supported(ctx.caps())) {
+        mo.path = ops::MatmulPath::Gemv;
+        mo.gemv_kernel = ops::GemvKernel::Rows;
+        CHECK_FALSE(ops::r_parts_supported(ctx, dm, T, mo));
+        CHECK_THROWS_AS(ops::matmul(ctx, dm, xb, yb, T, mo), Error);
+    }
+}
+
 TEST_CASE_METHOD(test::VkFixture, "a low-rank matrix without R is refused", "[lowrank]") {
     auto w = test::random_floats(64 * 64, 1);
     auto dm = ops::DeviceMatrix::upload_int4(alloc, quantize_rtn(w.data(), 64, 64, 32));

@@ -354,6 +354,75 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up adds a GlowQ correction to gate
     }
 }
 
+TEST_CASE_METHOD(test::VkFixture, "SiLU times up writes the next product's R in parts", "[ops][lowrank]") {
+    if (!broadcast_capable(ctx)) {  // the Android baseline limits: no subgroups
+        const uint32_t n_ff = 64;
+        const ops::DeviceMatrix bm = ops::DeviceMatrix::upload_f16(alloc, halves(8 * n_ff, 1, 0.1f).data(), 8, n_ff);
+        CHECK_FALSE(ops::partial_r_supported(ctx, bm, n_ff));
+        vk::Buffer inb = alloc.allocate(2 * n_ff * 4), out = alloc.allocate((n_ff + 8) * 4);
+        const ops::PartialR next{&bm, n_ff};
+        CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &next), Error);
+        return;
+    }
+    // 100: rows of B not on 16 bytes; 200: three whole workgroups and 8 columns; rank 72:
+    // more rows of B than lanes.
+    for (uint32_t n_ff : {1u, 97u, 100u, 200u, 1536u}) {
+        for (uint32_t b_rank : {8u, 30u, 64u, 72u}) {
+            for (uint32_t T : {1u, 5u}) {
+                for (bool with_lr : {false, true}) {
+                    DYNAMIC_SECTION("n_ff " << n_ff << " B rank " << b_rank << " T " << T << " A R " << with_lr) {
+                        const uint32_t rank = 40, r_word = T * 2 * n_ff;
+                        auto in = test::random_floats(r_word + size_t(T) * rank, n_ff + b_rank + T, -3, 3);
+                        const auto a = halves(size_t(2 * n_ff) * rank, n_ff * rank, 0.2f);
+                        const ops::DeviceMatrix am = matrix_with_a(alloc, 2 * n_ff, a, rank);
+                        const auto b = halves(size_t(b_rank) * n_ff, n_ff + 3 * b_rank, 0.1f);
+                        const ops::DeviceMatrix bm = ops::DeviceMatrix::upload_f16(alloc, b.data(), b_rank, n_ff);
+                        const uint32_t parts = ops::silu_mul_parts(n_ff), word = T * n_ff + 5;
+                        vk::Buffer inb = alloc.upload(in.data(), in.size() * 4);
+                        vk::Buffer out = alloc.allocate((word + size_t(parts) * T * b_rank) * 4);
+                        const ops::LowrankInput lr{&am, r_word, rank};
+                        const ops::PartialR next{&bm, word};
+                        vk::Graph g(ctx, alloc);
+                        run_nodes(*this, g, {ops::silu_mul(ctx, inb, out, n_ff, T, with_lr ? &lr : nullptr, false, &next)});
+                        const auto got = alloc.read_all<float>(out);
+                        std::vector<double> act(size_t(T) * n_ff);
+                        std::vector<float> got_act(size_t(T) * n_ff), got_parts(size_t(parts) * T * b_rank);
+                        std::vector<double> want_parts(got_parts.size());
+                        for (uint32_t t = 0; t < T; ++t)
+                            for (uint32_t i = 0; i < n_ff; ++i) {
+                                const double x = with_lr ? corrected(in, t, 2 * n_ff, i, a, rank, r_word, rank) : in[t * 2 * n_ff + i];
+                                const double u = with_lr ? corrected(in, t, 2 * n_ff, n_ff + i, a, rank, r_word, rank)
+                                                         : in[t * 2 * n_ff + n_ff + i];
+                                act[t * n_ff + i] = x / (1 + std::exp(-x)) * u;
+                                got_act[t * n_ff + i] = got[t * n_ff + i];
+                            }
+                        // Part p of token t: B's rows times the 64 columns of workgroup p.
+                        for (uint32_t p = 0; p < parts; ++p)
+                            for (uint32_t t = 0; t < T; ++t)
+                                for (uint32_t j = 0; j < b_rank; ++j) {
+                                    const size_t o = (size_t(p) * T + t) * b_rank + j;
+                                    for (uint32_t i = p * 64; i < std::min(n_ff, p * 64 + 64); ++i)
+                                        want_parts[o] += double(half_to_float(b[size_t(j) * n_ff + i])) * act[t * n_ff + i];
+                                    got_parts[o] = got[word + o];
+                                }
+                        check_close(got_act, act, 1e-4);
+                        check_close(got_parts, want_parts, 1e-3);  // 64 columns of B (0.1) times act within 1e-4
+                    }
+                }
+            }
+        }
+    }
+    // Where the parts may not go: over the output, past the buffer; B with other columns.
+    const uint32_t n_ff = 64;
+    const ops::DeviceMatrix bm = ops::DeviceMatrix::upload_f16(alloc, halves(8 * n_ff, 1, 0.1f).data(), 8, n_ff);
+    vk::Buffer inb = alloc.allocate(2 * n_ff * 4), out = alloc.allocate((n_ff + 8) * 4);
+    const ops::PartialR over{&bm, n_ff - 1}, past{&bm, n_ff + 1}, fits{&bm, n_ff};
+    CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &over), Error);
+    CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &past), Error);
+    CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff - 8, 1, nullptr, false, &fits), Error);
+    CHECK_NOTHROW(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &fits));
+}
+
 TEST_CASE_METHOD(test::VkFixture, "a consumer's low-rank input is checked", "[ops][lowrank]") {
     const uint32_t n_ff = 16, rank = 8;
     const ops::DeviceMatrix am = matrix_with_a(alloc, 2 * n_ff, halves(2 * n_ff * rank, 1, 0.1f), rank);

@@ -238,7 +238,8 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     attn_ = alloc_.allocate((attn_scratch_word_ + scratch) * 4);
     if (scratch) alloc_.write(attn_, std::vector<uint32_t>(scratch, 0u).data(), scratch * 4, uint64_t(attn_scratch_word_) * 4);
     gate_up_ = alloc_.allocate(C * (2 * cfg_.n_ff + R) * 4);
-    act_ = alloc_.allocate(C * cfg_.n_ff * 4);
+    // The activations; after them, down's R in parts for decode (down_r_in_parts).
+    act_ = alloc_.allocate((act_parts_word() + uint64_t(ops::silu_mul_parts(cfg_.n_ff)) * R) * 4);
     if (weights_->max_lowrank()) lowrank_r_ = alloc_.allocate(C * weights_->max_lowrank() * 4);
 
     if (options_.calibration) {
@@ -288,11 +289,16 @@ void VulkanLlama::write_kv(uint32_t n, const uint8_t* in) {
 // for per-module corrections), then the fused int4 product adds A R in its epilogue.
 std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x,
                                                     const vk::Buffer& y, uint32_t T, bool accumulate,
-                                                    const std::string& label, const DeviceProjection* next) {
+                                                    const std::string& label, const DeviceProjection* next,
+                                                    const ops::MatmulOptions::RParts* r_in_x) {
     ops::MatmulOptions o;
     o.int_dot = options_.int_dot;
     o.accumulate = accumulate;
-    if (p.corrected()) {
+    if (r_in_x) {
+        o.lowrank_r = &x;
+        o.r_stride = p.b.rows;
+        o.r_parts = *r_in_x;
+    } else if (p.corrected()) {
         for (auto& d : ops::matmul(ctx_, p.b, x, lowrank_r_, T)) {
             d.label = label + ".lr_b:" + d.label;
             g.add(std::move(d));
@@ -312,6 +318,15 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
         g.add(std::move(disp));
     }
     return partials;
+}
+
+// Decode on a CPU driver: a dispatch costs lavapipe about 0.1 ms however small, and down's
+// B (64 x n_ff) was one of its own per layer; SiLU's workgroups now each multiply their
+// 64 columns by B and down's GEMV sums the parts (docs/design-notes.md). GPUs keep B's
+// dispatch: not measured there.
+bool VulkanLlama::down_r_in_parts(const DeviceProjection& down, uint32_t T) const {
+    if (options_.calibration || T != 1 || !down.corrected() || ctx_.caps().type != "cpu") return false;
+    return ops::partial_r_supported(ctx_, down.b, cfg_.n_ff) && ops::r_parts_supported(ctx_, down.w, T);
 }
 
 // Whether a group after a norm runs with the norm folded into its GEMV: q/k/v or gate/up
@@ -393,9 +408,10 @@ std::optional<uint32_t> VulkanLlama::add_layer(vk::Graph& g, uint32_t l, uint32_
     // A block's output: added to the residual stream by its product, or with post-norms
     // written to xn_ and added normalized by the norm's dispatch.
     auto add_block_output = [&](const DeviceProjection& p, const vk::Buffer& in, const vk::Buffer& post_norm,
-                                const DeviceProjection* next, const std::string& label) -> std::optional<uint32_t> {
-        if (!post_norms) return add_projection(g, p, in, x_, T, true, label, next);
-        add_projection(g, p, in, xn_, T, false, label);
+                                const DeviceProjection* next, const std::string& label,
+                                const ops::MatmulOptions::RParts* r_in_x = nullptr) -> std::optional<uint32_t> {
+        if (!post_norms) return add_projection(g, p, in, x_, T, true, label, next, r_in_x);
+        add_projection(g, p, in, xn_, T, false, label, nullptr, r_in_x);
         add({ops::rmsnorm(ctx_, xn_, post_norm, x_, d, T, 0, cfg_.rms_eps, true)}, label + "_post_norm");
         return std::nullopt;
     };
@@ -420,11 +436,19 @@ std::optional<uint32_t> VulkanLlama::add_layer(vk::Graph& g, uint32_t l, uint32_
     const auto gate_up_lr =
         add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre, tap_of(TapPoint::FfnInput));
     const bool gelu = cfg_.arch.activation == Activation::GeluTanh;
-    add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr, gelu)},
-        p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul"));
+    std::optional<ops::PartialR> down_r;
+    std::optional<ops::MatmulOptions::RParts> down_parts;
+    if (down_r_in_parts(L.down, T)) {
+        down_r = ops::PartialR{&L.down.b, act_parts_word()};
+        down_parts = ops::MatmulOptions::RParts{ops::silu_mul_parts(cfg_.n_ff), T * L.down.b.rows, act_parts_word()};
+    }
+    add({ops::silu_mul(ctx_, gate_up_, act_, cfg_.n_ff, T, gate_up_lr ? &*gate_up_lr : nullptr, gelu,
+                       down_r ? &*down_r : nullptr)},
+        p + (gate_up_lr ? ".silu_mul+lr" : ".silu_mul") + (down_r ? "+down_b" : ""));
     tap(TapPoint::FfnDownInput, act_, p + ".down_moments");
     const bool last = l + 1 == cfg_.n_layers;
-    return add_block_output(L.down, act_, L.ffn_post_norm, last ? nullptr : &weights_->layers()[l + 1].qkv, p + ".down");
+    return add_block_output(L.down, act_, L.ffn_post_norm, last ? nullptr : &weights_->layers()[l + 1].qkv, p + ".down",
+                            down_parts ? &*down_parts : nullptr);
 }
 
 void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {

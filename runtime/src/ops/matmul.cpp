@@ -377,6 +377,15 @@ bool resid_out_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t
     return resolve_path(ctx, w, tokens, options) == MatmulPath::Gemv;
 }
 
+bool r_parts_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens, const MatmulOptions& options) {
+    if (w.type != WeightType::Int4 || w.lr_rank == 0 || tokens == 0 ||
+        resolve_path(ctx, w, tokens, options) != MatmulPath::Gemv)
+        return false;
+    for (const DeviceMatrixPart& part : w.parts)
+        if (gemv_shape(ctx.caps(), part.rows, w.cols, tokens, options).rows_kernel) return false;
+    return true;
+}
+
 // The variant of an int4 product's kernel (shader_list.cmake): its epilogue (A R with
 // lowrank), B's rows, the folded norm, the residual's outputs. Combinations no kernel has
 // are refused here.
@@ -446,8 +455,13 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
     if (w.lr_rank > 0 && !b) {
         if (!options.lowrank_r || options.r_stride < w.lr_rank)
             throw Error(ErrorKind::InvalidArgument, "matmul: the matrix has a low-rank correction but no R was given");
-        if (options.lowrank_r->size() < uint64_t(tokens) * options.r_stride * 4)
+        const MatmulOptions::RParts& rp = options.r_parts;
+        if (options.lowrank_r->size() <
+            (uint64_t(rp.base) + uint64_t(std::max(rp.count, 1u) - 1) * rp.stride + uint64_t(tokens) * options.r_stride) * 4)
             throw Error(ErrorKind::InvalidArgument, "matmul: R holds fewer than tokens x r_stride floats");
+        if (rp.count > 1 && (rp.stride < uint64_t(tokens) * options.r_stride || !r_parts_supported(ctx, w, tokens, options)))
+            throw Error(ErrorKind::Unsupported, "matmul: R in parts needs parts that do not overlap and the int4 Lanes "
+                                                "GEMV (r_parts_supported)");
     }
     std::vector<Dispatch> out;
     for (const DeviceMatrixPart& part : w.parts) {
@@ -460,6 +474,11 @@ std::vector<Dispatch> matmul(vk::Context& ctx, const DeviceMatrix& w, const vk::
                         part.out_norm_word, options.xg_word, options.ss_word, options.n_partials,
                         w.scale_only ? 1u : 0u};
         if (b) push.r_stride = b->rows;
+        if (lowrank) {
+            push.r_offset += options.r_parts.base;
+            push.r_parts = options.r_parts.count;
+            push.r_part_stride = options.r_parts.stride;
+        }
         d.push_constants(push);
         const GemvVariant variant = gemv_variant(lowrank, b != nullptr, options);
         if (path == MatmulPath::Gemm) {

@@ -78,13 +78,19 @@ static const DeviceMatrixPart& lowrank_part(const LowrankInput& lr, uint32_t row
     return m->parts[0];
 }
 
+// Subgroup shuffles over subgroups of at least 8 lanes that fill the workgroup: what the
+// broadcast forms (LR_BCAST, B_PARTIAL) need.
+static bool subgroups_fill(const vk::DeviceCaps& caps, uint32_t workgroup) {
+    return caps.subgroup_shuffle && caps.subgroup_min_size >= 8 && caps.subgroup_max_size > 0 &&
+           workgroup % caps.subgroup_max_size == 0;
+}
+
 // The form a consumer's A R takes (lowrank_input.glsl). adjacent: Llama's RoPE pairs or
 // SiLU, whose lanes all reach every row's A R; workgroup: the per-lane variants' size.
 static LowrankForm lowrank_form(const vk::Context& ctx, const LowrankInput& lr, bool adjacent, uint32_t workgroup) {
     const auto& caps = ctx.caps();
     const bool coop = adjacent && lr.matrix->lr_rank % 8 == 0;
-    const bool bcast = adjacent && caps.subgroup_shuffle && caps.subgroup_min_size >= 8 &&
-                       caps.subgroup_max_size > 0 && workgroup % caps.subgroup_max_size == 0;
+    const bool bcast = adjacent && subgroups_fill(caps, workgroup);
     if (lr.form == LowrankForm::Cooperative && !coop)
         throw Error(ErrorKind::Unsupported, "the cooperative low-rank input needs a rank that is a multiple of 8 (got " +
                                                 std::to_string(lr.matrix->lr_rank) + ") and, for RoPE, adjacent pairs");
@@ -180,9 +186,16 @@ Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& q
     return a;
 }
 
+uint32_t silu_mul_parts(uint32_t n_ff) { return (n_ff + GQ_SILU_MUL_WORKGROUP - 1) / GQ_SILU_MUL_WORKGROUP; }
+
+bool partial_r_supported(const vk::Context& ctx, const DeviceMatrix& b, uint32_t n_ff) {
+    return subgroups_fill(ctx.caps(), GQ_SILU_MUL_WORKGROUP) && b.type == WeightType::F16 && b.parts.size() == 1 &&
+           b.cols == n_ff && b.rows > 0;
+}
+
 Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff, uint32_t n_tokens,
-                  const LowrankInput* lr, bool gelu) {
-    push::SiluMul push{n_ff, 0, 0, 0, 0, gelu ? 1u : 0u};
+                  const LowrankInput* lr, bool gelu, const PartialR* next) {
+    push::SiluMul push{n_ff, 0, 0, 0, 0, gelu ? 1u : 0u, 0, 0};
     Dispatch d;
     d.args = {Arg::in(gate_up), Arg::out(out)};
     if (lr) {
@@ -193,12 +206,28 @@ Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer&
         push.r_stride = lr->r_stride;
         d.args.push_back(Arg::in(part.weights));
     }
-    const LowrankForm form = lr ? lowrank_form(ctx, *lr, true, GQ_SILU_MUL_WORKGROUP) : LowrankForm::PerLane;
+    LowrankForm form = lr ? lowrank_form(ctx, *lr, true, GQ_SILU_MUL_WORKGROUP) : LowrankForm::PerLane;
+    if (next) {
+        if (!next->b || !partial_r_supported(ctx, *next->b, n_ff))
+            throw Error(ErrorKind::Unsupported, "silu_mul: the next product's R in parts needs its fp16 B in one part "
+                                                "with n_ff columns and subgroup shuffles over 8 lanes or more");
+        if (lr && form != LowrankForm::Broadcast && lr->form != LowrankForm::Auto)
+            throw Error(ErrorKind::Unsupported, "silu_mul: the next product's R in parts comes with the broadcast A R only");
+        if (lr) form = LowrankForm::Broadcast;  // the device has it (partial_r_supported)
+        const uint64_t end = uint64_t(next->word) + uint64_t(silu_mul_parts(n_ff)) * n_tokens * next->b->rows;
+        if (uint64_t(next->word) < uint64_t(n_tokens) * n_ff || out.size() < end * 4)
+            throw Error(ErrorKind::InvalidArgument, "silu_mul: the next product's R parts must lie in the output's "
+                                                    "buffer after the output");
+        push.b_rank = next->b->rows;
+        push.bp_word = next->word;
+    }
     const bool coop = form == LowrankForm::Cooperative;
-    const ShaderId shader = !lr ? ShaderId::silu_mul
+    const ShaderId shader = !lr ? (next ? ShaderId::silu_mul_bcast_bpart : ShaderId::silu_mul)
                             : coop ? ShaderId::silu_mul_lr_coop
-                            : form == LowrankForm::Broadcast ? ShaderId::silu_mul_lr_bcast
+                            : form == LowrankForm::Broadcast ? (next ? ShaderId::silu_mul_lr_bcast_bpart
+                                                                     : ShaderId::silu_mul_lr_bcast)
                                                               : ShaderId::silu_mul_lr;
+    if (next) d.args.push_back(Arg::in(next->b->parts[0].weights));
     d.kernel = &ctx.kernel({shader, {}});
     d.push_constants(push);
     const uint32_t cols = GQ_SILU_MUL_WORKGROUP / (coop ? GQ_LR_COOP_SHARE : 1);

@@ -175,13 +175,19 @@ private:
     const vk::Buffer& logits_buffer(Logits mode);
     // A product that adds to the residual stream x_; with next (the group reading the next
     // norm of x_, when it folds that norm in) it also writes x_ times that norm's weights
-    // and its sums of squares, and returns how many partial sums per token.
+    // and its sums of squares, and returns how many partial sums per token. With r_in_x, a
+    // corrected group's R is already in x's buffer in parts (silu_mul's PartialR).
     std::optional<uint32_t> add_projection(vk::Graph& g, const DeviceProjection& p, const vk::Buffer& x,
                                            const vk::Buffer& y, uint32_t tokens, bool accumulate,
-                                           const std::string& label, const DeviceProjection* next = nullptr);
+                                           const std::string& label, const DeviceProjection* next = nullptr,
+                                           const ops::MatmulOptions::RParts* r_in_x = nullptr);
+    // Whether down's R comes in parts from the SiLU dispatch (decode on CPU drivers).
+    bool down_r_in_parts(const DeviceProjection& down, uint32_t tokens) const;
     bool folds_norm(const DeviceProjection& p, uint32_t tokens) const;
     // Where x_ holds x times the next norm's weights (16-byte aligned, after the stream);
     // the sums of squares follow from twice this word.
+    // Where act_ holds down's R in parts (after the chunk's activations, 16-byte aligned).
+    uint32_t act_parts_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_ff)); }
     uint32_t xg_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_embd)); }
     std::optional<ops::LowrankInput> add_normed_projection(vk::Graph& g, const DeviceProjection& p,
                                                            const vk::Buffer& norm, const vk::Buffer& y,

@@ -100,6 +100,12 @@ struct MatmulOptions {
     // once per group by its own dispatch (a dense fp16 matmul with B).
     const vk::Buffer* lowrank_r = nullptr;
     uint32_t r_stride = 0;
+    // R written in parts by the dispatch before (silu_mul's PartialR): the sum of `count`
+    // parts, part q of token t from word base + q * stride + t * r_stride of lowrank_r.
+    // More than one part needs the int4 Lanes GEMV (r_parts_supported).
+    struct RParts {
+        uint32_t count = 0, stride = 0, base = 0;
+    } r_parts;
     GemvKernel gemv_kernel = GemvKernel::Auto;  // Auto: Rows where the device allows it
     uint32_t rows_per_subgroup = 0;             // Rows kernel: NR, 1..8 (0: 2)
     uint32_t gemv_workgroup = 0;                // invocations, a power of two for Lanes (0: the device's choice)
@@ -172,5 +178,9 @@ bool fused_gemv_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_
 // output norm attached, and a GEMV.
 bool resid_out_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
                          const MatmulOptions& options = {});
+// Whether a corrected W's product for T tokens can take R in parts (MatmulOptions::r_parts):
+// int4 W and the Lanes GEMV, the one kernel that sums them.
+bool r_parts_supported(const vk::Context& ctx, const DeviceMatrix& w, uint32_t tokens,
+                       const MatmulOptions& options = {});
 
 }  // namespace glowq::ops

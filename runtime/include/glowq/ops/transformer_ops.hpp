@@ -75,9 +75,23 @@ vk::Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffe
                        uint32_t scratch_word = 0);
 uint64_t attention_scratch_words(const AttentionShape& s, uint32_t n_tokens, uint32_t splits);
 
+// The next product's R = B out computed by silu_mul in parts, one per workgroup of columns
+// (the B_PARTIAL variants), so that product (down, MatmulOptions::r_parts) needs no dispatch
+// of its own for it: B fp16, one part, n_ff columns; part g of token t at word
+// word + (g * T + t) * b->rows of out.
+struct PartialR {
+    const DeviceMatrix* b = nullptr;
+    uint32_t word = 0;
+};
+// How many parts silu_mul writes for n_ff columns, and whether the device has the variants
+// (subgroup shuffles over subgroups of at least 8 lanes that fill the workgroup).
+uint32_t silu_mul_parts(uint32_t n_ff);
+bool partial_r_supported(const vk::Context& ctx, const DeviceMatrix& b, uint32_t n_ff);
+
 // out[t][i] = act(gu[t][i]) * gu[t][n_ff + i], act SiLU or (gelu) GELU's tanh form; with
-// lr, gate and up gain A R first.
+// lr, gate and up gain A R first; with next, the next product's R in parts (PartialR).
 vk::Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer& out, uint32_t n_ff,
-                      uint32_t n_tokens, const LowrankInput* lr = nullptr, bool gelu = false);
+                      uint32_t n_tokens, const LowrankInput* lr = nullptr, bool gelu = false,
+                      const PartialR* next = nullptr);
 
 }  // namespace glowq::ops
