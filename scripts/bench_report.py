@@ -79,20 +79,22 @@ def main():
         P('')
         P(f"The builds run alternately on the same file, {builds['rounds']} rounds (the order flips every "
           f"round), each a `glowq bench model` of its own; the medians of those rounds, and each build's "
-          f"over the first's.")
+          f"over the first's two ways: the ratio of the medians, and the median over rounds of the ratio "
+          f"within a round (runs next to each other share the machine's load of the moment).")
         P('')
-        P('| build | decode tok/s | tg tok/s | pp tok/s | TTFB ms | decode / first | tg / first |')
+        P('| build | decode tok/s | tg tok/s | pp tok/s | TTFB ms | decode / first: medians, paired | '
+          'tg / first: medians, paired |')
         P('|---|---:|---:|---:|---:|---:|---:|')
         for b in builds['builds']:
-            m = b['median']
+            m, pr = b['median'], b['paired']
             P(f"| {b['label']} | {m['decode_tps']:.2f} | {m['tg_tps']:.2f} | {m['pp_tps']:.2f} | {m['ttfb_ms']:.1f} | "
-              f"**{m['decode_tps'] / first['median']['decode_tps']:.2f}x** | "
-              f"**{m['tg_tps'] / first['median']['tg_tps']:.2f}x** |")
+              f"**{m['decode_tps'] / first['median']['decode_tps']:.2f}x**, {pr['decode_tps']:.2f}x | "
+              f"**{m['tg_tps'] / first['median']['tg_tps']:.2f}x**, {pr['tg_tps']:.2f}x |")
         P('')
         P('tg tok/s of each round, in order: ' + '; '.join(
             f"{b['label']} " + ', '.join(f'{v:.2f}' for v in b['rounds']['tg_tps']) for b in builds['builds']) + '.')
         P('')
-        summary['builds'] = [{'label': b['label'], **b['median']} for b in builds['builds']]
+        summary['builds'] = [{'label': b['label'], **b['median'], 'paired': b['paired']} for b in builds['builds']]
     for shape, m in modes.items():
         base = m['runs'][0]
         for r in m['runs']:
