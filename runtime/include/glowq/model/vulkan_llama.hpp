@@ -184,10 +184,10 @@ private:
     // Whether down's R comes in parts from the SiLU dispatch (decode on CPU drivers).
     bool down_r_in_parts(const DeviceProjection& down, uint32_t tokens) const;
     bool folds_norm(const DeviceProjection& p, uint32_t tokens) const;
-    // Where x_ holds x times the next norm's weights (16-byte aligned, after the stream);
-    // the sums of squares follow from twice this word.
     // Where act_ holds down's R in parts (after the chunk's activations, 16-byte aligned).
     uint32_t act_parts_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_ff)); }
+    // Where x_ holds x times the next norm's weights (16-byte aligned, after the stream);
+    // the sums of squares follow from twice this word.
     uint32_t xg_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_embd)); }
     std::optional<ops::LowrankInput> add_normed_projection(vk::Graph& g, const DeviceProjection& p,
                                                            const vk::Buffer& norm, const vk::Buffer& y,
