@@ -8,6 +8,7 @@
 #include "glowq/fp16.hpp"
 #include "glowq/int4_matrix.hpp"
 #include "glowq/ops/transformer_ops.hpp"
+#include "glowq/vk/kernel.hpp"
 #include "support/rope_kv_check.hpp"
 #include "support/q4_0_offsets.hpp"
 #include "support/vk_fixture.hpp"
@@ -421,6 +422,20 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up writes the next product's R in 
     CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &past), Error);
     CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff - 8, 1, nullptr, false, &fits), Error);
     CHECK_NOTHROW(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &fits));
+    // With A R: only its broadcast form computes the parts too.
+    const uint32_t rank = 8;
+    const ops::DeviceMatrix am = matrix_with_a(alloc, 2 * n_ff, halves(2 * n_ff * rank, 2, 0.1f), rank);
+    vk::Buffer inr = alloc.allocate((2 * n_ff + rank) * 4);
+    for (ops::LowrankForm form : {ops::LowrankForm::Auto, ops::LowrankForm::Broadcast, ops::LowrankForm::PerLane,
+                                  ops::LowrankForm::Cooperative}) {
+        const ops::LowrankInput lr{&am, 2 * n_ff, rank, form};
+        const bool ok = form == ops::LowrankForm::Auto || form == ops::LowrankForm::Broadcast;
+        if (ok) {
+            CHECK(ops::silu_mul(ctx, inr, out, n_ff, 1, &lr, false, &fits).kernel->name() == "silu_mul_lr_bcast_bpart");
+        } else {
+            CHECK_THROWS_AS(ops::silu_mul(ctx, inr, out, n_ff, 1, &lr, false, &fits), Error);
+        }
+    }
 }
 
 TEST_CASE_METHOD(test::VkFixture, "a consumer's low-rank input is checked", "[ops][lowrank]") {

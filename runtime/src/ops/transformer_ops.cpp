@@ -211,7 +211,7 @@ Dispatch silu_mul(vk::Context& ctx, const vk::Buffer& gate_up, const vk::Buffer&
         if (!next->b || !partial_r_supported(ctx, *next->b, n_ff))
             throw Error(ErrorKind::Unsupported, "silu_mul: the next product's R in parts needs its fp16 B in one part "
                                                 "with n_ff columns and subgroup shuffles over 8 lanes or more");
-        if (lr && form != LowrankForm::Broadcast && lr->form != LowrankForm::Auto)
+        if (lr && lr->form != LowrankForm::Auto && lr->form != LowrankForm::Broadcast)
             throw Error(ErrorKind::Unsupported, "silu_mul: the next product's R in parts comes with the broadcast A R only");
         if (lr) form = LowrankForm::Broadcast;  // the device has it (partial_r_supported)
         const uint64_t end = uint64_t(next->word) + uint64_t(silu_mul_parts(n_ff)) * n_tokens * next->b->rows;
