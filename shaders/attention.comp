@@ -12,9 +12,15 @@
 // dependent dispatch per layer (4-10 us each on GPUs behind a barrier). A split that saw no
 // position has l = 0 and m = -1e30: it contributes nothing.
 // GQA: query head h reads KV head h / (n_heads / n_kv).
+// B_PARTIAL (one split): each workgroup also multiplies its head's output by the next
+// product's B (o's, copied after the cache in its binding), so o's R needs no dispatch.
 #extension GL_GOOGLE_include_directive : require
+#ifdef B_PARTIAL
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 #include "push_constants.h"
 #include "half.glsl"
+#include "int4_layout.h"
 
 layout(local_size_x = 64) in;
 const uint WG = 64;
@@ -28,6 +34,13 @@ layout(std430, binding = 2) readonly buffer KV { uint kv[]; };  // K, then V fro
 layout(std430, binding = 3) coherent buffer Out { float outv[]; };
 layout(std430, binding = 3) coherent buffer Counters { uint counters[]; };
 layout(push_constant) uniform Push { GQ_PUSH_ATTENTION } p;
+
+#ifdef B_PARTIAL
+layout(std430, binding = 2) readonly buffer BNext { uint bn[]; };  // the cache's binding
+layout(std430, binding = 2) readonly buffer BNext4 { uvec4 bn4[]; };
+#define BP_COLUMNS 256
+#include "b_partial.glsl"
+#endif
 
 shared float qs[256];
 shared float scores[WG];
@@ -113,7 +126,13 @@ void main() {
         for (uint i = 0; i < MAX_DPT; ++i) {
             const uint d = tid + i * WG;
             if (d < hd) outv[(t * p.n_heads + h) * hd + d] = o[i] / l;
+#ifdef B_PARTIAL
+            if (d < hd) bp_in[d / 4][d % 4] = o[i] / l;
+#endif
         }
+#ifdef B_PARTIAL
+        b_partial(tid, p.bp_word + (h * gl_NumWorkGroups.y + t) * p.b_rank, p.b_word, GQ_F16_ROW_WORDS(q_dim), h * hd, hd);
+#endif
         return;
     }
     const uint stride = hd + 2, at = p.scratch_word + (t * p.n_heads + h) * p.splits * stride;

@@ -31,44 +31,8 @@ layout(push_constant) uniform Push { GQ_PUSH_SILU_MUL } p;
 #endif
 layout(std430, binding = BP_BINDING) readonly buffer BNext { uint bn[]; };
 layout(std430, binding = BP_BINDING) readonly buffer BNext4 { uvec4 bn4[]; };
-shared vec4 bp_out[GQ_SILU_MUL_WORKGROUP / 4];
-
-// Every lane calls it (it has a barrier and shuffles; subgroups of at least 8 lanes that
-// fill the workgroup, as LR_BCAST). v: this lane's output, 0 past n_ff. Lane j of the
-// workgroup sums row j of B over the workgroup's 64 columns, as the dense kernel's
-// X_BROADCAST does: per 32 columns, lane l of every 8 reads the outputs 4l..4l+3 and the
-// lanes pass them around (lavapipe reads shared memory lane by lane).
-void b_partial(uint t, uint c, float v) {
-    bp_out[c / 4][c % 4] = v;
-    barrier();
-    const uint col0 = gl_WorkGroupID.x * GQ_SILU_MUL_WORKGROUP, sl = gl_SubgroupInvocationID % 8;
-    const uint rw = GQ_F16_ROW_WORDS(p.n_ff);
-    // Whole uvec4 of B (8 columns): rows start on 16 bytes and the workgroup's columns all exist.
-    const bool whole = rw % 4 == 0 && col0 + GQ_SILU_MUL_WORKGROUP <= p.n_ff;
-    for (uint j0 = 0; j0 < p.b_rank; j0 += GQ_SILU_MUL_WORKGROUP) {
-        const uint j = min(j0 + c, p.b_rank - 1);
-        float s = 0.0;
-        if (whole) {
-            for (uint k0 = 0; k0 < GQ_SILU_MUL_WORKGROUP; k0 += 32) {
-                const uint first = (j * rw + (col0 + k0) / 2) / 4;
-                const vec4 ol = bp_out[k0 / 4 + sl];
-                // Columns 4m..4m+3 are words 2m, 2m+1 of the 32 columns, from lane m.
-#define GQ_STEP(m) s += dot(vec4(gq_unpack_half2(b[(m) / 2][(m) % 2 * 2]), gq_unpack_half2(b[(m) / 2][(m) % 2 * 2 + 1])), \
-                            subgroupShuffle(ol, m));
-                const uvec4 b[4] = uvec4[4](bn4[first], bn4[first + 1], bn4[first + 2], bn4[first + 3]);
-                GQ_STEP(0) GQ_STEP(1) GQ_STEP(2) GQ_STEP(3) GQ_STEP(4) GQ_STEP(5) GQ_STEP(6) GQ_STEP(7)
-#undef GQ_STEP
-            }
-        } else {  // the last workgroup, or rows not on 16 bytes: column by column
-            const uint n = min(GQ_SILU_MUL_WORKGROUP, p.n_ff - min(col0, p.n_ff));
-            for (uint k = 0; k < n; ++k) {
-                const vec2 w = gq_unpack_half2(bn[j * rw + (col0 + k) / 2]);
-                s += (k % 2 == 0 ? w.x : w.y) * bp_out[k / 4][k % 4];  // col0 is even
-            }
-        }
-        if (j0 + c < p.b_rank) outv[p.bp_word + (gl_WorkGroupID.x * gl_NumWorkGroups.y + t) * p.b_rank + j0 + c] = s;
-    }
-}
+#define BP_COLUMNS GQ_SILU_MUL_WORKGROUP
+#include "b_partial.glsl"
 #endif
 
 // LR_COOP (GPUs): a quarter of the columns per workgroup, its 64 lanes computing the
@@ -111,6 +75,9 @@ void main() {
     const float v = act * u;
     if (i < p.n_ff) outv[t * p.n_ff + i] = v;
 #ifdef B_PARTIAL
-    b_partial(t, c, i < p.n_ff ? v : 0.0);
+    bp_in[c / 4][c % 4] = i < p.n_ff ? v : 0.0;
+    const uint col0 = gl_WorkGroupID.x * GQ_SILU_MUL_WORKGROUP;
+    b_partial(c, p.bp_word + (gl_WorkGroupID.x * gl_NumWorkGroups.y + t) * p.b_rank, 0, GQ_F16_ROW_WORDS(p.n_ff), col0,
+              min(GQ_SILU_MUL_WORKGROUP, p.n_ff - col0));
 #endif
 }

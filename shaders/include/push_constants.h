@@ -59,8 +59,12 @@
 /* attention: q·k times scale; v_word as for rope_kv; window: a query sees the last
  * `window` positions (itself included), 0 = all. scratch_word: where the splits' partial
  * results and counters start in the output binding (GQ_ATTENTION_SCRATCH_WORDS of them;
- * unused with one split). */
-#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word, window, scratch_word;
+ * unused with one split). B_PARTIAL (one split): the next product's B (b_rank rows of
+ * n_heads * head_dim fp16 columns, from word b_word of the cache's binding) times head h's
+ * output, for token t at word bp_word + (h * T + t) * b_rank of the output binding; that
+ * product sums the heads' parts as its R (GQ_PUSH_MATMUL's r_parts). */
+#define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word, window, scratch_word, \
+    b_rank, b_word, bp_word;
 #define GQ_ATTENTION_SCRATCH_WORDS(T, n_heads, head_dim, splits) \
     ((T) * (n_heads) * ((splits) * ((head_dim) + 2u) + 1u))
 

@@ -431,11 +431,116 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up writes the next product's R in 
         const ops::LowrankInput lr{&am, 2 * n_ff, rank, form};
         const bool ok = form == ops::LowrankForm::Auto || form == ops::LowrankForm::Broadcast;
         if (ok) {
-            CHECK(ops::silu_mul(ctx, inr, out, n_ff, 1, &lr, false, &fits).kernel->name() == "silu_mul_lr_bcast_bpart");
+            CHECK(std::string(ops::silu_mul(ctx, inr, out, n_ff, 1, &lr, false, &fits).kernel->name()) == "silu_mul_lr_bcast_bpart");
         } else {
             CHECK_THROWS_AS(ops::silu_mul(ctx, inr, out, n_ff, 1, &lr, false, &fits), Error);
         }
     }
+}
+
+TEST_CASE_METHOD(test::VkFixture, "attention writes the next product's R in parts, a part per head", "[ops][attention][lowrank]") {
+    const ops::AttentionShape small{2, 1, 64, 64, 10000.0f, 1.0f};
+    if (!broadcast_capable(ctx)) {  // the Android baseline limits: no subgroups
+        CHECK_FALSE(ops::attention_partial_r_supported(ctx));
+        vk::Graph g(ctx, alloc);
+        vk::Buffer qkvb = alloc.allocate(256 * 4), kvb = alloc.allocate(4096 * 4), out = alloc.allocate(1024 * 4);
+        const ops::AttentionPartialR next{8, 256, 128};
+        CHECK_THROWS_AS(ops::attention(ctx, g.step_buffer(), qkvb, {&kvb, 64}, out, small, 1, 1, 0, &next), Error);
+        return;
+    }
+    struct Case {
+        ops::AttentionShape s;
+        uint32_t T, pos0, rank;
+    };
+    // SmolLM2's shape at rank 64; Gemma 3's head of 256; heads of 32; heads of 40 and of 6
+    // (rows and columns of B off 16 bytes: column by column); rank 72: more rows than lanes.
+    const Case cases[] = {
+        {{9, 3, 64, 64, 10000.0f, 1.0f}, 1, 20, 64}, {{4, 1, 256, 256, 10000.0f, 1.0f}, 1, 7, 30},
+        {{3, 3, 32, 32, 10000.0f, 1.0f}, 3, 0, 8},   {{2, 2, 40, 40, 10000.0f, 1.0f}, 2, 5, 72},
+        {{5, 5, 6, 6, 10000.0f, 1.0f}, 1, 3, 22},
+    };
+    for (const Case& c : cases) {
+        const auto& s = c.s;
+        DYNAMIC_SECTION("heads " << s.n_heads << "/" << s.n_kv << " hd " << s.head_dim << " T " << c.T << " rank "
+                                 << c.rank) {
+            const uint32_t hd = s.head_dim, qd = s.n_heads * hd, kvd = s.n_kv * hd, row = qd + 2 * kvd;
+            const uint32_t n_pos = c.pos0 + c.T, rw = (qd + 1) / 2;
+            const auto qkv = test::random_floats(size_t(c.T) * row, qd + c.T, -1, 1);
+            // The cache already holds every position the tokens see (attention reads q as
+            // it is; rope_kv is tested above). K, V, then B from a multiple of 4 words.
+            const auto k = halves(size_t(n_pos) * kvd, kvd + 1, 1.0f), v = halves(size_t(n_pos) * kvd, kvd + 2, 1.0f);
+            const auto b = halves(size_t(c.rank) * qd, qd + c.rank, 0.1f);
+            const uint32_t v_word = n_pos * kvd / 2 + 3, b_word = (2 * v_word + 4) / 4 * 4;
+            std::vector<uint32_t> words(b_word + size_t(c.rank) * rw, 0u);
+            auto put = [&](const std::vector<uint16_t>& h, size_t word0, size_t n, size_t stride, size_t rows) {
+                for (size_t r = 0; r < rows; ++r)
+                    for (size_t i = 0; i < n; ++i)
+                        words[word0 + r * stride + i / 2] |= uint32_t(h[r * n + i]) << (i % 2 * 16);
+            };
+            put(k, 0, kvd, kvd / 2, n_pos);
+            put(v, v_word, kvd, kvd / 2, n_pos);
+            put(b, b_word, qd, rw, c.rank);
+            std::vector<double> want(size_t(c.T) * qd), want_parts(size_t(s.n_heads) * c.T * c.rank);
+            for (uint32_t t = 0; t < c.T; ++t)
+                for (uint32_t h = 0; h < s.n_heads; ++h) {
+                    const uint32_t kh = h / (s.n_heads / s.n_kv), seen = c.pos0 + t + 1;
+                    std::vector<double> sc(seen);
+                    double mx = -1e300, sum = 0;
+                    for (uint32_t p = 0; p < seen; ++p) {
+                        double d = 0;
+                        for (uint32_t i = 0; i < hd; ++i)
+                            d += double(qkv[size_t(t) * row + h * hd + i]) * half_to_float(k[size_t(p) * kvd + kh * hd + i]);
+                        mx = std::max(mx, sc[p] = d / std::sqrt(double(hd)));
+                    }
+                    for (double& e : sc) sum += (e = std::exp(e - mx));
+                    for (uint32_t i = 0; i < hd; ++i) {
+                        double acc = 0;
+                        for (uint32_t p = 0; p < seen; ++p) acc += sc[p] * half_to_float(v[size_t(p) * kvd + kh * hd + i]);
+                        want[size_t(t) * qd + h * hd + i] = acc / sum;
+                    }
+                    // Part h of token t: B's rows times head h's columns of the output.
+                    for (uint32_t j = 0; j < c.rank; ++j)
+                        for (uint32_t i = 0; i < hd; ++i)
+                            want_parts[(size_t(h) * c.T + t) * c.rank + j] +=
+                                double(half_to_float(b[size_t(j) * qd + h * hd + i])) * want[size_t(t) * qd + h * hd + i];
+                }
+            vk::Buffer qkvb = alloc.upload(qkv.data(), qkv.size() * 4);
+            vk::Buffer kvb = alloc.upload(words.data(), words.size() * 4);
+            const uint32_t word = c.T * qd + 5;
+            vk::Buffer out = alloc.allocate((word + size_t(s.n_heads) * c.T * c.rank) * 4);
+            const ops::AttentionPartialR next{c.rank, b_word, word};
+            vk::Graph g(ctx, alloc);
+            g.step()[0] = c.pos0;
+            vk::Dispatch a = ops::attention(ctx, g.step_buffer(), qkvb, {&kvb, v_word}, out, s, c.T, 1, 0, &next);
+            CHECK(std::string(a.kernel->name()) == "attention_bpart");
+            run_nodes(*this, g, {std::move(a)});
+            const auto got = alloc.read_all<float>(out);
+            check_close(std::vector<float>(got.begin(), got.begin() + want.size()), want, 2e-5);
+            check_close(std::vector<float>(got.begin() + word, got.begin() + word + want_parts.size()), want_parts, 1e-4);
+        }
+    }
+    // Where the parts and B may not go: over the output; past the buffer; B over V, off 4
+    // words or past the cache's buffer; with several splits.
+    const uint32_t v_word = 64, b_word = 128, rank = 8;
+    vk::Buffer qkvb = alloc.allocate(256 * 4), kvb = alloc.allocate((b_word + rank * 64) * 4);
+    vk::Buffer out = alloc.allocate((128 + 2 * rank) * 4);
+    vk::Graph g(ctx, alloc);
+    auto attend = [&](const ops::AttentionPartialR& next) {
+        return ops::attention(ctx, g.step_buffer(), qkvb, {&kvb, v_word}, out, small, 1, 1, 0, &next);
+    };
+    CHECK_THROWS_AS(attend({rank, b_word, 127}), Error);
+    CHECK_THROWS_AS(attend({rank, b_word, 129}), Error);
+    CHECK_THROWS_AS(attend({rank, 124, 128}), Error);
+    CHECK_THROWS_AS(attend({rank, 130, 128}), Error);
+    CHECK_THROWS_AS(attend({rank + 1, b_word, 128}), Error);
+    CHECK_THROWS_AS(attend({0, b_word, 128}), Error);
+    CHECK_NOTHROW(attend({rank, b_word, 128}));
+    // Two splits, their scratch in place: only the last split has the head's output.
+    const uint32_t scratch = uint32_t(ops::attention_scratch_words(small, 1, 2));
+    vk::Buffer out2 = alloc.allocate((128 + scratch + 2 * rank) * 4);
+    const ops::AttentionPartialR after_scratch{rank, b_word, 128 + scratch};
+    CHECK_THROWS_AS(ops::attention(ctx, g.step_buffer(), qkvb, {&kvb, v_word}, out2, small, 1, 2, 128, &after_scratch),
+                    Error);
 }
 
 TEST_CASE_METHOD(test::VkFixture, "a consumer's low-rank input is checked", "[ops][lowrank]") {

@@ -218,7 +218,8 @@ TEST_CASE_METHOD(test::VkFixture, "GlowQ model files run on Vulkan as Wq + A B",
 // dispatches, 9 with GlowQ corrections (o and down keep their B projection). Counted from
 // the dispatches a profiled step runs, by their layer label. On GPUs attention splits the
 // KV length and merges the splits in a dispatch of its own: one more there, for now. On CPU
-// drivers with subgroup shuffles SiLU also computes down's R in parts: one less there.
+// drivers with subgroup shuffles SiLU and attention also compute down's and o's R in parts:
+// two less there, as many as without corrections.
 TEST_CASE_METHOD(test::VkFixture, "a decode step's layer is at most 7 dispatches, 9 with GlowQ corrections",
                  "[forward][lowrank][dispatches]") {
     const std::string plain_path = write_tiny_f16("count");
@@ -247,19 +248,24 @@ TEST_CASE_METHOD(test::VkFixture, "a decode step's layer is at most 7 dispatches
             gpu.eval(prompt.data(), 4, 0, logits.data(), false);
             const int32_t next = 5;
             const auto nodes = gpu.profile_step(&next, 1, 4, 1);
-            size_t layer0 = 0, layer1 = 0, down_b = 0, down_b_parts = 0;
+            size_t layer0 = 0, layer1 = 0, down_b = 0, down_b_parts = 0, o_b = 0, o_b_parts = 0;
             for (const auto& n : nodes) {
                 layer0 += n.label.rfind("L0.", 0) == 0;
                 layer1 += n.label.rfind("L1.", 0) == 0;
                 down_b += n.label.find(".down.lr_b:") != std::string::npos;
                 down_b_parts += n.label.find("silu_mul+lr+down_b") != std::string::npos;
+                o_b += n.label.find(".o.lr_b:") != std::string::npos;
+                o_b_parts += n.label.find(".attn+o_b:") != std::string::npos;
             }
             const bool parts = corrected && ctx.caps().type == "cpu" &&
                                ops::partial_r_supported(ctx, layer.down.b, gpu.config().n_ff);
             CHECK(layer0 == layer1);
-            CHECK(layer0 == (corrected ? (parts ? 8u : 9u) : 7u));  // a GPU's split attention merges itself
+            const bool o_parts = corrected && ctx.caps().type == "cpu" && ops::attention_partial_r_supported(ctx);
+            CHECK(layer0 == (corrected ? 9u - parts - o_parts : 7u));  // a GPU's split attention merges itself
             CHECK(down_b == (corrected && !parts ? 2u : 0u));
             CHECK(down_b_parts == (parts ? 2u : 0u));
+            CHECK(o_b == (corrected && !o_parts ? 2u : 0u));
+            CHECK(o_b_parts == (o_parts ? 2u : 0u));
             CHECK(nodes.size() == 2 * layer0 + 3);  // embedding, output norm, output projection
         }
     }

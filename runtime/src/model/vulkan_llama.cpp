@@ -215,12 +215,22 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
 
     const uint32_t d = cfg_.n_embd, hd = cfg_.head_dim, kvd = cfg_.n_kv_heads * hd, qd = cfg_.n_heads * hd;
     kv_half_bytes_ = uint64_t(max_context_) * kvd * 2;  // K or V: fp16, kvd even
-    // Calibration runs one layer at a time: one cache serves them all.
-    for (uint32_t l = 0; l < (options_.calibration ? 1 : cfg_.n_layers); ++l)
-        kv_.push_back(alloc_.allocate(2 * kv_half_bytes_));
     // One split per head on CPU devices; on GPUs split decode attention over the KV length
     // so a few heads still fill the device.
     splits_ = ctx_.caps().type == "cpu" ? 1 : 8;
+    // Calibration runs one layer at a time: one cache serves them all.
+    for (uint32_t l = 0; l < (options_.calibration ? 1 : cfg_.n_layers); ++l) {
+        const ops::DeviceMatrix& ob = weights_->layers()[l].o.b;
+        if (!o_b_in_cache(weights_->layers()[l].o)) {
+            kv_.push_back(alloc_.allocate(2 * kv_half_bytes_));
+            continue;
+        }
+        const uint64_t b_bytes = uint64_t(ob.rows) * GQ_F16_ROW_WORDS(uint64_t(ob.cols)) * 4;
+        kv_.push_back(alloc_.allocate(uint64_t(kv_b_word()) * 4 + b_bytes));
+        std::vector<uint8_t> b(b_bytes);
+        alloc_.read(ob.parts[0].weights, b.data(), b_bytes);
+        alloc_.write(kv_.back(), b.data(), b_bytes, uint64_t(kv_b_word()) * 4);
+    }
     const uint64_t C = options_.chunk;
     tokens_ = alloc_.allocate(C * 4, vk::MemoryUsage::HostWrite);
     // The residual stream; then x times the next norm's weights and the sums of squares of
@@ -235,7 +245,9 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
     attn_scratch_word_ = uint32_t(C * qd);
     const uint64_t scratch =
         ops::attention_scratch_words(ops::AttentionShape{cfg_.n_heads, cfg_.n_kv_heads, hd}, 1, splits_);
-    attn_ = alloc_.allocate((attn_scratch_word_ + scratch) * 4);
+    // Then o's R in parts for decode (o_r_in_parts): a part per head.
+    attn_parts_word_ = uint32_t(GQ_ALIGN_WORDS(attn_scratch_word_ + scratch));
+    attn_ = alloc_.allocate((attn_parts_word_ + uint64_t(cfg_.n_heads) * weights_->max_lowrank()) * 4);
     if (scratch) alloc_.write(attn_, std::vector<uint32_t>(scratch, 0u).data(), scratch * 4, uint64_t(attn_scratch_word_) * 4);
     gate_up_ = alloc_.allocate(C * (2 * cfg_.n_ff + R) * 4);
     // The activations; after them, down's R in parts for decode (down_r_in_parts).
@@ -327,6 +339,20 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
 bool VulkanLlama::down_r_in_parts(const DeviceProjection& down, uint32_t T) const {
     if (options_.calibration || T != 1 || !down.corrected() || ctx_.caps().type != "cpu") return false;
     return ops::partial_r_supported(ctx_, down.b, cfg_.n_ff) && ops::r_parts_supported(ctx_, down.w, T);
+}
+
+// The same for o's B (0.16 ms a layer on lavapipe): attention's workgroups each hold a
+// head's whole output. Attention has no binding left for B, so a copy of it lies after the
+// layer's cache (74 KB a layer for a rank-64 SmolLM2).
+bool VulkanLlama::o_b_in_cache(const DeviceProjection& o) const {
+    if (options_.calibration || !o.corrected() || ctx_.caps().type != "cpu" || splits_ != 1) return false;
+    const ops::DeviceMatrix& b = o.b;
+    return ops::attention_partial_r_supported(ctx_) && b.type == ops::WeightType::F16 && b.parts.size() == 1 &&
+           b.cols == cfg_.n_heads * cfg_.head_dim && ops::r_parts_supported(ctx_, o.w, 1);
+}
+
+bool VulkanLlama::o_r_in_parts(uint32_t l, uint32_t T) const {
+    return T == 1 && o_b_in_cache(weights_->layers()[l].o);
 }
 
 // Whether a group after a norm runs with the norm folded into its GEMV: q/k/v or gate/up
@@ -430,9 +456,17 @@ std::optional<uint32_t> VulkanLlama::add_layer(vk::Graph& g, uint32_t l, uint32_
     const ops::KvCache kv{&kv_[options_.calibration ? 0 : l], uint32_t(kv_half_bytes_ / 4)};
     add({ops::rope_kv(ctx_, g.step_buffer(), qkv_, kv, shape, T, qkv_lr ? &*qkv_lr : nullptr, &sections)},
         p + (qkv_lr ? ".rope_kv+lr" : ".rope_kv"));
-    add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_)}, p + ".attn");
+    std::optional<ops::AttentionPartialR> o_r;
+    std::optional<ops::MatmulOptions::RParts> o_parts;
+    if (o_r_in_parts(l, T)) {
+        o_r = ops::AttentionPartialR{L.o.b.rows, kv_b_word(), attn_parts_word_};
+        o_parts = ops::MatmulOptions::RParts{cfg_.n_heads, T * L.o.b.rows, attn_parts_word_};
+    }
+    add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_,
+                        o_r ? &*o_r : nullptr)},
+        p + (o_r ? ".attn+o_b" : ".attn"));
     tap(TapPoint::AttnOutput, attn_, p + ".o_moments");
-    pre = add_block_output(L.o, attn_, L.attn_post_norm, &L.gate_up, p + ".o");
+    pre = add_block_output(L.o, attn_, L.attn_post_norm, &L.gate_up, p + ".o", o_parts ? &*o_parts : nullptr);
     const auto gate_up_lr =
         add_normed_projection(g, L.gate_up, L.ffn_norm, gate_up_, T, p + ".gate_up", pre, tap_of(TapPoint::FfnInput));
     const bool gelu = cfg_.arch.activation == Activation::GeluTanh;

@@ -164,7 +164,7 @@ uint64_t attention_scratch_words(const AttentionShape& s, uint32_t n_tokens, uin
 
 Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
                    const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits,
-                   uint32_t scratch_word) {
+                   uint32_t scratch_word, const AttentionPartialR* next) {
     check_shape(s);
     splits = std::max(1u, splits);
     const uint64_t out_words = uint64_t(n_tokens) * s.n_heads * s.head_dim;
@@ -175,9 +175,27 @@ Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& q
         throw Error(ErrorKind::InvalidArgument,
                     "attention: the splits' scratch must lie in the output buffer, after the output");
     const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(float(s.head_dim));
-    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, scale, kv.v_word, s.window, scratch_word};
+    push::Attention push{s.n_heads, s.n_kv, s.head_dim, splits, scale, kv.v_word, s.window, scratch_word, 0, 0, 0};
+    if (next) {
+        if (!attention_partial_r_supported(ctx))
+            throw Error(ErrorKind::Unsupported, "attention: the next product's R in parts needs subgroup shuffles over 8 "
+                                                "lanes or more");
+        if (splits != 1 || next->rank == 0)
+            throw Error(ErrorKind::InvalidArgument, "attention: the next product's R in parts needs one split and a rank");
+        const uint64_t b_end = next->b_word + uint64_t(next->rank) * GQ_F16_ROW_WORDS(uint64_t(s.n_heads) * s.head_dim);
+        if (next->b_word % 4 != 0 || next->b_word < 2 * uint64_t(kv.v_word) || kv.buffer->size() < b_end * 4)
+            throw Error(ErrorKind::InvalidArgument, "attention: the next product's B must lie in the cache's buffer after "
+                                                    "V, from a multiple of 4 words");
+        const uint64_t end = next->word + uint64_t(s.n_heads) * n_tokens * next->rank;
+        if (next->word < out_words + attention_scratch_words(s, n_tokens, splits) || out.size() < end * 4)
+            throw Error(ErrorKind::InvalidArgument, "attention: the next product's R parts must lie in the output's "
+                                                    "buffer after the output");
+        push.b_rank = next->rank;
+        push.b_word = next->b_word;
+        push.bp_word = next->word;
+    }
     Dispatch a;
-    a.kernel = &ctx.kernel({ShaderId::attention, {}});
+    a.kernel = &ctx.kernel({next ? ShaderId::attention_bpart : ShaderId::attention, {}});
     a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), splits > 1 ? Arg::inout(out) : Arg::out(out)};
     a.push_constants(push);
     a.groups[0] = s.n_heads;
@@ -185,6 +203,8 @@ Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& q
     a.groups[2] = splits;
     return a;
 }
+
+bool attention_partial_r_supported(const vk::Context& ctx) { return subgroups_fill(ctx.caps(), 64); }
 
 uint32_t silu_mul_parts(uint32_t n_ff) { return (n_ff + GQ_SILU_MUL_WORKGROUP - 1) / GQ_SILU_MUL_WORKGROUP; }
 

@@ -183,6 +183,10 @@ private:
                                            const ops::MatmulOptions::RParts* r_in_x = nullptr);
     // Whether down's R comes in parts from the SiLU dispatch (decode on CPU drivers).
     bool down_r_in_parts(const DeviceProjection& down, uint32_t tokens) const;
+    // Whether o's B is copied after the layer's cache (o_b_in_cache), and whether o's R
+    // comes in parts from attention (decode on CPU drivers, where that copy exists).
+    bool o_b_in_cache(const DeviceProjection& o) const;
+    bool o_r_in_parts(uint32_t layer, uint32_t tokens) const;
     bool folds_norm(const DeviceProjection& p, uint32_t tokens) const;
     // Where act_ holds down's R in parts (after the chunk's activations, 16-byte aligned).
     uint32_t act_parts_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_ff)); }
@@ -205,11 +209,15 @@ private:
     const std::atomic<bool>* cancel_ = nullptr;
     vk::Stream stream_;
     vk::Allocator alloc_;
-    std::vector<vk::Buffer> kv_;  // per layer: K, then V from byte kv_half_bytes_
+    // Per layer: K, then V from byte kv_half_bytes_, then with o_b_in_cache o's B from
+    // word kv_b_word().
+    std::vector<vk::Buffer> kv_;
     uint64_t kv_half_bytes_ = 0;
+    uint32_t kv_b_word() const { return uint32_t(GQ_ALIGN_WORDS(2 * kv_half_bytes_ / 4)); }
     // activations, sized for `chunk` tokens
     vk::Buffer tokens_, x_, xn_, qkv_, attn_, gate_up_, act_, logits_last_, logits_all_, lowrank_r_;
     uint32_t attn_scratch_word_ = 0;  // where attention's split scratch starts in attn_
+    uint32_t attn_parts_word_ = 0;    // and o's R in parts after it (o_r_in_parts)
     uint32_t splits_ = 1;
     std::map<std::pair<uint32_t, int>, std::unique_ptr<vk::Graph>> graphs_;
     std::map<uint32_t, std::unique_ptr<vk::Graph>> profile_graphs_;  // profile_step's, by tokens

@@ -70,10 +70,24 @@ vk::Dispatch rope_kv(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer&
 // from word 0): one dispatch. With several splits over the KV length (GPU decode) their
 // partial results and counters live in out from scratch_word (at least T*n_heads*head_dim),
 // attention_scratch_words of them, zero before the first use (the kernel leaves them so).
+// With next (one split), also the next product's R in parts (AttentionPartialR).
+struct AttentionPartialR;
 vk::Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& qkv, const KvCache& kv,
                        const vk::Buffer& out, const AttentionShape& s, uint32_t n_tokens, uint32_t splits,
-                       uint32_t scratch_word = 0);
+                       uint32_t scratch_word = 0, const AttentionPartialR* next = nullptr);
 uint64_t attention_scratch_words(const AttentionShape& s, uint32_t n_tokens, uint32_t splits);
+
+// The next product's R = B out computed by attention in parts, one per head (the B_PARTIAL
+// variant), so that product (o, MatmulOptions::r_parts) needs no dispatch of its own for
+// it. Attention has no binding left for B: it reads a copy in the cache's buffer, rank rows
+// of n_heads * head_dim fp16 columns (GQ_F16_ROW_WORDS words each) from word b_word, a
+// multiple of 4 after V. Part h of token t at word word + (h * T + t) * rank of out.
+struct AttentionPartialR {
+    uint32_t rank = 0, b_word = 0, word = 0;
+};
+// Whether the device has the variant (subgroup shuffles over subgroups of at least 8
+// lanes that fill the workgroup).
+bool attention_partial_r_supported(const vk::Context& ctx);
 
 // The next product's R = B out computed by silu_mul in parts, one per workgroup of columns
 // (the B_PARTIAL variants), so that product (down, MatmulOptions::r_parts) needs no dispatch
