@@ -194,6 +194,9 @@ uint64_t VulkanLlamaWeights::correction_bytes() const {
     return b;
 }
 
+// The bytes of an fp16 matrix's rows (o's B, copied after the cache).
+static uint64_t f16_bytes(const ops::DeviceMatrix& m) { return uint64_t(m.rows) * GQ_F16_ROW_WORDS(uint64_t(m.cols)) * 4; }
+
 uint32_t default_chunk(const vk::DeviceCaps& caps) { return caps.type == "cpu" ? kDefaultChunkCpu : kDefaultChunkGpu; }
 
 VulkanLlama::VulkanLlama(vk::Context& ctx, const GgufFile& file, const VulkanModelOptions& options)
@@ -225,7 +228,7 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
             kv_.push_back(alloc_.allocate(2 * kv_half_bytes_));
             continue;
         }
-        const uint64_t b_bytes = uint64_t(ob.rows) * GQ_F16_ROW_WORDS(uint64_t(ob.cols)) * 4;
+        const uint64_t b_bytes = f16_bytes(ob);
         kv_.push_back(alloc_.allocate(uint64_t(kv_b_word()) * 4 + b_bytes));
         std::vector<uint8_t> b(b_bytes);
         alloc_.read(ob.parts[0].weights, b.data(), b_bytes);
@@ -347,8 +350,11 @@ bool VulkanLlama::down_r_in_parts(const DeviceProjection& down, uint32_t T) cons
 bool VulkanLlama::o_b_in_cache(const DeviceProjection& o) const {
     if (options_.calibration || !o.corrected() || ctx_.caps().type != "cpu" || splits_ != 1) return false;
     const ops::DeviceMatrix& b = o.b;
+    // The cache's binding with B after it must still fit one binding.
+    const uint64_t bytes = uint64_t(kv_b_word()) * 4 + f16_bytes(b);
     return ops::attention_partial_r_supported(ctx_) && b.type == ops::WeightType::F16 && b.parts.size() == 1 &&
-           b.cols == cfg_.n_heads * cfg_.head_dim && ops::r_parts_supported(ctx_, o.w, 1);
+           b.cols == cfg_.n_heads * cfg_.head_dim && bytes <= ctx_.caps().max_storage_buffer_range &&
+           ops::r_parts_supported(ctx_, o.w, 1);
 }
 
 bool VulkanLlama::o_r_in_parts(uint32_t l, uint32_t T) const {
