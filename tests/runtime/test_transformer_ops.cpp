@@ -365,9 +365,9 @@ TEST_CASE_METHOD(test::VkFixture, "SiLU times up writes the next product's R in 
         CHECK_THROWS_AS(ops::silu_mul(ctx, inb, out, n_ff, 1, nullptr, false, &next), Error);
         return;
     }
-    // 100: rows of B not on 16 bytes; 200: three whole workgroups and 8 columns; rank 72:
-    // more rows of B than lanes.
-    for (uint32_t n_ff : {1u, 97u, 100u, 200u, 1536u}) {
+    // 100: rows of B not on 16 bytes; 200: three whole workgroups and 8 columns; 96: a last
+    // workgroup of 32 columns (still by uvec4); rank 72: more rows of B than lanes.
+    for (uint32_t n_ff : {1u, 96u, 97u, 100u, 200u, 1536u}) {
         for (uint32_t b_rank : {8u, 30u, 64u, 72u}) {
             for (uint32_t T : {1u, 5u}) {
                 for (bool with_lr : {false, true}) {
@@ -453,11 +453,12 @@ TEST_CASE_METHOD(test::VkFixture, "attention writes the next product's R in part
         uint32_t T, pos0, rank;
     };
     // SmolLM2's shape at rank 64; Gemma 3's head of 256; heads of 32; heads of 40 and of 6
-    // (rows and columns of B off 16 bytes: column by column); rank 72: more rows than lanes.
+    // (rows and columns of B off 16 bytes: column by column); rank 72: more rows than lanes,
+    // column by column and by uvec4.
     const Case cases[] = {
         {{9, 3, 64, 64, 10000.0f, 1.0f}, 1, 20, 64}, {{4, 1, 256, 256, 10000.0f, 1.0f}, 1, 7, 30},
         {{3, 3, 32, 32, 10000.0f, 1.0f}, 3, 0, 8},   {{2, 2, 40, 40, 10000.0f, 1.0f}, 2, 5, 72},
-        {{5, 5, 6, 6, 10000.0f, 1.0f}, 1, 3, 22},
+        {{5, 5, 6, 6, 10000.0f, 1.0f}, 1, 3, 22},    {{4, 2, 64, 64, 10000.0f, 1.0f}, 2, 9, 72},
     };
     for (const Case& c : cases) {
         const auto& s = c.s;

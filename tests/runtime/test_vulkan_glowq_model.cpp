@@ -100,12 +100,14 @@ void write_glowq(const GgufFile& plain, HostWeights& hw, const std::string& path
 }
 
 // The file on Vulkan against the CPU reference on hw (its effective weights): a 24-token
-// prompt (a chunk of 16, then 8) and a decode step.
-void check_against_cpu(vk::Context& ctx, const std::string& path, std::shared_ptr<HostWeights> hw) {
+// prompt (a chunk of 16, then 8) and a decode step, the logits within tol of the largest.
+void check_against_cpu(vk::Context& ctx, const std::string& path, std::shared_ptr<HostWeights> hw,
+                       ops::IntDot int_dot = ops::IntDot::Auto, double tol = 2e-3) {
     const GgufFile f = GgufFile::open(path);
     VulkanModelOptions vo;
     vo.max_context = 64;
     vo.chunk = 16;
+    vo.int_dot = int_dot;
     VulkanLlama gpu(ctx, f, vo);
     CHECK(gpu.correction_bytes() > 0);
     ReferenceLlama cpu(hw, 64);
@@ -124,7 +126,7 @@ void check_against_cpu(vk::Context& ctx, const std::string& path, std::shared_pt
         scale = std::max(scale, double(std::fabs(lc[i])));
     }
     INFO("max |logit diff| " << worst << " of max |logit| " << scale);
-    CHECK(worst <= 2e-3 * std::max(1.0, scale));
+    CHECK(worst <= tol * std::max(1.0, scale));
 }
 
 // A 2-layer synthetic llama of the tiny shape in fp16, at /tmp/glowq_test_<leaf>_<pid>.gguf.
@@ -155,6 +157,24 @@ TEST_CASE_METHOD(test::VkFixture, "GlowQ files with a different rank per group (
             std::remove(path.c_str());
         }
     }
+    std::remove(plain_path.c_str());
+}
+
+// With the int8 dot-product GEMVs asked for (the Rows kernel), a corrected product takes
+// R from its own B dispatch: the Lanes GEMV alone sums R in parts (SiLU's, attention's).
+// The int8 rounding of x moves the logits by a few percent (test_vulkan_forward.cpp).
+TEST_CASE_METHOD(test::VkFixture, "a GlowQ file with int8 dot-product GEMVs runs on Vulkan", "[forward][lowrank][intdot]") {
+    if (!ops::gemv_rows_supported(ctx.caps()) || !ctx.caps().integer_dot_product) {
+        WARN("no Rows GEMV or integer dot product on this device: skipped");
+        return;
+    }
+    const std::string plain_path = write_tiny_f16("intdot_plain");
+    const GgufFile plain = GgufFile::open(plain_path);
+    auto hw = std::make_shared<HostWeights>(HostWeights::load(plain));
+    const std::string path = "/tmp/glowq_test_intdot_" + std::to_string(getpid()) + ".gguf";
+    write_glowq(plain, *hw, path, [](uint32_t, size_t) { return 16u; }, false);
+    check_against_cpu(ctx, path, hw, ops::IntDot::On, 0.1);
+    std::remove(path.c_str());
     std::remove(plain_path.c_str());
 }
 

@@ -229,10 +229,10 @@ VulkanLlama::VulkanLlama(std::shared_ptr<const VulkanLlamaWeights> weights, cons
             continue;
         }
         const uint64_t b_bytes = f16_bytes(ob);
-        kv_.push_back(alloc_.allocate(uint64_t(kv_b_word()) * 4 + b_bytes));
+        kv_.push_back(alloc_.allocate(kv_b_word() * 4 + b_bytes));
         std::vector<uint8_t> b(b_bytes);
         alloc_.read(ob.parts[0].weights, b.data(), b_bytes);
-        alloc_.write(kv_.back(), b.data(), b_bytes, uint64_t(kv_b_word()) * 4);
+        alloc_.write(kv_.back(), b.data(), b_bytes, kv_b_word() * 4);
     }
     const uint64_t C = options_.chunk;
     tokens_ = alloc_.allocate(C * 4, vk::MemoryUsage::HostWrite);
@@ -306,8 +306,7 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
                                                     const vk::Buffer& y, uint32_t T, bool accumulate,
                                                     const std::string& label, const DeviceProjection* next,
                                                     const ops::MatmulOptions::RParts* r_in_x) {
-    ops::MatmulOptions o;
-    o.int_dot = options_.int_dot;
+    ops::MatmulOptions o = product_options();
     o.accumulate = accumulate;
     if (r_in_x) {
         o.lowrank_r = &x;
@@ -341,7 +340,8 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
 // dispatch: not measured there.
 bool VulkanLlama::down_r_in_parts(const DeviceProjection& down, uint32_t T) const {
     if (options_.calibration || T != 1 || !down.corrected() || ctx_.caps().type != "cpu") return false;
-    return ops::partial_r_supported(ctx_, down.b, cfg_.n_ff) && ops::r_parts_supported(ctx_, down.w, T);
+    return ops::partial_r_supported(ctx_, down.b, cfg_.n_ff) &&
+           ops::r_parts_supported(ctx_, down.w, T, product_options());
 }
 
 // The same for o's B (0.16 ms a layer on lavapipe): attention's workgroups each hold a
@@ -351,10 +351,10 @@ bool VulkanLlama::o_b_in_cache(const DeviceProjection& o) const {
     if (options_.calibration || !o.corrected() || ctx_.caps().type != "cpu" || splits_ != 1) return false;
     const ops::DeviceMatrix& b = o.b;
     // The cache's binding with B after it must still fit one binding.
-    const uint64_t bytes = uint64_t(kv_b_word()) * 4 + f16_bytes(b);
+    const uint64_t bytes = kv_b_word() * 4 + f16_bytes(b);
     return ops::attention_partial_r_supported(ctx_) && b.type == ops::WeightType::F16 && b.parts.size() == 1 &&
            b.cols == cfg_.n_heads * cfg_.head_dim && bytes <= ctx_.caps().max_storage_buffer_range &&
-           ops::r_parts_supported(ctx_, o.w, 1);
+           ops::r_parts_supported(ctx_, o.w, 1, product_options());
 }
 
 bool VulkanLlama::o_r_in_parts(uint32_t l, uint32_t T) const {
@@ -370,7 +370,7 @@ bool VulkanLlama::o_r_in_parts(uint32_t l, uint32_t T) const {
 bool VulkanLlama::folds_norm(const DeviceProjection& p, uint32_t T) const {
     if (options_.calibration) return false;  // the normalized input must land in xn_ for its sums
     if (p.corrected() && T > 1 && ctx_.caps().type == "cpu") return false;
-    ops::MatmulOptions o;
+    ops::MatmulOptions o = product_options();
     o.norm_input = true;
     const bool fuse_b = p.corrected() && p.w.parts.size() == 1 && p.b.parts.size() == 1 && p.b.type == ops::WeightType::F16;
     return ops::fused_gemv_supported(ctx_, p.w, T, o) && (!p.corrected() || fuse_b);
@@ -388,8 +388,7 @@ std::optional<ops::LowrankInput> VulkanLlama::add_normed_projection(vk::Graph& g
                                                                     std::optional<uint32_t> pre_partials,
                                                                     const ops::DeviceMoments* tap) {
     if (folds_norm(p, T)) {
-        ops::MatmulOptions o;
-        o.int_dot = options_.int_dot;
+        ops::MatmulOptions o = product_options();
         o.norm_input = true;
         o.norm_eps = cfg_.rms_eps;
         if (pre_partials) {
@@ -465,7 +464,7 @@ std::optional<uint32_t> VulkanLlama::add_layer(vk::Graph& g, uint32_t l, uint32_
     std::optional<ops::AttentionPartialR> o_r;
     std::optional<ops::MatmulOptions::RParts> o_parts;
     if (o_r_in_parts(l, T)) {
-        o_r = ops::AttentionPartialR{L.o.b.rows, kv_b_word(), attn_parts_word_};
+        o_r = ops::AttentionPartialR{L.o.b.rows, uint32_t(kv_b_word()), attn_parts_word_};
         o_parts = ops::MatmulOptions::RParts{cfg_.n_heads, T * L.o.b.rows, attn_parts_word_};
     }
     add({ops::attention(ctx_, g.step_buffer(), qkv_, kv, attn_, shape, T, splits, attn_scratch_word_,
@@ -499,8 +498,7 @@ void VulkanLlama::build(vk::Graph& g, uint32_t T, Logits mode) {
             g.add(std::move(n));
         }
     };
-    ops::MatmulOptions plain;
-    plain.int_dot = options_.int_dot;
+    const ops::MatmulOptions plain = product_options();
     add(ops::embed(ctx_, tokens_, weights_->embed(), x_, T, cfg_.embd_scale), "embed");
     // Set when the last product into x_ also wrote x_ times the next norm's weights.
     std::optional<uint32_t> pre;

@@ -188,6 +188,13 @@ private:
     bool o_b_in_cache(const DeviceProjection& o) const;
     bool o_r_in_parts(uint32_t layer, uint32_t tokens) const;
     bool folds_norm(const DeviceProjection& p, uint32_t tokens) const;
+    // The options every weight product starts from (the int8 dot-product choice), so the
+    // checks above ask about the kernel the product will run.
+    ops::MatmulOptions product_options() const {
+        ops::MatmulOptions o;
+        o.int_dot = options_.int_dot;
+        return o;
+    }
     // Where act_ holds down's R in parts (after the chunk's activations, 16-byte aligned).
     uint32_t act_parts_word() const { return uint32_t(GQ_ALIGN_WORDS(uint64_t(options_.chunk) * cfg_.n_ff)); }
     // Where x_ holds x times the next norm's weights (16-byte aligned, after the stream);
@@ -213,7 +220,7 @@ private:
     // word kv_b_word().
     std::vector<vk::Buffer> kv_;
     uint64_t kv_half_bytes_ = 0;
-    uint32_t kv_b_word() const { return uint32_t(GQ_ALIGN_WORDS(2 * kv_half_bytes_ / 4)); }
+    uint64_t kv_b_word() const { return GQ_ALIGN_WORDS(2 * kv_half_bytes_ / 4); }
     // activations, sized for `chunk` tokens
     vk::Buffer tokens_, x_, xn_, qkv_, attn_, gate_up_, act_, logits_last_, logits_all_, lowrank_r_;
     uint32_t attn_scratch_word_ = 0;  // where attention's split scratch starts in attn_
