@@ -58,7 +58,7 @@ glowq_shader(rope_kv_lr_bcast rope_kv.comp BINDINGS 4 PUSH GQ_PUSH_ROPE_KV LOWRA
 glowq_shader(rope_kv_heads rope_kv.comp BINDINGS 4 PUSH GQ_PUSH_ROPE_KV HEADS=1)
 glowq_shader(rope_kv_heads_lr rope_kv.comp BINDINGS 4 PUSH GQ_PUSH_ROPE_KV HEADS=1 LOWRANK=1)
 glowq_shader(attention attention.comp BINDINGS 4 PUSH GQ_PUSH_ATTENTION)
-glowq_shader(attention_bpart attention.comp BINDINGS 4 PUSH GQ_PUSH_ATTENTION B_PARTIAL=1)
+glowq_shader(attention_bcast_bpart attention.comp BINDINGS 4 PUSH GQ_PUSH_ATTENTION B_PARTIAL=1)
 glowq_shader(silu_mul silu_mul.comp BINDINGS 2 PUSH GQ_PUSH_SILU_MUL)
 glowq_shader(silu_mul_lr silu_mul.comp BINDINGS 3 PUSH GQ_PUSH_SILU_MUL LOWRANK=1)
 glowq_shader(silu_mul_lr_coop silu_mul.comp BINDINGS 3 PUSH GQ_PUSH_SILU_MUL LOWRANK=1 LR_COOP=1)

@@ -513,7 +513,7 @@ TEST_CASE_METHOD(test::VkFixture, "attention writes the next product's R in part
             vk::Graph g(ctx, alloc);
             g.step()[0] = c.pos0;
             vk::Dispatch a = ops::attention(ctx, g.step_buffer(), qkvb, {&kvb, v_word}, out, s, c.T, 1, 0, &next);
-            CHECK(std::string(a.kernel->name()) == "attention_bpart");
+            CHECK(std::string(a.kernel->name()) == "attention_bcast_bpart");
             run_nodes(*this, g, {std::move(a)});
             const auto got = alloc.read_all<float>(out);
             check_close(std::vector<float>(got.begin(), got.begin() + want.size()), want, 2e-5);

@@ -195,7 +195,7 @@ Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& q
         push.bp_word = next->word;
     }
     Dispatch a;
-    a.kernel = &ctx.kernel({next ? ShaderId::attention_bpart : ShaderId::attention, {}});
+    a.kernel = &ctx.kernel({next ? ShaderId::attention_bcast_bpart : ShaderId::attention, {}});
     a.args = {Arg::in(step), Arg::in(qkv), Arg::in(*kv.buffer), splits > 1 ? Arg::inout(out) : Arg::out(out)};
     a.push_constants(push);
     a.groups[0] = s.n_heads;
