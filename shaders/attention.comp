@@ -22,9 +22,9 @@
 #include "half.glsl"
 #include "int4_layout.h"
 
-layout(local_size_x = 64) in;
-const uint WG = 64;
-const uint MAX_DPT = 4;  // head_dim up to 256: each invocation owns head_dim/64 output dims
+layout(local_size_x = GQ_ATTENTION_WORKGROUP) in;
+const uint WG = GQ_ATTENTION_WORKGROUP;
+const uint MAX_DPT = GQ_ATTENTION_MAX_HEAD_DIM / WG;  // each invocation owns head_dim / WG output dims
 
 layout(std430, binding = 0) readonly buffer Step { uint step[]; };
 layout(std430, binding = 1) readonly buffer QKV { float qkv[]; };
@@ -38,11 +38,11 @@ layout(push_constant) uniform Push { GQ_PUSH_ATTENTION } p;
 #ifdef B_PARTIAL
 layout(std430, binding = 2) readonly buffer BNext { uint bn[]; };  // the cache's binding
 layout(std430, binding = 2) readonly buffer BNext4 { uvec4 bn4[]; };
-#define BP_COLUMNS 256
+#define BP_COLUMNS GQ_ATTENTION_MAX_HEAD_DIM
 #include "b_partial.glsl"
 #endif
 
-shared float qs[256];
+shared float qs[GQ_ATTENTION_MAX_HEAD_DIM];
 shared float scores[WG];
 shared float red[WG];
 shared uint last_split;
@@ -125,9 +125,11 @@ void main() {
     if (p.splits == 1) {
         for (uint i = 0; i < MAX_DPT; ++i) {
             const uint d = tid + i * WG;
-            if (d < hd) outv[(t * p.n_heads + h) * hd + d] = o[i] / l;
+            if (d >= hd) break;
+            const float v = o[i] / l;
+            outv[(t * p.n_heads + h) * hd + d] = v;
 #ifdef B_PARTIAL
-            if (d < hd) bp_in[d / 4][d % 4] = o[i] / l;
+            bp_in[d / 4][d % 4] = v;
 #endif
         }
 #ifdef B_PARTIAL

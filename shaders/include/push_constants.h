@@ -65,6 +65,8 @@
  * product sums the heads' parts as its R (GQ_PUSH_MATMUL's r_parts). */
 #define GQ_PUSH_ATTENTION uint n_heads, n_kv, head_dim, splits; float scale; uint v_word, window, scratch_word, \
     b_rank, b_word, bp_word;
+#define GQ_ATTENTION_WORKGROUP 64u
+#define GQ_ATTENTION_MAX_HEAD_DIM 256u
 #define GQ_ATTENTION_SCRATCH_WORDS(T, n_heads, head_dim, splits) \
     ((T) * (n_heads) * ((splits) * ((head_dim) + 2u) + 1u))
 

@@ -335,9 +335,9 @@ std::optional<uint32_t> VulkanLlama::add_projection(vk::Graph& g, const DevicePr
 }
 
 // Decode on a CPU driver: a dispatch costs lavapipe 0.07 ms or more however small (the
-// output norm's, 576 floats), and down's B (64 x n_ff, 0.24 ms) was one of its own per layer; SiLU's workgroups now each multiply their
-// 64 columns by B and down's GEMV sums the parts (docs/design-notes.md). GPUs keep B's
-// dispatch: not measured there.
+// output norm's, 576 floats), and down's B (64 x n_ff, 0.24 ms) was one of its own per
+// layer; SiLU's workgroups now each multiply their 64 columns by B and down's GEMV sums the
+// parts (docs/design-notes.md). GPUs keep B's dispatch: not measured there.
 bool VulkanLlama::down_r_in_parts(const DeviceProjection& down, uint32_t T) const {
     if (options_.calibration || T != 1 || !down.corrected() || ctx_.caps().type != "cpu") return false;
     return ops::partial_r_supported(ctx_, down.b, cfg_.n_ff) &&

@@ -59,10 +59,12 @@ Dispatch rmsnorm(vk::Context& ctx, const vk::Buffer& x, const vk::Buffer& w, con
 }
 
 static void check_shape(const AttentionShape& s) {
-    if (s.n_kv == 0 || s.n_heads % s.n_kv || s.head_dim % 2 || s.head_dim > 256 || s.rope_dim > s.head_dim)
+    if (s.n_kv == 0 || s.n_heads % s.n_kv || s.head_dim % 2 || s.head_dim > GQ_ATTENTION_MAX_HEAD_DIM ||
+        s.rope_dim > s.head_dim)
         throw Error(ErrorKind::Unsupported, "attention shape: heads " + std::to_string(s.n_heads) + ", kv heads " +
                                                 std::to_string(s.n_kv) + ", head dim " + std::to_string(s.head_dim) +
-                                                " (needs an even head dim up to 256 and kv heads dividing heads)");
+                                                " (needs an even head dim up to " + std::to_string(GQ_ATTENTION_MAX_HEAD_DIM) +
+                                                " and kv heads dividing heads)");
 }
 
 // The A of a LowrankInput: its rank, first word and buffer, checked against the rows the
@@ -204,7 +206,7 @@ Dispatch attention(vk::Context& ctx, const vk::Buffer& step, const vk::Buffer& q
     return a;
 }
 
-bool attention_partial_r_supported(const vk::Context& ctx) { return subgroups_fill(ctx.caps(), 64); }
+bool attention_partial_r_supported(const vk::Context& ctx) { return subgroups_fill(ctx.caps(), GQ_ATTENTION_WORKGROUP); }
 
 uint32_t silu_mul_parts(uint32_t n_ff) { return (n_ff + GQ_SILU_MUL_WORKGROUP - 1) / GQ_SILU_MUL_WORKGROUP; }
 
